@@ -1,0 +1,70 @@
+"""Ask the knowledge base from the terminal, through the same ``answer()`` as the web chat.
+
+    python manage.py ask "How many vacation days do I get?" [--user NAME] [--json]
+"""
+
+import json
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from kbassist.chat.answering import answer
+
+
+class Command(BaseCommand):
+    help = "Ask a question; the answer streams to the terminal, followed by its sources."
+
+    def add_arguments(self, parser):
+        parser.add_argument("question")
+        parser.add_argument("--user", help="Answer as this user (their collections only). Default: the first superuser.")
+        parser.add_argument("--json", action="store_true", help="Print one JSON object instead of streaming text.")
+
+    def handle(self, *args, **opts):
+        User = get_user_model()
+        if opts["user"]:
+            user = User.objects.filter(username=opts["user"]).first()
+            if user is None:
+                raise CommandError(f"No user named {opts['user']!r}.")
+        else:
+            user = User.objects.filter(is_superuser=True).order_by("pk").first()
+            if user is None:
+                raise CommandError("No users yet: run `manage.py ensure_admin` or pass --user.")
+
+        final, errors = None, []
+        for event in answer(opts["question"], user=user):
+            kind = event["type"]
+            if kind == "token" and not opts["json"]:
+                self.stdout.write(event["text"], ending="")
+                self.stdout.flush()
+            elif kind == "queued" and not opts["json"]:
+                self.stderr.write(f"(waiting for the model: number {event['position']} in line)")
+            elif kind == "error":
+                errors.append(event["message"])
+                if not opts["json"]:
+                    self.stderr.write(event["message"])
+            elif kind == "done":
+                final = event
+        if final is None:
+            raise CommandError("; ".join(errors) or "No answer.")
+
+        keys = ("n", "kind", "title", "file_path", "page", "section", "faq_id", "document_id", "chunk_id", "cited")
+        citations = [{k: c.get(k) for k in keys} for c in final["citations"]]
+        if opts["json"]:
+            out = {
+                "question": opts["question"],
+                "answer": final["answer"],
+                "status": final["status"],
+                "citations": citations,
+                "timings": final["timings"],
+            }
+            if errors:
+                out["errors"] = errors
+            json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+            self.stdout.write("")
+            return
+        self.stdout.write("\n")
+        shown = [c for c in citations if c["cited"]] or citations
+        for c in shown:
+            where = ", ".join(str(x) for x in (f"p. {c['page']}" if c["page"] else None, c["section"]) if x)
+            self.stdout.write(f"[{c['n']}] {c['title']}" + (f" — {where}" if where else "") + (f"  ({c['file_path']})" if c["file_path"] else ""))

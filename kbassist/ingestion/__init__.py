@@ -1,0 +1,1 @@
+"""Ingestion: parse uploaded files, chunk them by structure, embed, and index (run by Celery)."""

@@ -1,0 +1,132 @@
+"""Structure-aware chunking.
+
+A chunk never crosses a section heading or a page boundary, so its citation (section,
+page) is exact. Inside a section, paragraphs are packed up to ``size`` tokens; a paragraph
+longer than that is split at sentence ends (English and Chinese punctuation), and a sentence
+longer than that at word boundaries. Consecutive chunks of a section share about ``overlap``
+tokens so that a fact cut in two is still found whole in one of them.
+
+Sizes are counted in approximate tokens: a Latin word or a number counts one, each CJK
+character counts one, punctuation counts one. That is close enough to the embedding
+model's word pieces to keep chunks inside its 256-token window.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import groupby
+
+from .parsers import Block
+
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+|[^\w\s]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")
+_WORD = re.compile(r"\S+\s*")
+
+
+def count_tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+@dataclass
+class ChunkDraft:
+    text: str
+    heading: str
+    page: int | None
+    position: int
+
+
+def chunk_blocks(blocks: list[Block], size: int = 200, overlap: int = 40) -> list[ChunkDraft]:
+    if size < 20:
+        raise ValueError("chunk size must be at least 20 tokens")
+    overlap = max(0, min(overlap, size // 2))
+    drafts: list[ChunkDraft] = []
+    for (heading, page), section in groupby(blocks, key=lambda b: (b.heading, b.page)):
+        units = [u for block in section for u in _units(block.text, size)]
+        for text in _pack(units, size, overlap):
+            drafts.append(ChunkDraft(text, heading, page, len(drafts)))
+    return drafts
+
+
+@dataclass
+class _Unit:
+    text: str
+    tokens: int
+    joiner: str  # what goes between this unit and the one before it
+
+
+def _units(text: str, size: int) -> list[_Unit]:
+    """Paragraphs, broken further into sentences and then word runs where too long."""
+    units: list[_Unit] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        n = count_tokens(paragraph)
+        if n <= size:
+            units.append(_Unit(paragraph, n, "\n\n"))
+            continue
+        pieces = []
+        for sentence in _SENTENCE_END.split(paragraph):
+            sentence = sentence.strip()
+            if sentence:
+                pieces.extend([sentence] if count_tokens(sentence) <= size else _split_long(sentence, size))
+        for i, piece in enumerate(pieces):
+            joiner = "\n\n" if i == 0 else ("" if _CJK_END.search(pieces[i - 1]) else " ")
+            units.append(_Unit(piece, count_tokens(piece), joiner))
+    return units
+
+
+_CJK_END = re.compile(r"[\u3400-\u9fff\uf900-\ufaff。！？；，]$")
+
+
+def _split_long(text: str, size: int) -> list[str]:
+    pieces, current, current_len = [], [], 0
+    for word in _WORD.findall(text):
+        n = count_tokens(word)
+        if n > size:  # e.g. a long run of Chinese characters without punctuation
+            if current:
+                pieces.append("".join(current).strip())
+                current, current_len = [], 0
+            pieces.extend(_split_chars(word, size))
+            continue
+        if current_len + n > size and current:
+            pieces.append("".join(current).strip())
+            current, current_len = [], 0
+        current.append(word)
+        current_len += n
+    if current:
+        pieces.append("".join(current).strip())
+    return [p for p in pieces if p]
+
+
+def _split_chars(text: str, size: int) -> list[str]:
+    tokens = list(_TOKEN.finditer(text))
+    return [text[g[0].start() : g[-1].end()] for g in (tokens[i : i + size] for i in range(0, len(tokens), size))]
+
+
+def _pack(units: list[_Unit], size: int, overlap: int) -> list[str]:
+    chunks: list[str] = []
+    current: list[_Unit] = []
+    current_len = 0
+    for unit in units:
+        if current and current_len + unit.tokens > size:
+            chunks.append(_join(current))
+            # Carry the tail of this chunk into the next one, up to ``overlap`` tokens.
+            carried: list[_Unit] = []
+            carried_len = 0
+            for previous in reversed(current):
+                if carried_len + previous.tokens > overlap or carried_len + previous.tokens + unit.tokens > size:
+                    break
+                carried.insert(0, previous)
+                carried_len += previous.tokens
+            current, current_len = carried, carried_len
+        current.append(unit)
+        current_len += unit.tokens
+    if current:
+        chunks.append(_join(current))
+    return chunks
+
+
+def _join(units: list[_Unit]) -> str:
+    return units[0].text + "".join(u.joiner + u.text for u in units[1:])

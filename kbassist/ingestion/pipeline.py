@@ -1,0 +1,104 @@
+"""Ingestion as plain functions: parse -> chunk -> embed -> store chunks -> sync the index.
+
+The Celery tasks in ``tasks.py`` only call these, so the pipeline can be run and tested
+without a worker. A document that cannot be ingested ends as ``failed`` with a readable
+reason; the exception never escapes to take the worker (or the other documents) down.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from kbassist.knowledge.models import FAQ, Chunk, Document
+from kbassist.retrieval.embedder import get_embedder
+from kbassist.retrieval.store import index_text, sync_collection
+
+from .chunking import chunk_blocks
+from .parsers import ParseError, parse
+
+log = logging.getLogger(__name__)
+Status = Document.Status
+
+
+def ingest_document(document_id: int) -> Document | None:
+    try:
+        document = Document.objects.select_related("collection").get(pk=document_id)
+    except Document.DoesNotExist:
+        log.info("document %s was deleted before it could be ingested", document_id)
+        return None
+    document.set_progress(Status.PROCESSING, 1, error="")
+    try:
+        _ingest(document)
+    except ParseError as exc:
+        document.set_progress(Status.FAILED, 0, error=str(exc))
+    except Exception as exc:  # the worker must carry on whatever one file does
+        log.exception("ingesting document %s failed", document_id)
+        document.set_progress(Status.FAILED, 0, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+    return document
+
+
+def _ingest(document: Document):
+    path = Path(document.file.path)
+    parsed = parse(path, document.original_name or path.name)
+    document.set_progress(progress=10, page_count=parsed.page_count)
+    if not document.title:
+        document.set_progress(title=(parsed.title or _title_from_name(document.original_name))[:300])
+
+    drafts = chunk_blocks(parsed.blocks, settings.KB_CHUNK_SIZE, settings.KB_CHUNK_OVERLAP)
+    document.set_progress(progress=20)
+
+    embedder = get_embedder()
+    texts = [index_text(str(document), d.heading, d.text) for d in drafts]
+    vectors = []
+    batch = max(1, settings.KB_EMBED_BATCH_SIZE) * 4
+    for start in range(0, len(texts), batch):
+        vectors.extend(embedder.encode(texts[start : start + batch]))
+        document.set_progress(progress=20 + int(70 * min(len(texts), start + batch) / max(1, len(texts))))
+
+    with transaction.atomic():
+        if not Document.objects.filter(pk=document.pk).exists():
+            return  # deleted while we worked: store nothing
+        Chunk.objects.filter(document=document).delete()
+        Chunk.objects.bulk_create(
+            [
+                Chunk(
+                    collection_id=document.collection_id,
+                    document=document,
+                    position=d.position,
+                    text=d.text,
+                    heading=d.heading[:500],
+                    page=d.page,
+                    embedding=vector.tobytes(),
+                )
+                for d, vector in zip(drafts, vectors)
+            ],
+            batch_size=500,
+        )
+    document.set_progress(progress=95, chunk_count=len(drafts))
+    sync_collection(document.collection_id)
+    document.set_progress(Status.READY, 100, ingested_at=timezone.now())
+
+
+def _title_from_name(name: str) -> str:
+    return Path(name).stem.replace("_", " ").replace("-", " ").strip()
+
+
+def ingest_faqs(faq_ids: list[int]):
+    """(Re)build the chunk of each FAQ entry (one chunk each) and sync their collections."""
+    faqs = list(FAQ.objects.filter(pk__in=faq_ids))
+    if not faqs:
+        return
+    vectors = get_embedder().encode([faq.chunk_text for faq in faqs])
+    with transaction.atomic():
+        Chunk.objects.filter(faq__in=faqs).delete()
+        Chunk.objects.bulk_create(
+            Chunk(collection_id=faq.collection_id, faq=faq, text=faq.chunk_text, embedding=vector.tobytes())
+            for faq, vector in zip(faqs, vectors)
+        )
+    for collection_id in sorted({faq.collection_id for faq in faqs}):
+        sync_collection(collection_id)

@@ -1,0 +1,58 @@
+"""Text generation behind one small interface (``base.LLMBackend``), chosen by settings.
+
+``get_backend()`` returns the process-wide backend named by KB_LLM_BACKEND:
+  llamacpp  a local GGUF model run in-process by llama-cpp-python (CPU, or GPU layers)
+  openai    any OpenAI-compatible server (llama.cpp server, vLLM, TGI) at KB_OPENAI_BASE_URL
+"""
+
+import threading
+
+from django.conf import settings
+
+from .base import ChatMessage, GenerationError, LLMBackend
+
+_lock = threading.Lock()
+_backend: LLMBackend | None = None
+
+
+def build_backend(name: str | None = None, **overrides) -> LLMBackend:
+    name = name or settings.KB_LLM_BACKEND
+    if name == "llamacpp":
+        from .llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(
+            model_path=overrides.get("model_path", settings.KB_LLM_MODEL_PATH),
+            context_size=overrides.get("context_size", settings.KB_LLM_CONTEXT),
+            threads=overrides.get("threads", settings.KB_LLM_THREADS),
+            gpu_layers=overrides.get("gpu_layers", settings.KB_LLM_GPU_LAYERS),
+            seed=overrides.get("seed", settings.KB_LLM_SEED),
+        )
+    if name == "openai":
+        from .openai_compat import OpenAICompatibleBackend
+
+        return OpenAICompatibleBackend(
+            base_url=overrides.get("base_url", settings.KB_OPENAI_BASE_URL),
+            api_key=overrides.get("api_key", settings.KB_OPENAI_API_KEY),
+            model=overrides.get("model", settings.KB_OPENAI_MODEL),
+            context_size=overrides.get("context_size", settings.KB_LLM_CONTEXT),
+        )
+    raise ValueError(f"Unknown KB_LLM_BACKEND {name!r}: use 'llamacpp' or 'openai'.")
+
+
+def get_backend() -> LLMBackend:
+    """The process-wide backend, loaded on first use (loading a model takes a moment)."""
+    global _backend
+    with _lock:
+        if _backend is None:
+            _backend = build_backend()
+        return _backend
+
+
+def set_backend(backend: LLMBackend | None):
+    """Replace the process-wide backend (tests, or an admin switching models at run time)."""
+    global _backend
+    with _lock:
+        _backend = backend
+
+
+__all__ = ["ChatMessage", "GenerationError", "LLMBackend", "build_backend", "get_backend", "set_backend"]

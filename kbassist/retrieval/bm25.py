@@ -1,0 +1,120 @@
+"""BM25 keyword index with rank-bm25's BM25Okapi scoring, computed on a sparse matrix.
+
+``rank_bm25.BM25Okapi.get_scores`` walks every document in Python for every query term,
+which is fine for a few thousand chunks and far too slow for a large collection. This index
+keeps the same formula (same idf, including BM25Okapi's epsilon floor for very common
+terms, same k1 and b) but stores term frequencies in a compressed sparse matrix, so a query
+only touches the documents that contain one of its terms. ``tests/test_bm25.py`` checks the
+scores against rank-bm25 itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+
+class BM25Index:
+    def __init__(self, tf: sparse.csr_matrix, vocab: dict[str, int], k1=1.5, b=0.75, epsilon=0.25):
+        self.tf = tf.tocsr()  # documents x terms, raw term counts
+        self.vocab = vocab
+        self.k1, self.b, self.epsilon = k1, b, epsilon
+        self._prepare()
+
+    # --- building -----------------------------------------------------------------------------
+    @classmethod
+    def empty(cls, **params) -> BM25Index:
+        return cls(sparse.csr_matrix((0, 0), dtype=np.float64), {}, **params)
+
+    @classmethod
+    def from_tokens(cls, documents: list[list[str]], **params) -> BM25Index:
+        return cls.empty(**params).extended(documents)
+
+    def extended(self, documents: list[list[str]]) -> BM25Index:
+        """A new index with ``documents`` appended after the current ones."""
+        vocab = dict(self.vocab)
+        rows, cols, vals = [], [], []
+        for row, tokens in enumerate(documents):
+            for term, count in Counter(tokens).items():
+                col = vocab.setdefault(term, len(vocab))
+                rows.append(row)
+                cols.append(col)
+                vals.append(count)
+        added = sparse.csr_matrix((vals, (rows, cols)), shape=(len(documents), len(vocab)), dtype=np.float64)
+        old = sparse.csr_matrix((self.tf.data, self.tf.indices, self.tf.indptr), shape=(len(self), len(vocab)))
+        return BM25Index(sparse.vstack([old, added], format="csr"), vocab, self.k1, self.b, self.epsilon)
+
+    def without(self, keep: np.ndarray) -> BM25Index:
+        """A new index with only the rows where the boolean mask ``keep`` is true."""
+        return BM25Index(self.tf[np.flatnonzero(keep)], self.vocab, self.k1, self.b, self.epsilon)
+
+    def _prepare(self):
+        n_docs = self.tf.shape[0]
+        self.doc_len = np.asarray(self.tf.sum(axis=1)).ravel()
+        self.avgdl = float(self.doc_len.sum() / n_docs) if n_docs else 0.0
+        # Document frequency of each term. A term whose rows were all removed has df 0; it is
+        # left out of the average idf, as BM25Okapi only knows terms present in its corpus.
+        df = np.bincount(self.tf.indices, minlength=len(self.vocab)).astype(np.float64)
+        present = df > 0
+        idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
+        average_idf = float(idf[present].mean()) if present.any() else 0.0
+        idf[(idf < 0) & present] = self.epsilon * average_idf
+        idf[~present] = 0.0
+        self.idf = idf
+        # Per-entry BM25 weight, ready to be multiplied by the query term's idf.
+        csc = self.tf.tocsc()
+        if n_docs:
+            dl = self.doc_len[csc.indices]
+            norm = self.k1 * (1 - self.b + self.b * dl / self.avgdl)
+            csc.data = csc.data * (self.k1 + 1) / (csc.data + norm)
+        self.weights = csc
+
+    def __len__(self):
+        return self.tf.shape[0]
+
+    # --- searching ----------------------------------------------------------------------------
+    def query_columns(self, query_tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The matrix columns of the query's known terms, and each one's idf times its count."""
+        counts = Counter(t for t in query_tokens if t in self.vocab)
+        cols = np.fromiter((self.vocab[t] for t in counts), dtype=np.int64, count=len(counts))
+        mult = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return cols, self.idf[cols] * mult
+
+    def get_scores(self, query_tokens: list[str]) -> np.ndarray:
+        """Scores of every document, exactly as ``BM25Okapi.get_scores`` would give them."""
+        scores = np.zeros(len(self), dtype=np.float64)
+        cols, weights = self.query_columns(query_tokens)
+        w = self.weights
+        for col, weight in zip(cols, weights):
+            start, end = w.indptr[col], w.indptr[col + 1]
+            scores[w.indices[start:end]] += weight * w.data[start:end]
+        return scores
+
+    def top_k(self, query_tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers and scores of the ``k`` best documents with a non-zero score, best first."""
+        scores = self.get_scores(query_tokens)
+        candidates = np.flatnonzero(scores)
+        if len(candidates) > k:
+            part = np.argpartition(-scores[candidates], k - 1)[:k]
+            candidates = candidates[part]
+        order = np.lexsort((candidates, -scores[candidates]))
+        rows = candidates[order]
+        return rows, scores[rows]
+
+    # --- persistence --------------------------------------------------------------------------
+    def save(self, folder: Path):
+        sparse.save_npz(folder / "bm25_tf.npz", self.tf, compressed=False)
+        terms = sorted(self.vocab, key=self.vocab.get)
+        (folder / "bm25_vocab.json").write_text(json.dumps(terms, ensure_ascii=False))
+        (folder / "bm25_params.json").write_text(json.dumps({"k1": self.k1, "b": self.b, "epsilon": self.epsilon}))
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index:
+        tf = sparse.load_npz(folder / "bm25_tf.npz")
+        terms = json.loads((folder / "bm25_vocab.json").read_text())
+        params = json.loads((folder / "bm25_params.json").read_text())
+        return cls(tf, {t: i for i, t in enumerate(terms)}, **params)

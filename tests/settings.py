@@ -1,0 +1,15 @@
+"""Test settings: the real settings, pointed at a fresh data folder for this test run."""
+
+import os
+import tempfile
+
+os.environ.setdefault("KB_DATA_DIR", tempfile.mkdtemp(prefix="kbassist-test-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from kbassist.settings import *  # noqa: E402,F403
+
+# Tasks run in-process unless a test starts a real worker (tests/test_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+KB_LLM_MAX_TOKENS = 96
+KB_LLM_CONTEXT = 2048

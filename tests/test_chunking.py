@@ -1,0 +1,42 @@
+"""Chunks respect sections and pages, stay within the size, and overlap."""
+
+from kbassist.ingestion.chunking import chunk_blocks, count_tokens
+from kbassist.ingestion.parsers import Block
+
+
+def test_sections_and_pages_are_never_mixed():
+    blocks = [Block("Alpha text.", page=1, heading="A"), Block("Beta text.", page=2, heading="A"), Block("Gamma.", page=2, heading="B")]
+    chunks = chunk_blocks(blocks, size=50, overlap=10)
+    assert [(c.text, c.page, c.heading) for c in chunks] == [
+        ("Alpha text.", 1, "A"), ("Beta text.", 2, "A"), ("Gamma.", 2, "B")
+    ]
+    assert [c.position for c in chunks] == [0, 1, 2]
+
+
+def test_long_section_is_split_within_size_with_overlap():
+    sentences = [f"Sentence number {i} talks about topic {i}." for i in range(60)]
+    chunks = chunk_blocks([Block(" ".join(sentences), heading="Long")], size=40, overlap=10)
+    assert len(chunks) > 5
+    assert all(count_tokens(c.text) <= 40 for c in chunks)
+    for first, second in zip(chunks, chunks[1:]):
+        last_sentence = first.text.split(". ")[-1]
+        assert last_sentence.rstrip(".") in second.text  # the overlap carries the tail over
+    joined = " ".join(c.text for c in chunks)
+    assert all(s in joined for s in sentences)
+
+
+def test_paragraphs_are_packed_together():
+    text = "\n\n".join(f"Paragraph {i} is short." for i in range(5))
+    chunks = chunk_blocks([Block(text)], size=200, overlap=20)
+    assert len(chunks) == 1
+    assert chunks[0].text.count("\n\n") == 4
+
+
+def test_chinese_without_spaces_is_split_by_characters_and_sentences():
+    text = "。".join(["员工每年享有二十八天带薪年假"] * 40) + "。"
+    chunks = chunk_blocks([Block(text, heading="年假")], size=50, overlap=10)
+    assert len(chunks) > 10
+    assert all(count_tokens(c.text) <= 50 for c in chunks)
+    assert " " not in chunks[0].text
+    unbroken = "员" * 300
+    assert all(count_tokens(c.text) <= 50 for c in chunk_blocks([Block(unbroken)], size=50, overlap=0))
