@@ -127,3 +127,11 @@ def test_unusable_files(tmp_path, name, content, reason):
     (tmp_path / name).write_bytes(content)
     with pytest.raises(ParseError, match=reason):
         parse(tmp_path / name)
+
+
+def test_pdf_running_headers_and_footers_are_dropped(tmp_path):
+    pages = [(f"Company Handbook\n{topic}", f"{topic} rules apply.\nPage {i} of 3") for i, topic in enumerate(["Travel", "Hotels", "Meals"], 1)]
+    path = make_pdf(tmp_path / "handbook.pdf", [(h.split("\n")[0], h.split("\n")[1] + "\n" + body) for h, body in pages])
+    doc = parse(path)
+    assert [b.heading for b in doc.blocks] == ["Travel", "Hotels", "Meals"]
+    assert all("Page" not in b.text and "Company Handbook" not in b.text for b in doc.blocks)

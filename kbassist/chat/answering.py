@@ -24,7 +24,8 @@ from kbassist.llm.queue import generation_queue
 from kbassist.retrieval.search import search
 
 from .models import Conversation, Message
-from .prompt import build_messages, cited_numbers, search_query_for
+from .attribution import attribute, cited_numbers
+from .prompt import build_messages, search_query_for
 from .rendering import render_markdown
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def answer(
             text = "The language model is unavailable right now. These passages from the knowledge base are the closest match:\n\n" + "\n".join(
                 f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in sources
             )
+    text = attribute(text, [s["text"] for s in sources])
     cited = cited_numbers(text, len(sources))
     citations = [{**s, "cited": s["n"] in cited} for s in sources]
     timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -8,13 +8,17 @@ from kbassist.llm.base import ChatMessage
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
+# Tested on the bundled 0.5B model: asking it to write [n] markers itself makes it answer
+# with bare markers, so the rules leave citing out and ``attribution.py`` adds the markers
+# after generation. A model that does write markers keeps them.
 RULES = """You are KB Assist, the company's internal help desk assistant. Answer the employee's \
-question using ONLY the numbered sources below.
-- Use only facts stated in the sources. If they do not contain the answer, say that the \
-knowledge base does not cover this question. Never make up facts.
-- After each fact, cite its source number in square brackets, like [1].
-- Be brief and concrete.
-- {language}"""
+question using only the sources below, not your own knowledge. If the sources do not contain \
+the answer, reply that the knowledge base does not cover this question. Keep the answer short. \
+{language}
+
+Sources:
+
+{sources}"""
 
 LANGUAGE_EN = "Answer in English."
 LANGUAGE_ZH = "The question is in Chinese: answer in Simplified Chinese (简体中文)."
@@ -26,8 +30,9 @@ def is_chinese(text: str) -> bool:
 
 
 def format_source(n: int, chunk) -> str:
-    where = f" ({chunk.location})" if chunk.location else ""
-    return f"[{n}] {chunk.source_title}{where}\n{chunk.text.strip()}"
+    title = "FAQ" if chunk.faq_id else str(chunk.document)
+    where = f", {chunk.location}" if chunk.location else ""
+    return f"[{n}] ({title}{where})\n{chunk.text.strip()}"
 
 
 def search_query_for(question: str, history: list) -> str:
@@ -49,8 +54,7 @@ def build_messages(question: str, chunks: list, history: list, count_tokens, bud
     last one shortened if need be); then as many recent turns as still fit, newest first.
     """
     language = LANGUAGE_ZH if is_chinese(question) else LANGUAGE_EN
-    rules = RULES.format(language=language)
-    used = count_tokens(rules) + count_tokens(question) + 32
+    used = count_tokens(RULES) + count_tokens(question) + 32
     sources: list[str] = []
     for n, chunk in enumerate(chunks, start=1):
         text = format_source(n, chunk)
@@ -63,7 +67,7 @@ def build_messages(question: str, chunks: list, history: list, count_tokens, bud
             break
         sources.append(text)
         used += cost
-    system = rules + "\n\nSources:\n\n" + ("\n\n".join(sources) if sources else "(no sources found)")
+    system = RULES.format(language=language, sources="\n\n".join(sources) if sources else "(none found)")
 
     turns: list[ChatMessage] = []
     for message in reversed(history):
@@ -76,15 +80,3 @@ def build_messages(question: str, chunks: list, history: list, count_tokens, bud
         turns.pop(0)
     return [ChatMessage("system", system), *turns, ChatMessage("user", question)], len(sources)
 
-
-_CITE = re.compile(r"\[(\d{1,2})\]")
-
-
-def cited_numbers(answer: str, available: int) -> list[int]:
-    """Source numbers the answer cites, in order of first mention, ignoring ones out of range."""
-    seen: list[int] = []
-    for match in _CITE.finditer(answer):
-        n = int(match.group(1))
-        if 1 <= n <= available and n not in seen:
-            seen.append(n)
-    return seen

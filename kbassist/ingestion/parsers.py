@@ -77,13 +77,13 @@ def parse_pdf(path: Path) -> ParsedDocument:
         title = ""
         if reader.metadata and reader.metadata.title:
             title = str(reader.metadata.title).strip()
-        blocks = []
-        for number, page in enumerate(pages, start=1):
-            text = page.extract_text() or ""
-            text = _tidy(text)
-            if text:
-                heading = _first_line_heading(text)
-                blocks.append(Block(text, page=number, heading=heading))
+        texts = [_tidy(page.extract_text() or "") for page in pages]
+        texts = _strip_running_lines(texts)
+        blocks = [
+            Block(text, page=number, heading=_first_line_heading(text))
+            for number, text in enumerate(texts, start=1)
+            if text
+        ]
     except ParseError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
@@ -93,6 +93,33 @@ def parse_pdf(path: Path) -> ParsedDocument:
     if not blocks:
         raise ParseError("No text could be extracted from the PDF (is it a scan without a text layer?).")
     return ParsedDocument(title, blocks, page_count=len(pages))
+
+
+def _strip_running_lines(texts: list[str]) -> list[str]:
+    """Drop running headers and footers: first or last lines (digits ignored, so "Page 3 of 8"
+    counts as one line) that repeat on more than half of the pages."""
+    if len(texts) < 3:
+        return texts
+    from collections import Counter
+
+    def shape(line):
+        return re.sub(r"\d+", "#", line.strip().lower())
+
+    edges = Counter()
+    for text in texts:
+        lines = [line for line in text.split("\n") if line.strip()]
+        for line in {shape(x) for x in lines[:1] + lines[-1:]}:
+            edges[line] += 1
+    running = {line for line, count in edges.items() if count > len(texts) / 2}
+    result = []
+    for text in texts:
+        lines = text.split("\n")
+        while lines and (not lines[0].strip() or shape(lines[0]) in running):
+            lines.pop(0)
+        while lines and (not lines[-1].strip() or shape(lines[-1]) in running):
+            lines.pop()
+        result.append("\n".join(lines).strip())
+    return result
 
 
 def _first_line_heading(text: str) -> str:

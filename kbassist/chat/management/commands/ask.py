@@ -4,7 +4,6 @@
 """
 
 import json
-import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -60,8 +59,7 @@ class Command(BaseCommand):
             }
             if errors:
                 out["errors"] = errors
-            json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-            self.stdout.write("")
+            self.stdout.write(json.dumps(out, ensure_ascii=False, indent=2))
             return
         self.stdout.write("\n")
         shown = [c for c in citations if c["cited"]] or citations

@@ -1,0 +1,32 @@
+"""A scripted backend for fast unit tests of the chat pipeline (the real model is tested too)."""
+
+import threading
+
+from kbassist.llm.base import GenerationError, LLMBackend
+
+
+class ScriptedBackend(LLMBackend):
+    name = "scripted"
+
+    def __init__(self, reply="Full-time staff get 28 days [1].", context_size=2048, fail_after=None, gate=None):
+        self.reply = reply
+        self.context_size = context_size
+        self.fail_after = fail_after
+        self.gate = gate  # a threading.Event the stream waits on before each token
+        self.calls = []
+        self.started = threading.Event()
+
+    def count_tokens(self, text):
+        return len(text.split()) + 1
+
+    def stream(self, messages, *, max_tokens, temperature, should_stop=lambda: False):
+        self.calls.append(messages)
+        self.started.set()
+        for i, word in enumerate(self.reply.split(" ")):
+            if self.gate is not None:
+                self.gate.wait(5)
+            if should_stop():
+                return
+            if self.fail_after is not None and i >= self.fail_after:
+                raise GenerationError("the model crashed")
+            yield word if i == 0 else " " + word

@@ -1,0 +1,157 @@
+"""answer(): the one pipeline behind the websocket and the CLI."""
+
+import threading
+
+import pytest
+
+from kbassist.chat.answering import answer
+from kbassist.chat.models import Conversation, Message
+from kbassist.chat.attribution import attribute, cited_numbers
+from kbassist.chat.prompt import build_messages, is_chinese, search_query_for
+from kbassist.llm.queue import GenerationQueue
+
+from .fakes import ScriptedBackend
+
+pytestmark = pytest.mark.django_db
+
+LEAVE = (
+    "# Leave\n\n## Vacation\n\nFull-time staff get 28 vacation days per year.\n\n"
+    "## Part-time staff\n\nPart-time staff get vacation pro rata to their contracted hours.\n\n"
+    "## Sick leave\n\nTell your manager before 10:00.\n"
+)
+
+
+@pytest.fixture
+def handbook(public_collection, make_document):
+    return make_document(public_collection, "leave.md", LEAVE)
+
+
+def run(question, user, **kwargs):
+    kwargs.setdefault("queue", GenerationQueue())
+    return list(answer(question, user=user, **kwargs))
+
+
+def test_events_in_order_and_message_saved_with_citations(handbook, employee):
+    events = run("How many vacation days do I get?", employee, backend=ScriptedBackend())
+    kinds = [e["type"] for e in events]
+    assert kinds[:2] == ["conversation", "sources"] and kinds[-1] == "done"
+    assert "token" in kinds
+    done = events[-1]
+    assert done["answer"] == "Full-time staff get 28 days [1]."
+    cited = [c for c in done["citations"] if c["cited"]]
+    assert [c["n"] for c in cited] == [1] and cited[0]["section"] == "Leave › Vacation"
+    assert 'data-cite="1"' in done["html"]
+    message = Message.objects.get(pk=done["message_id"])
+    assert message.role == "assistant" and message.citations == done["citations"]
+    assert {"retrieval_ms", "ttft_ms", "tokens", "total_ms"} <= set(message.timings)
+    assert Message.objects.filter(role="user", content="How many vacation days do I get?").exists()
+
+
+def test_prompt_contains_numbered_sources_and_rules(handbook, employee):
+    backend = ScriptedBackend()
+    run("How many vacation days do I get?", employee, backend=backend)
+    system = backend.calls[0][0].content
+    assert "using only the sources below" in system and "[1] (Leave, Leave › Vacation)" in system
+    assert backend.calls[0][-1].content == "How many vacation days do I get?"
+
+
+def test_follow_up_uses_the_conversation(handbook, employee):
+    backend = ScriptedBackend()
+    first = run("How many vacation days do I get?", employee, backend=backend)
+    conversation = Conversation.objects.get(pk=first[0]["id"])
+    events = run("and for part-time staff?", employee, backend=backend, conversation=conversation)
+    sources = next(e for e in events if e["type"] == "sources")
+    assert sources["query"] == "How many vacation days do I get? and for part-time staff?"
+    assert sources["sources"][0]["section"] == "Leave › Part-time staff"
+    roles = [m.role for m in backend.calls[1]]
+    assert roles == ["system", "user", "assistant", "user"]  # the earlier turn is in the prompt
+    assert conversation.messages.count() == 4
+
+
+def test_history_is_dropped_before_sources_when_the_budget_is_tight(handbook, employee):
+    chunk = handbook.chunks.first()
+    history = [Message(role="user", content="word " * 400), Message(role="assistant", content="word " * 400)]
+    messages, n = build_messages("question?", [chunk], history, lambda t: len(t.split()), budget=300)
+    assert n == 1 and [m.role for m in messages] == ["system", "user"]
+
+
+def test_someone_elses_conversation_is_refused(handbook, employee, hr_user):
+    conversation = Conversation.objects.create(user=hr_user)
+    with pytest.raises(PermissionError):
+        run("hello?", employee, backend=ScriptedBackend(), conversation=conversation)
+
+
+def test_stop_saves_the_partial_answer_as_stopped(handbook, employee):
+    stop = threading.Event()
+    backend = ScriptedBackend(reply="one two three four five six")
+    events = []
+    for event in answer("vacation days?", user=employee, backend=backend, should_stop=stop.is_set, queue=GenerationQueue()):
+        events.append(event)
+        if event["type"] == "token" and len([e for e in events if e["type"] == "token"]) == 2:
+            stop.set()
+    done = events[-1]
+    assert done["status"] == "stopped" and done["answer"] == "one two"
+    assert Message.objects.get(pk=done["message_id"]).status == "stopped"
+
+
+def test_model_failure_degrades_to_passages(handbook, employee):
+    events = run("vacation days?", employee, backend=ScriptedBackend(fail_after=0))
+    assert any(e["type"] == "error" and "unavailable" in e["message"] for e in events)
+    done = events[-1]
+    assert done["status"] == "error" and "[1] Leave" in done["answer"]
+    assert done["citations"]
+
+
+@pytest.mark.django_db(transaction=True)  # answers run in threads with their own connections
+def test_waiting_users_are_told_their_place_in_line(handbook, employee, hr_user):
+    queue = GenerationQueue()
+    gate = threading.Event()
+    slow = ScriptedBackend(reply="a b c", gate=gate)
+    first = threading.Thread(target=lambda: run("vacation days?", employee, backend=slow, queue=queue))
+    first.start()
+    assert slow.started.wait(10)
+    seen = []
+
+    def second():
+        for event in answer("sick leave?", user=hr_user, backend=ScriptedBackend(), queue=queue):
+            seen.append(event)
+            if event["type"] == "queued":
+                gate.set()  # let the first answer finish once we were told we wait
+
+    t = threading.Thread(target=second)
+    t.start()
+    t.join(20)
+    first.join(20)
+    queued = [e for e in seen if e["type"] == "queued"]
+    assert queued and queued[0]["position"] == 1
+    assert seen[-1]["type"] == "done" and seen[-1]["status"] == "complete"
+
+
+def test_no_sources_still_answers_honestly(public_collection, employee):
+    events = run("What is the capital of Mars?", employee, backend=ScriptedBackend(reply="The knowledge base does not cover this."))
+    sources = next(e for e in events if e["type"] == "sources")
+    assert sources["sources"] == []
+    assert events[-1]["citations"] == []
+
+
+def test_helpers():
+    assert is_chinese("我每年有多少天年假？") and not is_chinese("How many days?")
+    assert cited_numbers("A [2] and [1], again [2]; not [9]", 3) == [2, 1]
+    assert search_query_for("and contractors?", [Message(role="user", content="Vacation days?")]) == "Vacation days? and contractors?"
+    assert search_query_for("How many vacation days do I get?", []) == "How many vacation days do I get?"
+
+
+def test_attribution_marks_supported_sentences_only():
+    sources = ["Full-time staff get 28 vacation days per year.", "Tell your manager before 10:00 when you are sick."]
+    text = attribute("You get 28 vacation days per year. Call your manager before 10:00 if sick. Have a nice day!", sources)
+    assert text == "You get 28 vacation days per year [1]. Call your manager before 10:00 if sick [2]. Have a nice day!"
+    assert attribute("Already cited [2].", sources) == "Already cited [2]."
+    zh = attribute("全职员工每年有二十八天年假。", ["全职员工每年享有二十八个工作日的带薪年假。"])
+    assert zh == "全职员工每年有二十八天年假 [1]。"
+
+
+def test_uncited_model_answer_gets_markers_from_attribution(handbook, employee):
+    events = run("vacation days?", employee, backend=ScriptedBackend(reply="Full-time staff get 28 vacation days per year."))
+    done = events[-1]
+    assert done["answer"].endswith("[1].")
+    assert [c["n"] for c in done["citations"] if c["cited"]] == [1]
