@@ -34,19 +34,29 @@ class BM25Index:
     def from_tokens(cls, documents: list[list[str]], **params) -> BM25Index:
         return cls.empty(**params).extended(documents)
 
-    def extended(self, documents: list[list[str]]) -> BM25Index:
-        """A new index with ``documents`` appended after the current ones."""
+    def extended(self, documents: list[list[str]], block: int = 50_000) -> BM25Index:
+        """A new index with ``documents`` appended after the current ones.
+
+        Terms are numbered with one dict look-up per token; counting and building the matrix
+        are done by numpy/scipy, a block of documents at a time to bound memory.
+        """
         vocab = dict(self.vocab)
-        rows, cols, vals = [], [], []
-        for row, tokens in enumerate(documents):
-            for term, count in Counter(tokens).items():
-                col = vocab.setdefault(term, len(vocab))
-                rows.append(row)
-                cols.append(col)
-                vals.append(count)
-        added = sparse.csr_matrix((vals, (rows, cols)), shape=(len(documents), len(vocab)), dtype=np.float64)
-        old = sparse.csr_matrix((self.tf.data, self.tf.indices, self.tf.indptr), shape=(len(self), len(vocab)))
-        return BM25Index(sparse.vstack([old, added], format="csr"), vocab, self.k1, self.b, self.epsilon)
+        parts = []
+        for start in range(0, len(documents), block):
+            docs = documents[start : start + block]
+            lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+            cols = np.fromiter(
+                (vocab.setdefault(t, len(vocab)) for d in docs for t in d), dtype=np.int32, count=int(lengths.sum())
+            )
+            rows = np.repeat(np.arange(len(docs), dtype=np.int32), lengths)
+            data = np.ones(len(cols), dtype=np.float64)
+            part = sparse.csr_matrix((data, (rows, cols)), shape=(len(docs), len(vocab)))
+            part.sum_duplicates()
+            parts.append(part)
+        n_terms = len(vocab)
+        old = sparse.csr_matrix((self.tf.data, self.tf.indices, self.tf.indptr), shape=(len(self), n_terms))
+        parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], n_terms)) for p in parts]
+        return BM25Index(sparse.vstack([old, *parts], format="csr"), vocab, self.k1, self.b, self.epsilon)
 
     def without(self, keep: np.ndarray) -> BM25Index:
         """A new index with only the rows where the boolean mask ``keep`` is true."""
@@ -106,15 +116,46 @@ class BM25Index:
         return rows, scores[rows]
 
     # --- persistence --------------------------------------------------------------------------
+    # Everything a search needs is saved ready to use (including the per-entry weights), and
+    # loaded memory-mapped: a reader picks up a new version of a large index in milliseconds,
+    # and processes reading the same version share its pages.
+    _ARRAYS = {
+        "bm25_tf_data": ("tf", "data"), "bm25_tf_indices": ("tf", "indices"), "bm25_tf_indptr": ("tf", "indptr"),
+        "bm25_w_data": ("weights", "data"), "bm25_w_indices": ("weights", "indices"),
+        "bm25_w_indptr": ("weights", "indptr"),
+    }
+
     def save(self, folder: Path):
-        sparse.save_npz(folder / "bm25_tf.npz", self.tf, compressed=False)
+        for name, (matrix, attr) in self._ARRAYS.items():
+            np.save(folder / f"{name}.npy", getattr(getattr(self, matrix), attr))
+        np.save(folder / "bm25_idf.npy", self.idf)
+        np.save(folder / "bm25_doc_len.npy", self.doc_len)
         terms = sorted(self.vocab, key=self.vocab.get)
         (folder / "bm25_vocab.json").write_text(json.dumps(terms, ensure_ascii=False))
-        (folder / "bm25_params.json").write_text(json.dumps({"k1": self.k1, "b": self.b, "epsilon": self.epsilon}))
+        params = {"k1": self.k1, "b": self.b, "epsilon": self.epsilon, "shape": list(self.tf.shape), "avgdl": self.avgdl}
+        (folder / "bm25_params.json").write_text(json.dumps(params))
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
-        tf = sparse.load_npz(folder / "bm25_tf.npz")
         terms = json.loads((folder / "bm25_vocab.json").read_text())
         params = json.loads((folder / "bm25_params.json").read_text())
-        return cls(tf, {t: i for i, t in enumerate(terms)}, **params)
+        vocab = {t: i for i, t in enumerate(terms)}
+        k1, b, epsilon = params["k1"], params["b"], params["epsilon"]
+        if not (folder / "bm25_w_data.npy").exists():  # written by an older version: compute
+            return cls(sparse.load_npz(folder / "bm25_tf.npz"), vocab, k1, b, epsilon)
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in cls._ARRAYS}
+        shape = tuple(params["shape"])
+        index = cls.__new__(cls)
+        index.vocab, index.k1, index.b, index.epsilon = vocab, k1, b, epsilon
+        index.tf = _csr_view(sparse.csr_matrix, arrays, "bm25_tf", shape)
+        index.weights = _csr_view(sparse.csc_matrix, arrays, "bm25_w", shape)
+        index.idf = np.load(folder / "bm25_idf.npy", mmap_mode="r")
+        index.doc_len = np.load(folder / "bm25_doc_len.npy", mmap_mode="r")
+        index.avgdl = params["avgdl"]
+        return index
+
+
+def _csr_view(kind, arrays: dict, prefix: str, shape) -> sparse.spmatrix:
+    """A scipy matrix over the saved (memory-mapped) arrays, without copying them."""
+    parts = (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"])
+    return kind(parts, shape=shape, copy=False)

@@ -60,39 +60,19 @@ def search(query: str, user, top_k: int | None = None, collection_ids=None) -> S
 
     t0 = time.perf_counter()
     indexes = [(cid, index_cache.get(cid)) for cid in visible.values_list("pk", flat=True)]
-    indexes = [(cid, ix) for cid, ix in indexes if len(ix)]
+    indexes = [ix for _, ix in indexes if len(ix)]
     if not indexes:
         return SearchResult(query, [], {"total": _ms(t0)})
 
-    t = time.perf_counter()
-    query_tokens = tokenize(query)
-    bm25_hits: list[tuple[float, int]] = []
-    for _, ix in indexes:
-        rows, scores = ix.bm25.top_k(query_tokens, depth)
-        bm25_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
-    bm25_hits.sort(key=lambda h: -h[0])
-    bm25_hits = bm25_hits[:depth]
-    timings["bm25"] = _ms(t)
-
-    t = time.perf_counter()
-    query_vector = get_embedder().encode_query(query)
-    timings["embed"] = _ms(t)
-    t = time.perf_counter()
-    dense_hits: list[tuple[float, int]] = []
-    for _, ix in indexes:
-        rows, scores = ix.dense.top_k(query_vector, depth)
-        dense_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
-    dense_hits.sort(key=lambda h: -h[0])
-    dense_hits = dense_hits[:depth]
-    timings["dense"] = _ms(t)
-
-    t = time.perf_counter()
-    fused = reciprocal_rank_fusion(
-        {"bm25": [cid for _, cid in bm25_hits], "dense": [cid for _, cid in dense_hits]},
-        k=settings.KB_RRF_K,
+    fused, bm25_hits, dense_hits = hybrid_rank(
+        query,
+        indexes,
+        top_k,
+        depth=depth,
+        rrf_k=settings.KB_RRF_K,
         weights={"bm25": settings.KB_BM25_WEIGHT, "dense": settings.KB_DENSE_WEIGHT},
-    )[:top_k]
-    timings["fusion"] = _ms(t)
+        timings=timings,
+    )
 
     bm25_info = {cid: (rank, score) for rank, (score, cid) in enumerate(bm25_hits, start=1)}
     dense_info = {cid: (rank, score) for rank, (score, cid) in enumerate(dense_hits, start=1)}
@@ -106,6 +86,58 @@ def search(query: str, user, top_k: int | None = None, collection_ids=None) -> S
         hits.append(Hit(chunks[cid], score, b[0], b[1], d[0], d[1]))
     timings["total"] = _ms(t0)
     return SearchResult(query, hits, timings)
+
+
+def hybrid_rank(
+    query: str,
+    indexes,
+    top_k: int,
+    depth: int,
+    rrf_k: int = 60,
+    weights: dict[str, float] | None = None,
+    timings: dict[str, float] | None = None,
+    query_vector=None,
+):
+    """The retrieval core of ``search()``, without the database: hybrid ranking of chunk ids.
+
+    ``indexes`` are ``CollectionIndex`` objects (already filtered for access). Each retriever
+    returns its best ``depth`` chunks over all of them; the two lists are fused with
+    reciprocal rank fusion. Returns ``(fused, bm25_hits, dense_hits)``: the top ``top_k``
+    ``(chunk_id, score)`` pairs, and each retriever's ``(score, chunk_id)`` list, best first.
+    The benchmarks under ``bench/`` call this very function.
+    """
+    timings = {} if timings is None else timings
+    t = time.perf_counter()
+    query_tokens = tokenize(query)
+    bm25_hits: list[tuple[float, int]] = []
+    for ix in indexes:
+        rows, scores = ix.bm25.top_k(query_tokens, depth)
+        bm25_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
+    bm25_hits.sort(key=lambda h: -h[0])
+    bm25_hits = bm25_hits[:depth]
+    timings["bm25"] = _ms(t)
+
+    t = time.perf_counter()
+    if query_vector is None:
+        query_vector = get_embedder().encode_query(query)
+    timings["embed"] = _ms(t)
+    t = time.perf_counter()
+    dense_hits: list[tuple[float, int]] = []
+    for ix in indexes:
+        rows, scores = ix.dense.top_k(query_vector, depth)
+        dense_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
+    dense_hits.sort(key=lambda h: -h[0])
+    dense_hits = dense_hits[:depth]
+    timings["dense"] = _ms(t)
+
+    t = time.perf_counter()
+    fused = reciprocal_rank_fusion(
+        {"bm25": [cid for _, cid in bm25_hits], "dense": [cid for _, cid in dense_hits]},
+        k=rrf_k,
+        weights=weights,
+    )[:top_k]
+    timings["fusion"] = _ms(t)
+    return fused, bm25_hits, dense_hits
 
 
 def _ms(since: float) -> float:

@@ -10,7 +10,11 @@ Layout::
 A writer builds a whole new version in a temporary folder, renames it into place and then
 points CURRENT at it, so a reader sees either the old version or the new one, never half
 of one. Readers (the web process) check CURRENT on every search and load a new version
-the moment it appears, with no restart.
+the moment it appears, with no restart. Version files are never modified once written, so
+readers map them into memory instead of copying them (loading a large version takes
+milliseconds), and a version folder removed while still mapped stays readable. The optional
+approximate dense index (``dense_ann.*``, see ``dense.py``) is one more file of the same
+version folder, so it is swapped in by the same atomic rename.
 
 ``sync_collection`` makes the index equal to the database: under the lock it loads the live
 version, drops chunk ids that are gone from the database and appends those that are new.
@@ -138,7 +142,10 @@ def sync_collection(collection_id: int) -> CollectionIndex:
     folder = collection_dir(collection_id)
     with writer_lock(folder):
         version = current_version(folder)
-        index = load_version(folder, version) if version else CollectionIndex.empty()
+        # The live version, from this process's cache when it is already there (a worker
+        # syncing document after document reuses the version it has just written).
+        index = index_cache.get(collection_id) if version else CollectionIndex.empty()
+        version = index.version
         wanted = np.fromiter(
             Chunk.objects.filter(collection_id=collection_id).values_list("pk", flat=True).iterator(), dtype=np.int64
         )
@@ -165,6 +172,7 @@ def sync_collection(collection_id: int) -> CollectionIndex:
                     index.dense.extended(np.vstack(vectors)),
                 )
         write_version(folder, index)
+        index_cache.put(collection_id, index)
         log.info("collection %s: index v%s with %s chunks", collection_id, index.version, len(index))
         return index
 
@@ -195,7 +203,12 @@ class IndexCache:
         cached = self._loaded.get(collection_id)
         if cached is not None and cached.version == version:
             return cached
-        with self._lock:
+        if cached is not None and len(cached):
+            if not self._lock.acquire(blocking=False):
+                return cached  # another thread is loading the new version: answer from the old one
+        else:
+            self._lock.acquire()
+        try:
             cached = self._loaded.get(collection_id)
             if cached is not None and cached.version == version:
                 return cached
@@ -210,6 +223,15 @@ class IndexCache:
                     index = load_version(folder, version)
             self._loaded[collection_id] = index
             return index
+        finally:
+            self._lock.release()
+
+    def put(self, collection_id: int, index: CollectionIndex):
+        """Remember a version this process has just written, so it is not read back."""
+        with self._lock:
+            cached = self._loaded.get(collection_id)
+            if cached is None or cached.version <= index.version:
+                self._loaded[collection_id] = index
 
     def clear(self):
         with self._lock:

@@ -1,0 +1,78 @@
+"""Shared set-up for the benchmarks: Django on a throw-away data folder, datasets, caching.
+
+Everything measured goes through the product's own code: ``kbassist.retrieval.tokenize``,
+``BM25Index``, ``DenseIndex``, ``search.hybrid_rank`` (the core of ``search()``) and the
+embedder returned by ``get_embedder()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = ROOT.parent / "shared" / "datasets"
+CACHE = ROOT / "data" / "bench-cache"  # embeddings of public datasets; data/ is never committed
+
+
+def setup_django(data_dir: str | None = None) -> Path:
+    """Configure Django with the real settings on a fresh (or given) data folder."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    data = Path(data_dir or tempfile.mkdtemp(prefix="kbassist-bench-"))
+    os.environ["KB_DATA_DIR"] = str(data)
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{data / 'db.sqlite3'}")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kbassist.settings"
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    return data
+
+
+def read_jsonl(path: Path):
+    with open(path) as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def load_beir(folder: Path, split: str = "test"):
+    """corpus {id: (title, text)}, queries {id: text}, qrels {qid: {doc_id: grade}}."""
+    corpus = {row["_id"]: (row.get("title", ""), row["text"]) for row in read_jsonl(folder / "corpus.jsonl")}
+    queries = {row["_id"]: row["text"] for row in read_jsonl(folder / "queries.jsonl")}
+    qrels: dict[str, dict[str, int]] = {}
+    with open(folder / "qrels" / f"{split}.tsv") as fh:
+        next(fh)
+        for line in fh:
+            qid, did, grade = line.rstrip("\n").split("\t")
+            if int(grade) > 0:
+                qrels.setdefault(qid, {})[did] = int(grade)
+    return corpus, {q: queries[q] for q in qrels}, qrels
+
+
+def cached_embeddings(name: str, texts: list[str], log=print):
+    """Embeddings of ``texts`` with the product's embedder, cached on disk by content."""
+    import numpy as np
+
+    from kbassist.retrieval.embedder import get_embedder
+
+    embedder = get_embedder()
+    key = hashlib.sha1()
+    key.update(embedder.model_path.encode())
+    for t in texts:
+        key.update(t.encode())
+        key.update(b"\0")
+    path = CACHE / f"{name}-{key.hexdigest()[:16]}.npy"
+    if path.exists():
+        return np.load(path)
+    log(f"embedding {len(texts)} texts for {name} (cached afterwards in {path.relative_to(ROOT)}) ...")
+    vectors = embedder.encode(texts)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
