@@ -192,6 +192,13 @@ KB_OPENAI_MODEL = env.str("KB_OPENAI_MODEL", default="local")
 
 # --- Chat -------------------------------------------------------------------------------------------
 KB_HISTORY_TURNS = env.int("KB_HISTORY_TURNS", default=6)
+KB_QUERY_REWRITE = env.bool("KB_QUERY_REWRITE", default=True)  # model rewrites follow-ups for search
+KB_ANSWER_CACHE = env.bool("KB_ANSWER_CACHE", default=True)
+# Answer policy, calibrated on the starter knowledge base (README, "Answer policy").
+KB_FAQ_MATCH_COSINE = env.float("KB_FAQ_MATCH_COSINE", default=0.9)  # question vs FAQ question
+KB_FAQ_MATCH_LEXICAL = env.float("KB_FAQ_MATCH_LEXICAL", default=0.7)  # token Dice overlap
+KB_MIN_SIMILARITY = env.float("KB_MIN_SIMILARITY", default=0.4)  # best cosine, English questions
+KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted token coverage, Chinese
 
 LOGGING = {
     "version": 1,

@@ -63,9 +63,20 @@ def test_follow_up_uses_the_conversation(handbook, employee):
     sources = next(e for e in events if e["type"] == "sources")
     assert sources["query"] == "How many vacation days do I get? and for part-time staff?"
     assert sources["sources"][0]["section"] == "Leave › Part-time staff"
-    roles = [m.role for m in backend.calls[1]]
+    roles = [m.role for m in backend.calls[2]]  # calls[1] was the (rejected) rewrite
     assert roles == ["system", "user", "assistant", "user"]  # the earlier turn is in the prompt
     assert conversation.messages.count() == 4
+
+
+def test_follow_up_is_rewritten_by_the_model_when_it_makes_sense(handbook, employee):
+    first = run("How many vacation days do I get?", employee, backend=ScriptedBackend())
+    conversation = Conversation.objects.get(pk=first[0]["id"])
+    rewriter = ScriptedBackend(reply="How many vacation days do part-time staff get?")
+    events = run("and for part-time staff?", employee, backend=rewriter, conversation=conversation)
+    sources = next(e for e in events if e["type"] == "sources")
+    assert sources["query"] == "How many vacation days do part-time staff get?" and sources["query_how"] == "model"
+    assert sources["sources"][0]["section"] == "Leave › Part-time staff"
+    assert "Conversation:" in rewriter.calls[0][1].content  # the first call was the rewrite
 
 
 def test_history_is_dropped_before_sources_when_the_budget_is_tight(handbook, employee):

@@ -1,6 +1,7 @@
 """The chat websocket: thin glue between the browser and ``answering.answer``.
 
 Client -> server:  {"type": "ask", "question": "...", "conversation_id": 12 | null}
+                   {"type": "regenerate", "conversation_id": 12}
                    {"type": "stop"}
 Server -> client:  the events of ``answer()`` as they happen (see answering.py).
 
@@ -19,10 +20,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import close_old_connections
 
 from .answering import answer
-from .models import Conversation
+from .models import Conversation, Message
 
 log = logging.getLogger(__name__)
-_DONE = object()
+_END = object()
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -31,59 +32,88 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=4401)
             return
-        self.stop_flag: threading.Event | None = None
+        self.stop_flag = threading.Event()
+        self.busy = False  # an answer is streaming on this socket
         self.task: asyncio.Task | None = None
         await self.accept()
 
     async def disconnect(self, code):
-        if getattr(self, "stop_flag", None) is not None:
-            self.stop_flag.set()
+        if getattr(self, "task", None) is None:
+            return
+        self.stop_flag.set()
+        try:  # let the answer wind down (it saves the partial message) before the loop goes
+            await asyncio.wait_for(asyncio.shield(self.task), timeout=30)
+        except Exception:
+            log.warning("answer did not finish within 30 s of the disconnect")
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type")
         if kind == "stop":
-            if self.stop_flag is not None:
-                self.stop_flag.set()
+            self.stop_flag.set()
             return
-        if kind != "ask":
+        if kind not in ("ask", "regenerate"):
             await self.send_json({"type": "error", "message": f"Unknown message type {kind!r}."})
             return
-        if self.task is not None and not self.task.done():
+        if self.busy:
             await self.send_json({"type": "error", "message": "Please wait for the current answer (or stop it)."})
             return
-        question = str(content.get("question", ""))[:4000]
+        self.busy = True
         self.stop_flag = threading.Event()
-        self.task = asyncio.create_task(self._stream(question, content.get("conversation_id"), self.stop_flag))
+        request = {
+            "question": str(content.get("question", ""))[:4000],
+            "conversation_id": content.get("conversation_id"),
+            "regenerate": kind == "regenerate",
+        }
+        self.task = asyncio.create_task(self._stream(request, self.stop_flag))
 
-    async def _stream(self, question, conversation_id, stop_flag):
+    async def _stream(self, request, stop_flag):
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
         user = self.user
 
+        def emit(event):
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
         def produce():
             close_old_connections()
             try:
-                conversation = None
-                if conversation_id:
-                    conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
-                    if conversation is None:
-                        loop.call_soon_threadsafe(events.put_nowait, {"type": "error", "message": "Conversation not found."})
-                        return
-                for event in answer(question, user=user, conversation=conversation, should_stop=stop_flag.is_set):
-                    loop.call_soon_threadsafe(events.put_nowait, event)
+                for event in _events(user, request, stop_flag):
+                    emit(event)
             except Exception:
                 log.exception("answer failed")
-                loop.call_soon_threadsafe(
-                    events.put_nowait, {"type": "error", "message": "Something went wrong while answering."}
-                )
+                emit({"type": "error", "message": "Something went wrong while answering."})
             finally:
                 close_old_connections()
-                loop.call_soon_threadsafe(events.put_nowait, _DONE)
+                emit(_END)
 
         threading.Thread(target=produce, name="kbassist-answer", daemon=True).start()
-        while (event := await events.get()) is not _DONE:
-            if not stop_flag.is_set() or event["type"] in ("done", "error"):
-                try:
-                    await self.send_json(event)
-                except Exception:  # the socket went away; let the generator wind down
-                    stop_flag.set()
+        while (event := await events.get()) is not _END:
+            if event["type"] in ("done", "error"):
+                self.busy = False
+            elif stop_flag.is_set() and event["type"] == "token":
+                continue  # tokens already in flight when the user pressed stop
+            try:
+                await self.send_json(event)
+            except Exception:  # the socket went away; let the generator wind down
+                stop_flag.set()
+        self.busy = False
+
+
+def _events(user, request, stop_flag):
+    """The events for one request: resolves the conversation, then runs ``answer()``."""
+    conversation = None
+    question = request["question"]
+    if request["conversation_id"]:
+        conversation = Conversation.objects.filter(pk=request["conversation_id"], user=user).first()
+        if conversation is None:
+            yield {"type": "error", "message": "Conversation not found."}
+            return
+    if request["regenerate"]:
+        last = conversation.messages.last() if conversation else None
+        if last is None or last.role != Message.Role.ASSISTANT:
+            yield {"type": "error", "message": "There is no answer to regenerate."}
+            return
+        question = conversation.messages.filter(role=Message.Role.USER).last().content
+        last.delete()  # the new answer replaces it
+    yield from answer(question, user=user, conversation=conversation, should_stop=stop_flag.is_set,
+                      regenerate=request["regenerate"])

@@ -277,7 +277,7 @@ def parse_markdown(path: Path) -> ParsedDocument:
             start = token.map[1]
     flush(len(lines))
     if not blocks:
-        raise ParseError("The Markdown file contains no text.")
+        raise ParseError("The Markdown file contains no text beyond its front matter (a redirect or placeholder page?).")
     return ParsedDocument(title, blocks)
 
 

@@ -1,0 +1,113 @@
+"""Decisions taken before the model is called: a cached answer, a curated FAQ, or a refusal.
+
+All thresholds are settings, calibrated on the starter knowledge base (see the README,
+"Answer policy"). all-MiniLM-L6-v2 is an English model: its similarities mean little for
+Chinese text, so for Chinese questions these decisions rest on lexical evidence (character
+bigrams) instead of cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from kbassist.retrieval.embedder import get_embedder
+from kbassist.retrieval.store import collection_dir, current_version, index_cache
+from kbassist.retrieval.tokenize import tokenize
+
+from .prompt import is_chinese
+
+
+# --- answer cache ---------------------------------------------------------------------------------
+def normalise(question: str) -> str:
+    """Case, width, punctuation and spacing do not make a different question."""
+    text = unicodedata.normalize("NFKC", question).lower()
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def cache_key(question: str, collection_ids: list[int]) -> str:
+    """Same question, same visible collections at the same index versions -> same key."""
+    versions = ",".join(f"{cid}:{current_version(collection_dir(cid))}" for cid in sorted(collection_ids))
+    return hashlib.sha256(f"{normalise(question)}\n{versions}".encode()).hexdigest()
+
+
+# --- curated answers --------------------------------------------------------------------------------
+@dataclass
+class FAQMatch:
+    hit: object  # the retrieval Hit of the FAQ's chunk
+    similarity: float
+    measure: str  # "cosine" or "bigram-dice"
+
+
+def _bigrams(text: str) -> set[str]:
+    return set(tokenize(text))
+
+
+def dice(a: set, b: set) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+def find_curated(question: str, hits: list) -> FAQMatch | None:
+    """The FAQ entry among ``hits`` that asks the same thing as ``question``, if any.
+
+    English: cosine similarity of the two questions >= KB_FAQ_MATCH_COSINE (or nearly the
+    same words). Chinese: Dice overlap of their tokens >= KB_FAQ_MATCH_LEXICAL.
+    """
+    faq_hits = [h for h in hits if h.chunk.faq_id]
+    if not faq_hits:
+        return None
+    question_tokens = _bigrams(question)
+    lexical = [dice(question_tokens, _bigrams(h.chunk.faq.question)) for h in faq_hits]
+    best = max(range(len(faq_hits)), key=lexical.__getitem__)
+    if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL:
+        return FAQMatch(faq_hits[best], lexical[best], "bigram-dice")
+    if is_chinese(question):
+        return None
+    vectors = get_embedder().encode([question] + [h.chunk.faq.question for h in faq_hits])
+    similarities = vectors[1:] @ vectors[0]
+    best = int(similarities.argmax())
+    if similarities[best] >= settings.KB_FAQ_MATCH_COSINE:
+        return FAQMatch(faq_hits[best], float(similarities[best]), "cosine")
+    return None
+
+
+# --- refusal ----------------------------------------------------------------------------------------
+@dataclass
+class Relevance:
+    relevant: bool
+    dense: float  # best cosine similarity among the hits
+    coverage: float  # idf-weighted share of the question's tokens found in one top chunk
+    measure: str
+
+
+def lexical_coverage(question: str, hits: list, top: int = 3) -> float:
+    """How much of the question (weighted by idf) one of the top chunks contains.
+
+    A question token the collection has never seen counts with the highest idf: an
+    off-topic question is mostly made of such tokens.
+    """
+    tokens = set(tokenize(question))
+    if not tokens or not hits:
+        return 0.0
+    best = 0.0
+    for hit in hits[:top]:
+        bm25 = index_cache.get(hit.chunk.collection_id).bm25
+        ceiling = float(bm25.idf.max()) if len(bm25.idf) else 1.0
+        weights = {t: float(bm25.idf[bm25.vocab[t]]) if t in bm25.vocab else ceiling for t in tokens}
+        total = sum(max(w, 1e-6) for w in weights.values())
+        found = set(tokenize(f"{hit.chunk.heading}\n{hit.chunk.text}"))
+        best = max(best, sum(max(weights[t], 1e-6) for t in tokens & found) / total)
+    return best
+
+
+def judge_relevance(question: str, hits: list) -> Relevance:
+    dense = max((h.dense_score or 0.0 for h in hits), default=0.0)
+    coverage = lexical_coverage(question, hits)
+    if is_chinese(question):
+        return Relevance(coverage >= settings.KB_MIN_COVERAGE, dense, coverage, "coverage")
+    return Relevance(dense >= settings.KB_MIN_SIMILARITY, dense, coverage, "cosine")

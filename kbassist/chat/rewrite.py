@@ -1,0 +1,69 @@
+"""Turning a follow-up ("what about contractors?") into a standalone search query.
+
+The model rewrites the question using the conversation; its output is only trusted when it
+looks like a question about the same thing (it shares words with the conversation's
+questions and is of sane length). Otherwise the previous question and the follow-up are
+searched together, which retrieves well without any model.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kbassist.llm.base import ChatMessage, GenerationError
+from kbassist.retrieval.tokenize import tokenize
+
+INSTRUCTION = (
+    "Rewrite the user's last question as one standalone question that can be understood "
+    "without the conversation. Keep the language of the question. Reply with the rewritten "
+    "question only."
+)
+
+
+def concatenated(question: str, history: list) -> str:
+    previous = [m.content for m in history if m.role == "user"]
+    return f"{previous[-1]} {question}" if previous else question
+
+
+def needs_rewrite(question: str, history: list) -> bool:
+    return any(m.role == "user" for m in history)
+
+
+def standalone_question(question: str, history: list, backend, max_tokens: int = 48) -> tuple[str, str]:
+    """``(query, how)``: the search query for ``question``, and "model" or "concatenated"."""
+    fallback = concatenated(question, history)
+    if not needs_rewrite(question, history):
+        return question, "as asked"
+    lines = []
+    for message in history[-4:]:
+        who = "User" if message.role == "user" else "Assistant"
+        lines.append(f"{who}: {message.content.strip()[:400]}")
+    prompt = "Conversation:\n" + "\n".join(lines) + f"\n\nLast question: {question}\n\nStandalone question:"
+    try:
+        text = "".join(
+            backend.stream([ChatMessage("system", INSTRUCTION), ChatMessage("user", prompt)], max_tokens=max_tokens, temperature=0.0)
+        )
+    except GenerationError:
+        return fallback, "concatenated"
+    candidate = clean(text)
+    if acceptable(candidate, question, history):
+        return candidate, "model"
+    return fallback, "concatenated"
+
+
+def clean(text: str) -> str:
+    line = text.strip().split("\n")[0].strip()
+    line = re.sub(r"^(standalone question|question|rewritten question)\s*[:：]\s*", "", line, flags=re.I)
+    return line.strip(" \"'“”「」")
+
+
+def acceptable(candidate: str, question: str, history: list) -> bool:
+    if not 3 <= len(candidate) <= 300 or not candidate.endswith(("?", "？")) or "[" in candidate:
+        return False  # not a question (an answer, or a citation-laden sentence)
+    asked = set(tokenize(question))
+    for message in history:
+        if message.role == "user":
+            asked |= set(tokenize(message.content))
+    mine = set(tokenize(candidate))
+    # It must keep something of what the follow-up itself asks, and not just answer it.
+    return bool(mine & set(tokenize(question))) and len(mine & asked) >= max(1, len(mine) // 3)
