@@ -105,6 +105,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "kbassist" / "chat" / "locale"]
 TIME_ZONE = env.str("KB_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -1,5 +1,7 @@
 """HTTP views: login, the chat page, and sources served only to those who may see them."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -89,3 +91,57 @@ def test_admin_pages_render(client, admin_user, docs):
     for name in ["admin:knowledge_document_changelist", "admin:knowledge_document_upload", "admin:knowledge_faq_changelist",
                  "admin:knowledge_faq_import", "admin:knowledge_collection_changelist", "admin:knowledge_chunk_changelist"]:
         assert client.get(reverse(name)).status_code == 200, name
+
+
+def _post(client, url, data):
+    import json
+
+    return client.post(url, json.dumps(data), content_type="application/json")
+
+
+def test_rename_and_delete_only_own_conversations(client, employee, hr_user):
+    mine = Conversation.objects.create(user=employee, title="old")
+    theirs = Conversation.objects.create(user=hr_user, title="theirs")
+    client.force_login(employee)
+    assert _post(client, reverse("chat:rename", args=[mine.pk]), {"title": "Vacation questions"}).json()["title"] == "Vacation questions"
+    assert _post(client, reverse("chat:rename", args=[mine.pk]), {"title": "  "}).status_code == 400
+    assert _post(client, reverse("chat:rename", args=[theirs.pk]), {"title": "x"}).status_code == 404
+    assert _post(client, reverse("chat:delete", args=[theirs.pk]), {}).status_code == 404
+    assert _post(client, reverse("chat:delete", args=[mine.pk]), {}).status_code == 200
+    assert not Conversation.objects.filter(pk=mine.pk).exists() and Conversation.objects.filter(pk=theirs.pk).exists()
+    assert client.get(reverse("chat:rename", args=[theirs.pk])).status_code == 405
+
+
+def test_sidebar_lists_only_my_conversations_newest_first(client, employee, hr_user):
+    Conversation.objects.create(user=employee, title="first")
+    Conversation.objects.create(user=employee, title="second")
+    Conversation.objects.create(user=hr_user, title="not mine")
+    client.force_login(employee)
+    page = client.get(reverse("chat:index")).content.decode()
+    assert page.index("second") < page.index("first") and "not mine" not in page
+
+
+def test_feedback_on_my_answers(client, employee, hr_user):
+    from kbassist.chat.models import Feedback
+
+    conversation = Conversation.objects.create(user=employee)
+    question = Message.objects.create(conversation=conversation, role="user", content="q")
+    reply = Message.objects.create(conversation=conversation, role="assistant", content="a")
+    client.force_login(employee)
+    assert _post(client, reverse("chat:feedback", args=[reply.pk]), {"helpful": False, "comment": "wrong page"}).status_code == 200
+    assert _post(client, reverse("chat:feedback", args=[reply.pk]), {"helpful": "maybe"}).status_code == 400
+    assert _post(client, reverse("chat:feedback", args=[question.pk]), {"helpful": True}).status_code == 404
+    feedback = Feedback.objects.get(message=reply)
+    assert feedback.helpful is False and feedback.comment == "wrong page"
+    client.force_login(hr_user)
+    assert _post(client, reverse("chat:feedback", args=[reply.pk]), {"helpful": True}).status_code == 404
+
+
+def test_interface_in_chinese_from_the_browser_or_the_switch(client, employee):
+    client.force_login(employee)
+    page = client.get(reverse("chat:index"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert "新对话" in page and "向公司知识库提问" in page
+    catalog = client.get(reverse("chat:jsi18n"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert json.dumps("标准答案")[1:-1] in catalog  # the JS strings too (escaped in the catalog)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"}, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "New chat" in client.get(reverse("chat:index"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()

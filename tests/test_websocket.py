@@ -119,3 +119,21 @@ async def test_full_asgi_stack_requires_a_session(handbook):
     connected, _ = await communicator.connect()
     assert not connected
     await asyncio.sleep(0)
+
+
+async def test_regenerate_replaces_the_last_answer(handbook, employee):
+    set_backend(ScriptedBackend(reply="Full-time staff get 28 vacation days per year."))
+    try:
+        communicator = communicator_for(employee)
+        await communicator.connect()
+        await communicator.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
+        first = await collect(communicator)
+        await communicator.send_json_to({"type": "regenerate", "conversation_id": first[0]["id"]})
+        second = await collect(communicator)
+        assert second[-1]["kind"] == "generated" and second[-1]["message_id"] != first[-1]["message_id"]
+        roles = [m.role async for m in Message.objects.filter(conversation_id=first[0]["id"]).order_by("id")]
+        assert roles == ["user", "assistant"]
+        assert not await Message.objects.filter(pk=first[-1]["message_id"]).aexists()
+        await communicator.disconnect()
+    finally:
+        set_backend(None)

@@ -1,10 +1,26 @@
-"""The chat page: a thin view; the streaming happens over the websocket (consumers.py)."""
+"""The chat page and its small JSON endpoints; the streaming itself is the websocket's."""
+
+import json
 
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
 
-from .models import Conversation
+from .models import Conversation, Feedback, Message
 from .rendering import render_markdown
+
+
+def message_data(message: Message) -> dict:
+    data = {"id": message.pk, "role": message.role, "content": message.content, "kind": message.kind, "status": message.status}
+    if message.role == Message.Role.ASSISTANT:
+        data.update(
+            html=render_markdown(message.content, len(message.citations)),
+            citations=message.citations,
+            query=message.search_query,
+            feedback=getattr(getattr(message, "feedback", None), "helpful", None),
+        )
+    return data
 
 
 @login_required
@@ -13,22 +29,50 @@ def index(request, conversation_id=None):
     messages = []
     if conversation_id is not None:
         conversation = get_object_or_404(Conversation, pk=conversation_id, user=request.user)
-        for message in conversation.messages.all():
-            messages.append(
-                {
-                    "role": message.role,
-                    "content": message.content,
-                    "html": render_markdown(message.content, len(message.citations)) if message.role == "assistant" else "",
-                    "citations": message.citations,
-                    "status": message.status,
-                }
-            )
+        messages = [message_data(m) for m in conversation.messages.select_related("feedback")]
     return render(
         request,
         "chat/index.html",
-        {
-            "conversation": conversation,
-            "conversations": request.user.conversations.all()[:50],
-            "messages_data": messages,
-        },
+        {"conversation": conversation, "conversations": request.user.conversations.all()[:100], "messages_data": messages},
     )
+
+
+def _json_body(request) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@login_required
+@require_POST
+def rename_conversation(request, pk):
+    conversation = get_object_or_404(Conversation, pk=pk, user=request.user)
+    title = str(_json_body(request).get("title", "")).strip()[:200]
+    if not title:
+        return JsonResponse({"error": "The title cannot be empty."}, status=400)
+    conversation.title = title
+    conversation.save(update_fields=["title", "updated_at"])
+    return JsonResponse({"id": conversation.pk, "title": conversation.title})
+
+
+@login_required
+@require_POST
+def delete_conversation(request, pk):
+    get_object_or_404(Conversation, pk=pk, user=request.user).delete()
+    return JsonResponse({"deleted": pk})
+
+
+@login_required
+@require_POST
+def feedback(request, pk):
+    message = get_object_or_404(Message, pk=pk, role=Message.Role.ASSISTANT, conversation__user=request.user)
+    data = _json_body(request)
+    if not isinstance(data.get("helpful"), bool):
+        return JsonResponse({"error": "Say whether the answer was helpful (true or false)."}, status=400)
+    item, _ = Feedback.objects.update_or_create(
+        message=message,
+        defaults={"user": request.user, "helpful": data["helpful"], "comment": str(data.get("comment", ""))[:2000]},
+    )
+    return JsonResponse({"message": message.pk, "helpful": item.helpful, "comment": item.comment})

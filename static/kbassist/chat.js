@@ -1,8 +1,11 @@
 // KB Assist chat page: sends questions over the websocket and renders the event stream.
 // Model text is only ever inserted as text while streaming; the final answer is HTML that
-// the server rendered from Markdown and sanitised (chat/rendering.py).
+// the server rendered from Markdown and sanitised (chat/rendering.py). Passages from
+// documents are always inserted as text.
 (function () {
   "use strict";
+  const _ = window.gettext || ((s) => s);
+  const fmt = window.interpolate || ((s, a) => s.replace(/%s/g, () => a.shift()));
   const config = JSON.parse(document.getElementById("chat-config").textContent);
   const initial = JSON.parse(document.getElementById("initial-messages").textContent);
   const list = document.getElementById("messages");
@@ -11,17 +14,37 @@
   const sendButton = document.getElementById("send");
   const stopButton = document.getElementById("stop");
   const statusLine = document.getElementById("status");
+  const sidebar = document.getElementById("sidebar");
+  const menu = document.getElementById("menu");
   let conversationId = config.conversationId;
   let socket = null;
   let current = null; // the answer being streamed
-  let pending = null; // a question typed while the socket was connecting
+  let pending = null; // a request made while the socket was (re)connecting
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
+    if (text !== undefined && text !== null) node.textContent = text;
     return node;
   }
+
+  function csrf() {
+    const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify(body || {}),
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || response.statusText);
+    return response.json();
+  }
+
+  function scroll() { list.scrollTop = list.scrollHeight; }
 
   function addQuestion(text) {
     const empty = list.querySelector(".empty");
@@ -34,15 +57,27 @@
 
   function addAnswer() {
     const bubble = el("div", "msg assistant streaming");
+    const badge = el("div", "badge");
+    badge.hidden = true;
     const body = el("div", "body");
+    const searched = el("p", "searched");
+    searched.hidden = true;
     const sources = el("ol", "sources");
-    bubble.append(body, sources);
+    const tools = el("div", "tools");
+    bubble.append(badge, body, searched, sources, tools);
     list.appendChild(bubble);
     scroll();
-    return { bubble, body, sources, text: "" };
+    return { bubble, badge, body, searched, sources, tools, text: "", id: null };
   }
 
-  function renderSources(target, sources, onlyCited) {
+  function showSearched(answer, query, how) {
+    if (!query) return;
+    answer.searched.hidden = false;
+    answer.searched.textContent = (how === "model" || how === "concatenated" ? _("Searched for (with the conversation):") : _("Searched for:")) + " " + query;
+  }
+
+  function renderSources(answer, sources, onlyCited) {
+    const target = answer.sources;
     target.replaceChildren();
     const shown = onlyCited && sources.some((s) => s.cited) ? sources.filter((s) => s.cited) : sources;
     for (const s of shown) {
@@ -50,50 +85,113 @@
       item.dataset.source = s.n;
       item.value = s.n;
       const head = el("div", "source-head");
-      if (s.url) {
-        const link = el("a", "source-title", s.title);
-        link.href = s.url;
-        link.target = "_blank";
-        link.rel = "noopener";
-        head.appendChild(link);
-      } else {
-        head.appendChild(el("span", "source-title", s.title));
-      }
-      if (s.location) head.appendChild(el("span", "source-location", " — " + s.location));
-      const passage = el("blockquote", "passage", s.text || "");
-      passage.hidden = true;
-      const toggle = el("button", "link passage-toggle", "passage");
+      const toggle = el("button", "link source-title", s.title);
       toggle.type = "button";
-      toggle.addEventListener("click", () => { passage.hidden = !passage.hidden; });
+      toggle.setAttribute("aria-expanded", "false");
       head.appendChild(toggle);
-      item.append(head, passage);
+      if (s.location) head.appendChild(el("span", "source-location", "— " + s.location));
+      const panel = el("div", "passage");
+      panel.hidden = true;
+      panel.appendChild(el("blockquote", "passage-text", s.text || ""));
+      if (s.url) {
+        const open = el("a", "open-source", s.page ? fmt(_("Open the document at page %s"), [s.page]) : _("Open the document"));
+        open.href = s.url;
+        open.target = "_blank";
+        open.rel = "noopener";
+        panel.appendChild(open);
+      }
+      toggle.addEventListener("click", () => openPassage(item, panel.hidden));
+      item.append(head, panel);
       target.appendChild(item);
     }
   }
 
-  function scroll() { list.scrollTop = list.scrollHeight; }
+  function openPassage(item, open) {
+    const panel = item.querySelector(".passage");
+    panel.hidden = !open;
+    item.querySelector(".source-title").setAttribute("aria-expanded", String(open));
+    if (open) item.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
+
+  const BADGES = {
+    curated: _("Curated answer"),
+    cached: _("Answered before (cached)"),
+    refused: _("Not in the knowledge base"),
+    passages: _("Model unavailable"),
+  };
+
+  function renderTools(answer, data) {
+    answer.tools.replaceChildren();
+    if (!data.id) return;
+    answer.id = data.id;
+    const up = el("button", "icon thumb up", "👍");
+    const down = el("button", "icon thumb down", "👎");
+    up.type = down.type = "button";
+    up.title = _("Helpful");
+    down.title = _("Not helpful");
+    const setState = (helpful) => {
+      up.classList.toggle("chosen", helpful === true);
+      down.classList.toggle("chosen", helpful === false);
+    };
+    setState(data.feedback);
+    const comment = el("form", "comment");
+    comment.hidden = true;
+    const box = el("input");
+    box.type = "text";
+    box.placeholder = _("What was wrong? (optional)");
+    const save = el("button", "small", _("Send feedback"));
+    comment.append(box, save);
+    const send = async (helpful, text) => {
+      try {
+        await post("/api/messages/" + data.id + "/feedback", { helpful: helpful, comment: text || "" });
+        setState(helpful);
+        statusLine.textContent = _("Thank you for the feedback.");
+      } catch (err) {
+        statusLine.textContent = err.message;
+      }
+    };
+    up.addEventListener("click", () => { comment.hidden = true; send(true); });
+    down.addEventListener("click", () => { send(false); comment.hidden = false; box.focus(); });
+    comment.addEventListener("submit", (e) => { e.preventDefault(); send(false, box.value); comment.hidden = true; });
+    answer.tools.append(up, down);
+    const regenerate = el("button", "small regenerate", _("Regenerate"));
+    regenerate.type = "button";
+    regenerate.addEventListener("click", () => {
+      const answers = list.querySelectorAll(".msg.assistant");
+      if (current || answer.bubble !== answers[answers.length - 1]) return;
+      answer.bubble.remove();
+      current = addAnswer();
+      send_({ type: "regenerate", conversation_id: conversationId });
+    });
+    answer.tools.append(regenerate, comment);
+    updateRegenerate();
+  }
+
+  function updateRegenerate() {
+    const all = list.querySelectorAll(".msg.assistant");
+    all.forEach((bubble, i) => {
+      const button = bubble.querySelector(".regenerate");
+      if (button) button.hidden = i !== all.length - 1;
+    });
+  }
+
+  function finish(answer, data) {
+    answer.bubble.classList.remove("streaming");
+    if (data.html !== undefined) answer.body.innerHTML = data.html; // sanitised server-side
+    if (data.status === "stopped") answer.bubble.appendChild(el("p", "note", _("(stopped)")));
+    if (BADGES[data.kind]) {
+      answer.badge.hidden = false;
+      answer.badge.textContent = BADGES[data.kind];
+      answer.bubble.classList.add("kind-" + data.kind);
+    }
+    renderSources(answer, data.citations || [], true);
+    showSearched(answer, data.query, data.query_how);
+    renderTools(answer, data);
+  }
 
   function setBusy(busy) {
     sendButton.hidden = busy;
     stopButton.hidden = !busy;
-    input.disabled = false;
-  }
-
-  function finish(event) {
-    if (!current) return;
-    current.bubble.classList.remove("streaming");
-    if (event.html !== undefined) current.body.innerHTML = event.html; // sanitised server-side
-    if (event.status === "stopped") current.bubble.appendChild(el("p", "note", "(stopped)"));
-    renderSources(current.sources, event.citations || [], true);
-    const t = event.timings || {};
-    if (t.ttft_ms !== undefined) {
-      statusLine.textContent = "First token " + (t.ttft_ms / 1000).toFixed(1) + " s" +
-        (t.tokens_per_s ? " · " + t.tokens_per_s + " tokens/s" : "");
-    } else {
-      statusLine.textContent = "";
-    }
-    current = null;
-    setBusy(false);
   }
 
   function onEvent(event) {
@@ -102,14 +200,19 @@
         if (!conversationId) {
           conversationId = event.id;
           history.replaceState(null, "", "/c/" + event.id);
+          addConversation(event.id, event.title);
         }
         break;
       case "sources":
-        if (current) renderSources(current.sources, event.sources, false);
-        statusLine.textContent = event.sources.length ? "Searching done, writing the answer…" : "Nothing relevant found in the knowledge base.";
+        if (!current) return;
+        renderSources(current, event.sources, false);
+        showSearched(current, event.query, event.query_how);
+        current.query = event.query;
+        current.queryHow = event.query_how;
+        statusLine.textContent = event.sources.length ? _("Writing the answer…") : "";
         break;
       case "queued":
-        statusLine.textContent = "Waiting for the model: you are number " + event.position + " in line.";
+        statusLine.textContent = fmt(_("Waiting for the model: you are number %s in line."), [event.position]);
         break;
       case "token":
         if (!current) return;
@@ -118,12 +221,25 @@
         current.body.textContent = current.text;
         scroll();
         break;
-      case "done":
-        finish(event);
+      case "done": {
+        if (!current) return;
+        const t = event.timings || {};
+        finish(current, Object.assign({ id: event.message_id, query: current.query, query_how: current.queryHow }, event));
+        statusLine.textContent = t.ttft_ms !== undefined
+          ? fmt(_("First words after %s s"), [(t.ttft_ms / 1000).toFixed(1)]) + (t.tokens_per_s ? " · " + t.tokens_per_s + " " + _("tokens/s") : "")
+          : "";
+        current = null;
+        setBusy(false);
         break;
+      }
       case "error":
         statusLine.textContent = event.message;
-        if (current && !current.text) current.body.textContent = "";
+        if (current && !current.text && !current.id) {
+          current.bubble.classList.remove("streaming");
+          current.body.textContent = "";
+          current = null;
+          setBusy(false);
+        }
         break;
     }
   }
@@ -136,21 +252,77 @@
     });
     socket.addEventListener("message", (msg) => onEvent(JSON.parse(msg.data)));
     socket.addEventListener("close", () => {
-      if (current) { statusLine.textContent = "Connection lost."; finish({ citations: [] }); }
+      if (current) {
+        statusLine.textContent = _("Connection lost.");
+        finish(current, { citations: [] });
+        current = null;
+        setBusy(false);
+      }
       setTimeout(connect, 2000);
     });
+  }
+
+  function send_(payload) {
+    setBusy(true);
+    statusLine.textContent = _("Searching the knowledge base…");
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(payload));
+    else pending = payload;
   }
 
   function ask(question) {
     addQuestion(question);
     current = addAnswer();
-    setBusy(true);
-    statusLine.textContent = "Searching the knowledge base…";
-    const payload = { type: "ask", question: question, conversation_id: conversationId };
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(payload));
-    else pending = payload;
+    send_({ type: "ask", question: question, conversation_id: conversationId });
   }
 
+  // --- the conversation list ---------------------------------------------------------------
+  function addConversation(id, title) {
+    const ul = document.getElementById("conversations");
+    const none = ul.querySelector(".none");
+    if (none) none.remove();
+    ul.querySelectorAll("li.active").forEach((li) => li.classList.remove("active"));
+    const li = el("li", "active");
+    li.dataset.id = id;
+    const link = el("a", "conv-title", title);
+    link.href = "/c/" + id;
+    const actions = el("span", "conv-actions");
+    const rename = el("button", "icon rename", "✎");
+    const del = el("button", "icon delete", "🗑");
+    rename.type = del.type = "button";
+    rename.title = _("Rename");
+    del.title = _("Delete");
+    actions.append(rename, del);
+    li.append(link, actions);
+    ul.prepend(li);
+  }
+
+  document.getElementById("conversations").addEventListener("click", async (e) => {
+    const li = e.target.closest("li[data-id]");
+    if (!li) return;
+    const id = li.dataset.id;
+    if (e.target.closest(".rename")) {
+      const title = window.prompt(_("New name for this conversation:"), li.querySelector(".conv-title").textContent.trim());
+      if (!title) return;
+      try {
+        const data = await post("/api/conversations/" + id + "/rename", { title: title });
+        li.querySelector(".conv-title").textContent = data.title;
+      } catch (err) { statusLine.textContent = err.message; }
+    } else if (e.target.closest(".delete")) {
+      if (!window.confirm(_("Delete this conversation?"))) return;
+      try {
+        await post("/api/conversations/" + id + "/delete");
+        li.remove();
+        if (String(conversationId) === id) location.href = "/";
+      } catch (err) { statusLine.textContent = err.message; }
+    }
+  });
+
+  menu.addEventListener("click", () => {
+    const open = sidebar.classList.toggle("open");
+    menu.setAttribute("aria-expanded", String(open));
+  });
+
+  // --- composing ------------------------------------------------------------------------------
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const question = input.value.trim();
@@ -172,17 +344,14 @@
     if (!link) return;
     e.preventDefault();
     const bubble = link.closest(".msg");
-    const source = bubble && bubble.querySelector(".source[data-source=\"" + link.dataset.cite + "\"]");
-    if (source) {
-      source.querySelector(".passage").hidden = false;
-      source.scrollIntoView({ behavior: "smooth", block: "nearest" });
-    }
+    const item = bubble && bubble.querySelector('.source[data-source="' + link.dataset.cite + '"]');
+    if (item) openPassage(item, true);
   });
 
   for (const m of initial) {
     if (m.role === "user") { addQuestion(m.content); continue; }
-    current = addAnswer();
-    finish({ html: m.html, citations: m.citations, status: m.status });
+    const answer = addAnswer();
+    finish(answer, m);
   }
   connect();
 })();

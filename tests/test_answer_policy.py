@@ -1,0 +1,129 @@
+"""Curated answers first, cached answers while nothing changed, and honest refusals."""
+
+import pytest
+
+from kbassist.chat.answering import answer
+from kbassist.chat.models import CachedAnswer, Message
+from kbassist.chat.policy import normalise
+from kbassist.knowledge.importing import import_faq_csv
+from kbassist.llm.queue import GenerationQueue
+
+from .fakes import ScriptedBackend
+
+pytestmark = pytest.mark.django_db
+
+LEAVE = (
+    "# Leave\n\n## Vacation\n\nFull-time staff get 28 vacation days per year.\n\n"
+    "## Sick leave\n\nTell your manager before 10:00 and bring a doctor's note from day 4.\n"
+)
+ZH = "# 休假制度\n\n## 年假\n\n全职员工每年享有二十八个工作日的带薪年假。\n\n## 病假\n\n请在上午十点前通知经理，从第四天起需要医生证明。\n"
+FAQ = (
+    "question,answer\n"
+    "How do I reset my password?,Use the self-service portal at id.northwind.example or call ext. 4400.\n"
+    "我每年有多少天年假？,全职员工每年有 28 个工作日的年假。\n"
+)
+
+
+@pytest.fixture
+def kb(public_collection, make_document, django_capture_on_commit_callbacks):
+    make_document(public_collection, "leave.md", LEAVE)
+    make_document(public_collection, "zh.md", ZH)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_faq_csv(public_collection, FAQ.encode())
+    return public_collection
+
+
+def run(question, user, backend=None, **kwargs):
+    return list(answer(question, user=user, backend=backend or ScriptedBackend(), queue=GenerationQueue(), **kwargs))
+
+
+def test_matching_faq_is_answered_as_written_without_the_model(kb, employee):
+    backend = ScriptedBackend()
+    events = run("how do I reset my password", employee, backend)
+    done = events[-1]
+    assert done["kind"] == "curated" and backend.calls == []
+    assert done["answer"] == "Use the self-service portal at id.northwind.example or call ext. 4400. [1]"
+    assert done["citations"][0]["kind"] == "faq" and done["citations"][0]["cited"]
+    assert done["timings"]["ttft_ms"] < done["timings"]["total_ms"] + 1
+
+
+def test_chinese_faq_is_matched_lexically(kb, employee):
+    done = run("我每年有多少天年假", employee)[-1]
+    assert done["kind"] == "curated" and "28" in done["answer"]
+
+
+def test_a_related_but_different_question_goes_to_the_model(kb, employee):
+    backend = ScriptedBackend(reply="Bring a doctor's note from day 4.")
+    done = run("When do I need a doctor's note for sick leave?", employee, backend)[-1]
+    assert done["kind"] == "generated" and backend.calls
+
+
+def test_same_question_is_served_from_cache_until_the_collection_changes(kb, employee, make_document):
+    backend = ScriptedBackend(reply="Full-time staff get 28 vacation days per year.")
+    first = run("How many vacation days do I get?", employee, backend)[-1]
+    assert first["kind"] == "generated" and len(backend.calls) == 1
+    again = run("  how many VACATION days do I get ", employee, backend)[-1]
+    assert again["kind"] == "cached" and len(backend.calls) == 1
+    assert again["answer"] == first["answer"] and again["citations"] == first["citations"]
+    assert CachedAnswer.objects.get().hits == 1
+    make_document(kb, "parking.md", "# Parking\n\nParking is free.\n")  # the knowledge changed
+    third = run("How many vacation days do I get?", employee, backend)[-1]
+    assert third["kind"] == "generated" and len(backend.calls) == 2
+
+
+def test_cache_is_per_visible_collections(kb, employee, hr_user, hr_collection, make_document):
+    make_document(hr_collection, "bonus.md", "# Bonus\n\nThe annual vacation bonus is 500 EUR.\n")
+    backend = ScriptedBackend(reply="Full-time staff get 28 vacation days per year.")
+    run("How many vacation days do I get?", employee, backend)
+    done = run("How many vacation days do I get?", hr_user, backend)[-1]
+    assert done["kind"] == "generated"  # hr_user sees another set of collections
+
+
+def test_follow_ups_and_stopped_answers_are_not_cached(kb, employee):
+    stop_after_one = {"n": 0}
+
+    def stop():
+        return stop_after_one["n"] >= 1
+
+    events = []
+    for event in answer("How many vacation days do I get?", user=employee, backend=ScriptedBackend(reply="one two three"),
+                        should_stop=stop, queue=GenerationQueue()):
+        events.append(event)
+        if event["type"] == "token":
+            stop_after_one["n"] += 1
+    assert events[-1]["status"] == "stopped"
+    assert not CachedAnswer.objects.exists()
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?", "How do I bake sourdough bread?", "火星的首都是什么？", "如何做红烧肉？"])
+def test_off_topic_questions_are_refused_and_recorded(kb, employee, question):
+    backend = ScriptedBackend()
+    done = run(question, employee, backend)[-1]
+    assert done["kind"] == "refused" and backend.calls == []
+    assert done["citations"] == []
+    message = Message.objects.get(pk=done["message_id"])
+    assert message.kind == "refused" and message.conversation.messages.first().content == question
+
+
+def test_refusal_suggests_the_closest_faqs(kb, employee):
+    done = run("Can I get a new password for the espresso machine in the kitchen?", employee)[-1]
+    if done["kind"] == "refused":  # whether this one is covered is the threshold's call; if refused:
+        assert all("faq_question" in s for s in done["suggestions"])
+
+
+def test_regenerate_answers_again_with_the_model_without_a_new_question(kb, employee):
+    first = run("how do I reset my password", employee)
+    conversation_id = first[0]["id"]
+    from kbassist.chat.models import Conversation
+
+    conversation = Conversation.objects.get(pk=conversation_id)
+    conversation.messages.filter(role="assistant").delete()
+    backend = ScriptedBackend(reply="Use the self-service portal.")
+    done = run("how do I reset my password", employee, backend, conversation=conversation, regenerate=True)[-1]
+    assert done["kind"] == "generated" and backend.calls
+    assert list(conversation.messages.values_list("role", flat=True)) == ["user", "assistant"]
+
+
+def test_normalise():
+    assert normalise("  How many VACATION days?? ") == normalise("how many vacation days")
+    assert normalise("年假有多少天？") == normalise("年假有多少天")
