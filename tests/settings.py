@@ -11,5 +11,5 @@ from kbassist.settings import *  # noqa: E402,F403
 # Tasks run in-process unless a test starts a real worker (tests/test_worker.py).
 CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-KB_LLM_MAX_TOKENS = 96
-KB_LLM_CONTEXT = 2048
+KB_LLM_MAX_TOKENS = env.int("KB_LLM_MAX_TOKENS", default=96)  # noqa: F405
+KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=2048)  # noqa: F405
