@@ -145,3 +145,26 @@ def test_interface_in_chinese_from_the_browser_or_the_switch(client, employee):
     assert json.dumps("标准答案")[1:-1] in catalog  # the JS strings too (escaped in the catalog)
     client.post(reverse("set_language"), {"language": "en", "next": "/"}, HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert "New chat" in client.get(reverse("chat:index"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+
+def test_curators_see_refused_and_disliked_answers_and_make_faqs(client, admin_user, employee, public_collection, django_capture_on_commit_callbacks):
+    from kbassist.chat.models import Feedback
+
+    conversation = Conversation.objects.create(user=employee)
+    Message.objects.create(conversation=conversation, role="user", content="Is parking free?")
+    good = Message.objects.create(conversation=conversation, role="assistant", content="Yes, on Fridays [1].",
+                                  citations=[{"n": 1, "collection": "Handbook", "cited": True}])
+    Message.objects.create(conversation=conversation, role="user", content="Capital of Mars?")
+    refused = Message.objects.create(conversation=conversation, role="assistant", content="Not covered.", kind="refused")
+    Feedback.objects.create(message=good, user=employee, helpful=False, comment="too short")
+    client.force_login(admin_user)
+    changelist = reverse("admin:chat_message_changelist")
+    page = client.get(changelist + "?kind__exact=refused").content.decode()
+    assert "Capital of Mars?" in page and "Is parking free?" not in page
+    page = client.get(changelist + "?feedback=down").content.decode()
+    assert "Is parking free?" in page and "too short" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "make_faq", "_selected_action": [good.pk, refused.pk]})
+    faq = FAQ.objects.get()
+    assert (faq.question, faq.answer, faq.origin, faq.collection) == ("Is parking free?", "Yes, on Fridays.", "curated", public_collection)
+    assert faq.chunks.count() == 1  # indexed, so it is answered as a curated answer from now on

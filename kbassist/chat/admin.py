@@ -1,0 +1,102 @@
+"""What curators see: questions asked, answers refused or disliked, and a way to make an
+answer an FAQ entry (which then comes first as a curated answer)."""
+
+import re
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from kbassist.knowledge.models import FAQ, Collection
+
+from .models import CachedAnswer, Conversation, Feedback, Message
+
+_MARKERS = re.compile(r"\s*\[\d{1,2}\]")
+
+
+class FeedbackFilter(admin.SimpleListFilter):
+    title = _("feedback")
+    parameter_name = "feedback"
+
+    def lookups(self, request, model_admin):
+        return [("down", _("thumbs down")), ("up", _("thumbs up")), ("none", _("no feedback"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "down":
+            return queryset.filter(feedback__helpful=False)
+        if self.value() == "up":
+            return queryset.filter(feedback__helpful=True)
+        if self.value() == "none":
+            return queryset.filter(feedback__isnull=True)
+        return queryset
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["question", "short_answer", "kind", "status", "rating", "user", "created_at"]
+    list_filter = ["kind", FeedbackFilter, "status", "created_at"]
+    search_fields = ["content", "search_query"]
+    readonly_fields = [f.name for f in Message._meta.fields]
+    actions = ["make_faq"]
+    list_select_related = ["conversation__user", "feedback"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(role=Message.Role.ASSISTANT)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("question"))
+    def question(self, obj):
+        asked = obj.conversation.messages.filter(role=Message.Role.USER, id__lt=obj.id).last()
+        return asked.content[:120] if asked else "—"
+
+    @admin.display(description=_("answer"))
+    def short_answer(self, obj):
+        return obj.content[:160]
+
+    @admin.display(description=_("feedback"))
+    def rating(self, obj):
+        feedback = getattr(obj, "feedback", None)
+        if feedback is None:
+            return ""
+        return ("👍 " if feedback.helpful else "👎 ") + feedback.comment[:80]
+
+    @admin.display(description=_("user"))
+    def user(self, obj):
+        return obj.conversation.user
+
+    @admin.action(description=_("Turn the selected answers into FAQ entries"))
+    def make_faq(self, request, queryset):
+        made = 0
+        for message in queryset:
+            asked = message.conversation.messages.filter(role=Message.Role.USER, id__lt=message.id).last()
+            if asked is None or message.kind == Message.Kind.REFUSED or not message.content.strip():
+                continue
+            names = [c.get("collection") for c in message.citations if c.get("cited")] or [c.get("collection") for c in message.citations]
+            collection = Collection.objects.filter(name__in=[n for n in names if n]).first() or Collection.objects.filter(is_public=True).first()
+            if collection is None:
+                continue
+            FAQ.objects.create(
+                collection=collection, question=asked.content, answer=_MARKERS.sub("", message.content).strip(), origin=FAQ.Origin.CURATED
+            )
+            made += 1
+        self.message_user(request, _("%d FAQ entries created; edit them under FAQs.") % made, messages.SUCCESS)
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["message", "helpful", "comment", "user", "created_at"]
+    list_filter = ["helpful"]
+    search_fields = ["comment", "message__content"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "updated_at"]
+    search_fields = ["title", "user__username"]
+
+
+@admin.register(CachedAnswer)
+class CachedAnswerAdmin(admin.ModelAdmin):
+    list_display = ["question", "hits", "created_at"]
+    search_fields = ["question"]
