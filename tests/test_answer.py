@@ -157,6 +157,7 @@ def test_attribution_marks_supported_sentences_only():
     text = attribute("You get 28 vacation days per year. Call your manager before 10:00 if sick. Have a nice day!", sources)
     assert text == "You get 28 vacation days per year [1]. Call your manager before 10:00 if sick [2]. Have a nice day!"
     assert attribute("Already cited [2].", sources) == "Already cited [2]."
+    assert attribute("Full-time staff get 28 vacation days per year. [1]", sources) == "Full-time staff get 28 vacation days per year. [1]"
     zh = attribute("全职员工每年有二十八天年假。", ["全职员工每年享有二十八个工作日的带薪年假。"])
     assert zh == "全职员工每年有二十八天年假 [1]。"
 

@@ -42,8 +42,8 @@ def attribute(answer: str, sources: list[str]) -> str:
         sentence = match.group(0)
         out.append(answer[position : match.start()])
         position = match.end()
-        if _CITE.search(sentence):
-            out.append(sentence)
+        if _CITE.search(sentence) or _CITE.match(answer[match.end():].lstrip()):
+            out.append(sentence)  # the model cited this sentence itself (inside or right after it)
             continue
         tokens = set(tokenize(sentence))
         best, best_support = None, 0.0
