@@ -23,7 +23,16 @@ class BM25Index:
         self.tf = tf.tocsr()  # documents x terms, raw term counts
         self.vocab = vocab
         self.k1, self.b, self.epsilon = k1, b, epsilon
-        self._prepare()
+
+    _DERIVED = frozenset({"doc_len", "avgdl", "idf", "weights"})
+
+    def __getattr__(self, name):
+        # Statistics and per-entry weights are derived on first use, so a writer that only
+        # appends rows and saves them (see store.write_version) never pays for them.
+        if name in BM25Index._DERIVED:
+            self._prepare()
+            return self.__dict__[name]
+        raise AttributeError(name)
 
     # --- building -----------------------------------------------------------------------------
     @classmethod
@@ -57,6 +66,20 @@ class BM25Index:
         old = sparse.csr_matrix((self.tf.data, self.tf.indices, self.tf.indptr), shape=(len(self), n_terms))
         parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], n_terms)) for p in parts]
         return BM25Index(sparse.vstack([old, *parts], format="csr"), vocab, self.k1, self.b, self.epsilon)
+
+    def appended(self, rows: sparse.csr_matrix, new_terms: list[str]) -> BM25Index:
+        """A new index with term-count ``rows`` appended; their columns beyond the current
+        vocabulary are ``new_terms``, in order."""
+        vocab = dict(self.vocab)
+        for term in new_terms:
+            vocab[term] = len(vocab)
+        old = sparse.csr_matrix((self.tf.data, self.tf.indices, self.tf.indptr), shape=(len(self), len(vocab)))
+        rows = sparse.csr_matrix((rows.data, rows.indices, rows.indptr), shape=(rows.shape[0], len(vocab)))
+        return BM25Index(sparse.vstack([old, rows], format="csr"), vocab, self.k1, self.b, self.epsilon)
+
+    def terms(self) -> list[str]:
+        """Terms in column order (the vocabulary dict is always kept in that order)."""
+        return list(self.vocab)
 
     def without(self, keep: np.ndarray) -> BM25Index:
         """A new index with only the rows where the boolean mask ``keep`` is true."""
@@ -130,7 +153,7 @@ class BM25Index:
             np.save(folder / f"{name}.npy", getattr(getattr(self, matrix), attr))
         np.save(folder / "bm25_idf.npy", self.idf)
         np.save(folder / "bm25_doc_len.npy", self.doc_len)
-        terms = sorted(self.vocab, key=self.vocab.get)
+        terms = self.terms()
         (folder / "bm25_vocab.json").write_text(json.dumps(terms, ensure_ascii=False))
         params = {"k1": self.k1, "b": self.b, "epsilon": self.epsilon, "shape": list(self.tf.shape), "avgdl": self.avgdl}
         (folder / "bm25_params.json").write_text(json.dumps(params))

@@ -25,6 +25,7 @@ once, whichever takes the lock first.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from scipy import sparse
 
 from .bm25 import BM25Index
 from .dense import DenseIndex
@@ -46,6 +48,10 @@ from .tokenize import tokenize
 log = logging.getLogger(__name__)
 
 KEEP_OLD_VERSIONS = 2  # readers may still be loading the previous one
+# A version may be written as "base + delta" (see write_version) while the rows appended
+# since the base was written stay below this share of the base (or this many rows).
+DELTA_FRACTION = 0.25
+DELTA_MIN_ROWS = 2000
 
 
 @dataclass
@@ -54,6 +60,10 @@ class CollectionIndex:
     chunk_ids: np.ndarray  # int64, row -> Chunk.pk
     bm25: BM25Index
     dense: DenseIndex
+    # The first ``base_rows`` rows (and ``base_terms`` BM25 terms) are stored, unchanged, in
+    # the base files of version ``version``'s folder; rows after them were only appended.
+    base_rows: int = 0
+    base_terms: int = 0
 
     @classmethod
     def empty(cls) -> CollectionIndex:
@@ -76,25 +86,71 @@ def current_version(folder: Path) -> int:
 
 def load_version(folder: Path, version: int) -> CollectionIndex:
     vdir = folder / f"v{version:06d}"
-    return CollectionIndex(
-        version=version,
-        chunk_ids=np.load(vdir / "chunk_ids.npy"),
-        bm25=BM25Index.load(vdir),
-        dense=DenseIndex.load(vdir),
-    )
+    meta_file = vdir / "meta.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    chunk_ids = np.load(vdir / "chunk_ids.npy", mmap_mode="r")
+    bm25, dense = BM25Index.load(vdir), DenseIndex.load(vdir)
+    base_rows, base_terms = len(chunk_ids), len(bm25.vocab)
+    if meta.get("delta"):
+        delta_ids = np.load(vdir / "delta_chunk_ids.npy")
+        new_terms = json.loads((vdir / "delta_terms.json").read_text())
+        rows = sparse.csr_matrix(
+            tuple(np.load(vdir / f"delta_tf_{part}.npy") for part in ("data", "indices", "indptr")),
+            shape=(len(delta_ids), base_terms + len(new_terms)),
+        )
+        chunk_ids = np.concatenate([chunk_ids, delta_ids])
+        bm25 = bm25.appended(rows, new_terms)
+        dense = dense.extended(np.load(vdir / "delta_vectors.npy"))
+        bm25.weights  # noqa: B018 - derive them now, not in the first search that uses this version
+    return CollectionIndex(version, chunk_ids, bm25, dense, base_rows, base_terms)
 
 
 def write_version(folder: Path, index: CollectionIndex) -> int:
-    """Write ``index`` as the next version and make it the live one. Returns the version."""
+    """Write ``index`` as the next version and make it the live one. Returns the version.
+
+    A version is a complete folder: either full files, or — when ``index`` is the live
+    version plus appended rows — the live version's base files, hard-linked (no copy), and
+    the appended rows as ``delta_*`` files, which readers add on loading. Syncing one more
+    document into a large collection then writes that document's rows, not the collection.
+    Once the appended rows outgrow ``DELTA_FRACTION`` of the base, a full version is written.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    version = current_version(folder) + 1
+    live = current_version(folder)
+    version = live + 1
+    base_dir = folder / f"v{live:06d}"
+    appended = len(index) - index.base_rows
+    as_delta = (
+        index.base_rows > 0
+        and index.version == live
+        and appended <= max(DELTA_MIN_ROWS, DELTA_FRACTION * index.base_rows)
+        and base_dir.is_dir()
+        and _same_ann(index, base_dir)
+    )
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=folder))
     try:
-        np.save(tmp / "chunk_ids.npy", index.chunk_ids)
-        index.bm25.save(tmp)
-        index.dense.save(tmp)
-        (tmp / "meta.json").write_text(json.dumps({"chunks": len(index), "written_at": time.time()}))
-        for f in tmp.iterdir():
+        if as_delta:
+            for f in base_dir.iterdir():
+                if not f.name.startswith("delta_") and f.name != "meta.json":
+                    os.link(f, tmp / f.name)
+            b = index.base_rows
+            np.save(tmp / "delta_chunk_ids.npy", np.asarray(index.chunk_ids[b:]))
+            np.save(tmp / "delta_vectors.npy", index.dense.vectors[b:])
+            rows = index.bm25.tf[b:]
+            for part in ("data", "indices", "indptr"):
+                np.save(tmp / f"delta_tf_{part}.npy", getattr(rows, part))
+            terms = list(itertools.islice(index.bm25.vocab, index.base_terms, None))
+            (tmp / "delta_terms.json").write_text(json.dumps(terms, ensure_ascii=False))
+            written = [f for f in tmp.iterdir() if f.name.startswith("delta_")]
+        else:
+            np.save(tmp / "chunk_ids.npy", np.asarray(index.chunk_ids))
+            index.bm25.save(tmp)
+            index.dense.save(tmp)
+            index.base_rows, index.base_terms = len(index), len(index.bm25.vocab)
+            written = list(tmp.iterdir())
+        meta = {"chunks": len(index), "written_at": time.time(), "delta": as_delta,
+                "base_rows": index.base_rows, "base_terms": index.base_terms}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        for f in [*written, tmp / "meta.json"]:
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
         os.rename(tmp, folder / f"v{version:06d}")
@@ -107,6 +163,15 @@ def write_version(folder: Path, index: CollectionIndex) -> int:
     _remove_old_versions(folder, version)
     index.version = version
     return version
+
+
+def _same_ann(index: CollectionIndex, base_dir: Path) -> bool:
+    """Whether the base's approximate dense index (if any) is the one ``index`` extends, so
+    that readers adding the delta to it get the writer's index without training anew."""
+    meta = base_dir / "dense_ann.json"
+    if index.dense.ann is None or not meta.exists():
+        return index.dense.ann is None and not meta.exists()
+    return json.loads(meta.read_text())["trained_for"] == index.dense.ann.trained_for
 
 
 def _remove_old_versions(folder: Path, live: int):
@@ -144,7 +209,7 @@ def sync_collection(collection_id: int) -> CollectionIndex:
         version = current_version(folder)
         # The live version, from this process's cache when it is already there (a worker
         # syncing document after document reuses the version it has just written).
-        index = index_cache.get(collection_id) if version else CollectionIndex.empty()
+        index = index_cache.get(collection_id, wait=True) if version else CollectionIndex.empty()
         version = index.version
         wanted = np.fromiter(
             Chunk.objects.filter(collection_id=collection_id).values_list("pk", flat=True).iterator(), dtype=np.int64
@@ -153,7 +218,7 @@ def sync_collection(collection_id: int) -> CollectionIndex:
         new_ids = np.setdiff1d(wanted, index.chunk_ids)
         if keep.all() and not len(new_ids):
             return index
-        if not keep.all():
+        if not keep.all():  # rows removed: the next version is written in full
             index = CollectionIndex(
                 version, index.chunk_ids[keep], index.bm25.without(keep), index.dense.without(keep)
             )
@@ -170,6 +235,8 @@ def sync_collection(collection_id: int) -> CollectionIndex:
                     np.concatenate([index.chunk_ids, np.asarray(ids, dtype=np.int64)]),
                     index.bm25.extended(texts),
                     index.dense.extended(np.vstack(vectors)),
+                    index.base_rows,
+                    index.base_terms,
                 )
         write_version(folder, index)
         index_cache.put(collection_id, index)
@@ -191,47 +258,73 @@ def drop_collection(collection_id: int):
 
 
 class IndexCache:
-    """Process-wide cache of live index versions; reloads a collection when CURRENT moves."""
+    """Process-wide cache of live index versions; reloads a collection when CURRENT moves.
+
+    A small collection's new version is loaded by the search that first sees it (that takes
+    milliseconds). A large one's (``BACKGROUND_RELOAD_ROWS`` chunks or more) is loaded by a
+    background thread while searches keep answering from the previous version, so no query
+    waits for the reload; the new version takes over as soon as it is loaded.
+    """
+
+    BACKGROUND_RELOAD_ROWS = 50_000
 
     def __init__(self):
         self._lock = threading.Lock()
         self._loaded: dict[int, CollectionIndex] = {}
+        self._loading: set[int] = set()
 
-    def get(self, collection_id: int) -> CollectionIndex:
+    def get(self, collection_id: int, wait: bool = False) -> CollectionIndex:
+        """The live version (``wait=False``: possibly the previous one while a large new
+        version is loading in the background)."""
         folder = collection_dir(collection_id)
         version = current_version(folder)
         cached = self._loaded.get(collection_id)
         if cached is not None and cached.version == version:
             return cached
-        if cached is not None and len(cached):
-            if not self._lock.acquire(blocking=False):
-                return cached  # another thread is loading the new version: answer from the old one
+        if not wait and cached is not None and len(cached) >= self.BACKGROUND_RELOAD_ROWS and version:
+            with self._lock:
+                if collection_id not in self._loading:
+                    self._loading.add(collection_id)
+                    threading.Thread(target=self._reload, args=(collection_id,), daemon=True).start()
+            return cached
+        with self._lock:
+            return self._load(collection_id, folder, version)
+
+    def _load(self, collection_id: int, folder: Path, version: int) -> CollectionIndex:
+        """Load ``version`` unless it (or a later one) is cached already. Caller holds the lock."""
+        cached = self._loaded.get(collection_id)
+        if cached is not None and cached.version == version:
+            return cached
+        if not version:
+            index = CollectionIndex.empty()
         else:
-            self._lock.acquire()
+            try:
+                index = load_version(folder, version)
+            except FileNotFoundError:
+                # Superseded and cleaned up between reading CURRENT and loading: retry once.
+                version = current_version(folder)
+                index = load_version(folder, version)
+        self._loaded[collection_id] = index
+        return index
+
+    def _reload(self, collection_id: int):
         try:
-            cached = self._loaded.get(collection_id)
-            if cached is not None and cached.version == version:
-                return cached
-            if not version:
-                index = CollectionIndex.empty()
-            else:
-                try:
-                    index = load_version(folder, version)
-                except FileNotFoundError:
-                    # Superseded and cleaned up between reading CURRENT and loading: retry once.
-                    version = current_version(folder)
-                    index = load_version(folder, version)
-            self._loaded[collection_id] = index
-            return index
+            folder = collection_dir(collection_id)
+            version = current_version(folder)
+            index = load_version(folder, version)  # outside the lock: searches go on meanwhile
+            self.put(collection_id, index)
+        except Exception:  # the next search tries again
+            log.exception("reloading the index of collection %s failed", collection_id)
         finally:
-            self._lock.release()
+            with self._lock:
+                self._loading.discard(collection_id)
 
     def put(self, collection_id: int, index: CollectionIndex):
-        """Remember a version this process has just written, so it is not read back."""
+        """Remember a version this process has just written (or loaded), so it is not read
+        again. Should a slow background load put a superseded version, the next search sees
+        that CURRENT has moved and loads again."""
         with self._lock:
-            cached = self._loaded.get(collection_id)
-            if cached is None or cached.version <= index.version:
-                self._loaded[collection_id] = index
+            self._loaded[collection_id] = index
 
     def clear(self):
         with self._lock:
