@@ -9,10 +9,8 @@ document never runs.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from django.conf import settings
 
 from kbassist.chat.models import Feedback, Message
 
-from .conftest import ROOT, wait_until
+from .conftest import ROOT, free_port, http_ok, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
@@ -36,17 +34,11 @@ XSS = (
 )
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(transactional_db):
     from kbassist.llm.bundled import smollm2_path
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",  # same password hasher as the test users
@@ -64,15 +56,8 @@ def server(transactional_db):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return urllib.request.urlopen(url + "/accounts/login/", timeout=2).status == 200
-        except OSError:
-            return False
-
     try:
-        wait_until(up, timeout=60, what="Daphne")
+        wait_until(lambda: http_ok(url + "/accounts/login/"), timeout=60, what="Daphne")
         yield url
     finally:
         proc.terminate()

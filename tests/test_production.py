@@ -13,16 +13,14 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, wait_until
+from .conftest import ROOT, free_port, http_ok, wait_until
 
 pytestmark = pytest.mark.production
 
@@ -32,12 +30,6 @@ def unavailable(reason: str):
     if os.environ.get("KB_REQUIRE_SERVERS") == "1":
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def as_postgres_user(cmd: list[str]) -> list[str]:
@@ -147,13 +139,7 @@ def test_full_pipeline_on_postgres_and_redis(production_env):
         titles = " ".join(c["title"] for c in data["citations"][:3])
         assert "vacation" in titles.lower() or "leave" in titles.lower(), titles
 
-        def login_page_ok():
-            try:
-                return urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).status == 200
-            except OSError:
-                return False
-
-        wait_until(login_page_ok, timeout=60, what="Daphne on PostgreSQL")
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/accounts/login/"), timeout=60, what="Daphne on PostgreSQL")
 
         # The rows really are in PostgreSQL.
         count = manage(env, "shell", "-c", "from kbassist.knowledge.models import Chunk, Document; "

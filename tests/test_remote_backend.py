@@ -1,10 +1,8 @@
 """The OpenAI-compatible backend against a real server: llama.cpp's own (llama_cpp.server)
 serving SmolLM2 on a loopback port — the same protocol as vLLM, TGI or a remote llama.cpp."""
 
-import socket
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
@@ -13,7 +11,7 @@ from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.llm.openai_compat import OpenAICompatibleBackend
 from kbassist.llm.queue import GenerationQueue
 
-from .conftest import wait_until
+from .conftest import free_port, http_ok, wait_until
 
 pytestmark = pytest.mark.llm
 
@@ -22,24 +20,15 @@ pytestmark = pytest.mark.llm
 def server_url():
     from kbassist.llm.bundled import smollm2_path
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/v1"
-
-    def up():
-        try:
-            return urllib.request.urlopen(url + "/models", timeout=2).status == 200
-        except OSError:
-            return False
-
     try:
-        wait_until(up, timeout=90, what="llama_cpp.server")
+        wait_until(lambda: http_ok(url + "/models"), timeout=90, what="llama_cpp.server")
         yield url
     finally:
         proc.terminate()

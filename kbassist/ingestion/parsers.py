@@ -49,6 +49,28 @@ class HeadingTrail:
         return HEADING_SEPARATOR.join(title for _, title in self.levels if title)
 
 
+class SectionCollector:
+    """Gathers paragraphs under the current heading trail into one block per section."""
+
+    def __init__(self):
+        self.trail = HeadingTrail()
+        self.blocks: list[Block] = []
+        self._paragraphs: list[str] = []
+
+    def heading(self, level: int, title: str):
+        self.flush()
+        self.trail.enter(level, title)
+
+    def add(self, text: str):
+        self._paragraphs.append(text)
+
+    def flush(self) -> list[Block]:
+        if self._paragraphs:
+            self.blocks.append(Block("\n\n".join(self._paragraphs), heading=self.trail.path))
+            self._paragraphs.clear()
+        return self.blocks
+
+
 def _decode(data: bytes) -> str:
     for encoding in ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",):
         try:
@@ -142,15 +164,7 @@ def parse_docx(path: Path) -> ParsedDocument:
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise ParseError(f"The Word file could not be opened ({exc}). Only .docx (not old .doc) is supported.") from exc
     title = (document.core_properties.title or "").strip()
-    trail = HeadingTrail()
-    blocks: list[Block] = []
-    paragraphs: list[str] = []
-
-    def flush():
-        if paragraphs:
-            blocks.append(Block("\n\n".join(paragraphs), heading=trail.path))
-            paragraphs.clear()
-
+    sections = SectionCollector()
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
@@ -162,20 +176,17 @@ def parse_docx(path: Path) -> ParsedDocument:
             style = (paragraph.style.name or "").lower() if paragraph.style is not None else ""
             level = _docx_heading_level(style)
             if level:
-                flush()
-                trail.enter(level, text)
-                if not title and level == 1 or style == "title":
-                    title = title or text
-            elif "list" in style:
-                paragraphs.append(f"- {text}")
+                sections.heading(level, text)
+                if not title and level == 1:
+                    title = text
             else:
-                paragraphs.append(text)
+                sections.add(f"- {text}" if "list" in style else text)
         elif tag == "tbl":
             table = docx.table.Table(child, document)
             rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
             if rows:
-                paragraphs.append("\n".join(rows))
-    flush()
+                sections.add("\n".join(rows))
+    blocks = sections.flush()
     if not blocks:
         raise ParseError("The Word document contains no text.")
     return ParsedDocument(title, blocks)
@@ -200,14 +211,7 @@ def parse_html(path: Path) -> ParsedDocument:
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     root = soup.body or soup
-    trail = HeadingTrail()
-    blocks: list[Block] = []
-    paragraphs: list[str] = []
-
-    def flush():
-        if paragraphs:
-            blocks.append(Block("\n\n".join(paragraphs), heading=trail.path))
-            paragraphs.clear()
+    sections = SectionCollector()
 
     for element in root.find_all(_HTML_BLOCKS):
         if element.find_parent(_HTML_BLOCKS[6:]) is not None and element.name not in ("tr",):
@@ -215,9 +219,8 @@ def parse_html(path: Path) -> ParsedDocument:
         if element.name == "tr" and element.find_parent("tr") is not None:
             continue
         if element.name[0] == "h" and element.name[1:].isdigit():
-            flush()
             text = element.get_text(" ", strip=True)
-            trail.enter(int(element.name[1]), text)
+            sections.heading(int(element.name[1]), text)
             title = title or text
             continue
         if element.name == "tr":
@@ -227,8 +230,8 @@ def parse_html(path: Path) -> ParsedDocument:
         else:
             text = element.get_text(" ", strip=True)
         if text.strip():
-            paragraphs.append(f"- {text}" if element.name == "li" else text)
-    flush()
+            sections.add(f"- {text}" if element.name == "li" else text)
+    blocks = sections.flush()
     if not blocks:
         text = _tidy(root.get_text("\n", strip=True))
         if not text:
