@@ -91,6 +91,7 @@ def page(server, browser, employee, public_collection, make_document):
     make_document(public_collection, "leave.md", LEAVE)
     make_document(public_collection, "badges.md", XSS)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(90_000)  # a shared 2-core CI machine can be slow; nothing here waits on purpose
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server + "/")
