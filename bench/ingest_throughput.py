@@ -159,11 +159,13 @@ time). Where the pipeline's time went:
 
 {split}
 
-The gap is in the embedding itself: inside the pipeline the same texts took {spent["encode"]:.0f} s to
-embed against {bare_s:.0f} s bare, because a page averages {n_chunks / max(1, len(documents)):.0f} chunks and is embedded
-on its own, in one small batch of mixed lengths, while the bare encoder gets {args.group} pages'
-texts at once, sorted by length into full batches of {settings.KB_EMBED_BATCH_SIZE}. Index sync, parsing,
-chunking and the database together cost {100 * (pipeline_s - spent["encode"]) / pipeline_s:.0f}% of the pipeline's time.
+Inside the pipeline the same texts took {spent["encode"]:.0f} s to embed against {bare_s:.0f} s bare: a page
+averages {n_chunks / max(1, len(documents)):.0f} chunks and is embedded on its own, in smaller batches of mixed lengths,
+while the bare encoder gets {args.group} pages' texts at once, sorted by length into full batches
+of {settings.KB_EMBED_BATCH_SIZE}. Index sync, parsing, chunking and the database together cost
+{100 * (pipeline_s - spent["encode"]) / pipeline_s:.0f}% of the pipeline's time. With torch's default of one thread per
+core, on this busy machine, both runs were much slower and the pipeline's small batches
+suffered most (an earlier run: 17.5 against 23.7 chunks/s, 0.74×).
 
 {stamp()}"""
         rewrite_section("ingest-throughput", body)
