@@ -3,9 +3,10 @@
 The app side goes through the real websocket consumer (``ChatConsumer`` via Channels'
 ``WebsocketCommunicator``): retrieval, prompt building, the generation queue, the thread
 hand-off and JSON messages included. The baseline is bare llama-cpp-python on the *same*
-messages (captured from the app's run): the same loaded ``Llama`` object called directly,
-greedy decoding, in the same process and run, alternating so that machine noise hits both
-alike. The KV cache is reset before every run so each one evaluates its whole prompt.
+messages (captured from the app's run), as a script would use it: a separate process that
+loads the same model file with the same settings and generates in the thread that loaded
+it, greedy decoding, in the same run. The KV cache is reset before every run so each one
+evaluates its whole prompt.
 
     .venv/bin/python bench/generation.py [--rounds 3] [--question "..."]
 """
@@ -31,12 +32,16 @@ def parse_args():
     parser.add_argument("--question", action="append", help="repeatable; default: one English, one Chinese")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--bare-worker", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 def prepare(max_tokens: int):
     os.environ["KB_CELERY_EAGER"] = "1"  # ingest the starter knowledge base in-process
     os.environ["KB_LLM_TEMPERATURE"] = "0"
+    # Measure the model path: no curated FAQ answer, no answer cache (bench/answer_paths.py
+    # measures those).
+    os.environ.update(KB_FAQ_MATCH_COSINE="2", KB_FAQ_MATCH_LEXICAL="2", KB_ANSWER_CACHE="false")
     os.environ["KB_LLM_MAX_TOKENS"] = str(max_tokens)
     sys.path.insert(0, str(ROOT))
     from kbassist.llm.bundled import assemble_qwen
@@ -74,7 +79,7 @@ async def app_round(user, question):
 
     from kbassist.llm import get_backend
 
-    get_backend().llm.reset()  # no reuse of the previous run's KV cache: evaluate the whole prompt
+    get_backend().llm.reset()  # (between runs, so the owner thread is idle) no reuse of the previous run's KV cache: evaluate the whole prompt
     communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
     communicator.scope["user"] = user
     await communicator.connect()
@@ -85,13 +90,42 @@ async def app_round(user, question):
     while True:
         event = await communicator.receive_json_from(timeout=300)
         if event["type"] == "token":
-            last = time.perf_counter()
-            first = first or last
-            tokens += 1
+            first = first or time.perf_counter()
         elif event["type"] in ("done", "error"):
             break
     await communicator.disconnect()
-    return first - start, tokens, (tokens - 1) / (last - first) if tokens > 1 else 0.0, event.get("answer", "")
+    # The consumer coalesces tokens into messages of up to 0.1 s, so the generation rate is
+    # taken from the answer's own timings (measured as tokens leave the model, under the
+    # load of the whole app), and the TTFT from the first message the client receives.
+    timings = event.get("timings", {})
+    return first - start, timings.get("tokens", 0), timings.get("tokens_per_s", 0.0), event.get("answer", "")
+
+
+def bare_worker(path, rounds, max_tokens):
+    """Child process: bare llama-cpp-python on the messages in ``path``; prints JSON results."""
+    import json
+
+    from llama_cpp import Llama
+
+    job = json.loads(Path(path).read_text())
+    llm = Llama(model_path=job["model"], n_ctx=job["n_ctx"], n_threads=job["threads"], seed=job["seed"], verbose=False)
+    bare_round(llm, job["messages"], max_tokens)  # warm-up
+    print(json.dumps([bare_round(llm, job["messages"], max_tokens) for _ in range(rounds)]))
+
+
+def bare_rounds(messages, rounds, max_tokens):
+    import json
+    import subprocess
+    import tempfile
+
+    from django.conf import settings
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump({"model": settings.KB_LLM_MODEL_PATH, "n_ctx": settings.KB_LLM_CONTEXT, "threads": settings.KB_LLM_THREADS,
+                   "seed": settings.KB_LLM_SEED, "messages": [{"role": m.role, "content": m.content} for m in messages]}, fh)
+    out = subprocess.run([sys.executable, __file__, "--bare-worker", fh.name, "--rounds", str(rounds), "--max-tokens", str(max_tokens)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def bare_round(llm, messages, max_tokens):
@@ -100,7 +134,7 @@ def bare_round(llm, messages, max_tokens):
     first = last = None
     tokens = 0
     for chunk in llm.create_chat_completion(
-        messages=[{"role": m.role, "content": m.content} for m in messages],
+        messages=messages,
         max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1, stream=True,
     ):
         if chunk["choices"][0]["delta"].get("content"):
@@ -112,6 +146,8 @@ def bare_round(llm, messages, max_tokens):
 
 def main():
     args = parse_args()
+    if args.bare_worker:
+        return bare_worker(args.bare_worker, args.rounds, args.max_tokens)
     user = prepare(args.max_tokens)
     from django.conf import settings
 
@@ -119,18 +155,12 @@ def main():
 
     recording = Recording(build_backend())
     set_backend(recording)
-    # One model in memory: two llama.cpp contexts in one process fight over the 2 cores
-    # (their OpenMP threads spin). The baseline calls the very same Llama object directly.
-    bare = recording.backend.llm
     questions = args.question or ["How many vacation days do I get?", "我每年有多少天年假？"]
     rows = []
     for question in questions:
         asyncio.run(app_round(user, question))  # warm-up: loads the embedder, fills caches
-        bare_round(bare, recording.messages, args.max_tokens)
-        app, base = [], []
-        for _ in range(args.rounds):
-            app.append(asyncio.run(app_round(user, question)))
-            base.append(bare_round(bare, recording.messages, args.max_tokens))
+        app = [asyncio.run(app_round(user, question)) for _ in range(args.rounds)]
+        base = bare_rounds(recording.messages, args.rounds, args.max_tokens)
         prompt_tokens = sum(recording.count_tokens(m.content) for m in recording.messages)
 
         def med(values, i):
@@ -147,9 +177,11 @@ def main():
             "generation",
             "### Generation: app vs bare llama-cpp-python\n\n"
             f"{stamp()} Model `{model}`, {settings.KB_LLM_THREADS} threads, greedy decoding, "
-            f"max {args.max_tokens} tokens, median of {args.rounds} rounds after a warm-up. The app's TTFT "
+            f"max {args.max_tokens} tokens, median of {args.rounds} rounds after a warm-up, curated answers and "
+            "the answer cache switched off so that every answer is generated. The app's TTFT "
             "includes retrieval (query embedding, BM25, FAISS, fusion) and prompt building; the bare "
-            "run gets the app's final messages directly.\n\n" + text,
+            "run gets the app's final messages directly, in its own process. The app's tokens/s are "
+            "measured inside the app as tokens leave the model, while the whole app runs.\n\n" + text,
         )
 
 
