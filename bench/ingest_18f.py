@@ -31,6 +31,10 @@ def main():
     parser.add_argument("--answer", action="store_true", help="also answer the question with the default model")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from kbassist.llm.bundled import assemble_qwen
+
+    os.environ.setdefault("KB_LLM_MODEL_PATH", str(assemble_qwen(ROOT / "data" / "models")))
     data = setup_django()
     from django.contrib.auth.models import User
     from django.core.management import call_command
