@@ -76,3 +76,28 @@ def cached_embeddings(name: str, texts: list[str], log=print):
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
     return vectors
+
+
+def use_bundled_chat_model() -> None:
+    """Point KB_LLM_MODEL_PATH at the checked Qwen model in the project's data folder
+    (benches run on a throw-away data folder, which has no models of its own)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from kbassist.llm.bundled import assemble_qwen
+
+    os.environ.setdefault("KB_LLM_MODEL_PATH", str(assemble_qwen(ROOT / "data" / "models")))
+
+
+def starter_kb_user(**env: str):
+    """Django on a fresh data folder with the starter knowledge base ingested in-process and
+    the default chat model; returns a user who sees it. ``env`` sets further KB_* settings."""
+    os.environ.update({"KB_CELERY_EAGER": "1", **env})
+    use_bundled_chat_model()
+    setup_django()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    with open(os.devnull, "w") as quiet:
+        call_command("import_documents", str(ROOT / "knowledge"), "--collection", "Handbook", "--no-wait", stdout=quiet)
+    return User.objects.create_user("bench")

@@ -14,13 +14,12 @@ refused, using the same search and relevance judgement as ``answer()``.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, setup_django  # noqa: E402
+from _common import starter_kb_user  # noqa: E402
 from _readme import rewrite_section, stamp, table  # noqa: E402
 
 QUESTION = "How many vacation days do I get?"
@@ -45,14 +44,7 @@ def main():
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
 
-    os.environ["KB_CELERY_EAGER"] = "1"
-    sys.path.insert(0, str(ROOT))
-    from kbassist.llm.bundled import assemble_qwen
-
-    os.environ.setdefault("KB_LLM_MODEL_PATH", str(assemble_qwen(ROOT / "data" / "models")))
-    setup_django()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
+    user = starter_kb_user()
     from django.test import override_settings
 
     from kbassist.chat import policy
@@ -60,11 +52,6 @@ def main():
     from kbassist.chat.models import CachedAnswer
     from kbassist.llm import get_backend
     from kbassist.retrieval.search import search
-
-    call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as quiet:
-        call_command("import_documents", str(ROOT / "knowledge"), "--collection", "Handbook", "--no-wait", stdout=quiet)
-    user = User.objects.create_user("bench")
 
     def run(question):
         events = list(answer(question, user=user))

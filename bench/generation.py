@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, setup_django  # noqa: E402
+from _common import starter_kb_user  # noqa: E402
 from _readme import rewrite_section, stamp, table  # noqa: E402
 
 
@@ -37,24 +36,12 @@ def parse_args():
 
 
 def prepare(max_tokens: int):
-    os.environ["KB_CELERY_EAGER"] = "1"  # ingest the starter knowledge base in-process
-    os.environ["KB_LLM_TEMPERATURE"] = "0"
     # Measure the model path: no curated FAQ answer, no answer cache (bench/answer_paths.py
-    # measures those).
-    os.environ.update(KB_FAQ_MATCH_COSINE="2", KB_FAQ_MATCH_LEXICAL="2", KB_ANSWER_CACHE="false")
-    os.environ["KB_LLM_MAX_TOKENS"] = str(max_tokens)
-    sys.path.insert(0, str(ROOT))
-    from kbassist.llm.bundled import assemble_qwen
-
-    os.environ.setdefault("KB_LLM_MODEL_PATH", str(assemble_qwen(ROOT / "data" / "models")))
-    setup_django()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as quiet:
-        call_command("import_documents", str(ROOT / "knowledge"), "--collection", "Handbook", "--no-wait", stdout=quiet)
-    return User.objects.create_user("bench")
+    # measures those); greedy decoding.
+    return starter_kb_user(
+        KB_LLM_TEMPERATURE="0", KB_LLM_MAX_TOKENS=str(max_tokens),
+        KB_FAQ_MATCH_COSINE="2", KB_FAQ_MATCH_LEXICAL="2", KB_ANSWER_CACHE="false",
+    )
 
 
 class Recording:

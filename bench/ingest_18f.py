@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATASETS, ROOT, setup_django  # noqa: E402
+from _common import DATASETS, ROOT, setup_django, use_bundled_chat_model  # noqa: E402
 from _readme import rewrite_section, stamp, table  # noqa: E402
 
 PAGES = DATASETS / "handbook-18f" / "pages"
@@ -31,10 +31,7 @@ def main():
     parser.add_argument("--answer", action="store_true", help="also answer the question with the default model")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from kbassist.llm.bundled import assemble_qwen
-
-    os.environ.setdefault("KB_LLM_MODEL_PATH", str(assemble_qwen(ROOT / "data" / "models")))
+    use_bundled_chat_model()
     data = setup_django()
     from django.contrib.auth.models import User
     from django.core.management import call_command
