@@ -98,7 +98,7 @@ def page(server, browser, employee, public_collection, make_document):
     page.fill("input[name=username]", "erin")
     page.fill("input[name=password]", "pw-erin")
     page.click("button[type=submit]")
-    page.wait_for_selector("#question")
+    page.wait_for_selector("body[data-chat-ready]")  # chat.js has run, not just the HTML arrived
     # Record, while an answer streams, how much text it shows: proof that tokens arrive early.
     page.evaluate(
         """() => {

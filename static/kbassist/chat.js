@@ -354,4 +354,5 @@
     finish(answer, m);
   }
   connect();
+  document.body.dataset.chatReady = "1"; // handlers are attached: typing now works
 })();
