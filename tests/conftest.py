@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,19 @@ def http_ok(url: str) -> bool:
         return urllib.request.urlopen(url, timeout=2).status == 200
     except OSError:
         return False
+
+
+@contextmanager
+def running_server(cmd: list[str], ready_url: str, *, env=None, log=subprocess.DEVNULL, timeout=60.0, what="server"):
+    """Start ``cmd`` (a server on a loopback port), wait until ``ready_url`` answers 200,
+    and stop it afterwards."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: http_ok(ready_url), timeout=timeout, what=what)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(20)
 
 
 def wait_until(predicate, timeout=120.0, interval=0.2, what="condition"):

@@ -9,7 +9,6 @@ document never runs.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from django.conf import settings
 
 from kbassist.chat.models import Feedback, Message
 
-from .conftest import ROOT, free_port, http_ok, wait_until
+from .conftest import free_port, running_server, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
@@ -50,19 +49,12 @@ def server(transactional_db):
         "KB_CELERY_EAGER": "1",
         "HF_HUB_OFFLINE": "1",
     }
-    log = open(Path(settings.DATA_DIR) / "daphne.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: http_ok(url + "/accounts/login/"), timeout=60, what="Daphne")
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"]
+    with open(Path(settings.DATA_DIR) / "daphne.log", "ab") as log, running_server(
+        command, url + "/accounts/login/", env=env, log=log, what="Daphne"
+    ):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()
 
 
 @pytest.fixture

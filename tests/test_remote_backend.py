@@ -1,7 +1,6 @@
 """The OpenAI-compatible backend against a real server: llama.cpp's own (llama_cpp.server)
 serving SmolLM2 on a loopback port — the same protocol as vLLM, TGI or a remote llama.cpp."""
 
-import subprocess
 import sys
 
 import pytest
@@ -11,7 +10,7 @@ from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.llm.openai_compat import OpenAICompatibleBackend
 from kbassist.llm.queue import GenerationQueue
 
-from .conftest import free_port, http_ok, wait_until
+from .conftest import free_port, running_server
 
 pytestmark = pytest.mark.llm
 
@@ -21,18 +20,11 @@ def server_url():
     from kbassist.llm.bundled import smollm2_path
 
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until(lambda: http_ok(url + "/models"), timeout=90, what="llama_cpp.server")
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--host", "127.0.0.1",
+               "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"]
+    with running_server(command, url + "/models", timeout=90, what="llama_cpp.server"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def test_streams_from_a_real_server(server_url):
