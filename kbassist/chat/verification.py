@@ -1,0 +1,494 @@
+"""Verification of a generated answer against its sources, before it is shown.
+
+Pure Python over plain inputs (no database, no Django): the answer, the sources it was
+generated from (number ``n``, ``text``, optional ``heading``/``section`` and ``title``, as
+for ``chat/evidence.py``) and the question.
+
+* **Claims.** Each answer sentence's checkable facts: numbers, amounts ("$1,500", "1500
+  dollars", "1.5k"), durations ("twelve weeks", "12-week", "12 周", "十二周"), dates,
+  times, percentages ("50%", "百分之五十"), phone numbers, form and grade ids ("SF-71",
+  "GS-13"), acronyms, and capitalised names of forms, systems and programs ("HR Links",
+  "Voluntary Leave Transfer Program"). Numbers are normalised (English number words, Chinese
+  numerals, thousands separators) and units made canonical (weeks/周/星期, days/天/日,
+  hours/小时, months/个月, years/年, %, $/美元), with exact conversions (2 weeks = 14 days,
+  1 year = 12 months). Number words and Chinese numerals count only with a unit ("one of
+  them" is not a claim); ordinals and list numbering are not claims.
+* **Support.** A claim is *supported* when a source states the same value with a compatible
+  unit (or the same term, case and spacing aside); values the question itself states count
+  as given. Presence is not enough for conditional rows: when the value sits in a table row
+  or list item with a condition ("Between 3 and 15 years: 6 hours per pay period"), that
+  condition must fit the one in force for the claim: the condition stated in the answer's
+  own clause (or an earlier clause of its sentence), else the question's. When every place
+  the value appears contradicts it, the claim is *misread* (and the row that fits is given
+  as ``expected``). Otherwise it is *unsupported*.
+* **What is shown.** :func:`shown_answer` drops every sentence with an unsupported or
+  misread claim, keeping the others verbatim with their ``[n]`` markers; sentences with no
+  checkable claim are kept and not counted. When sentences were dropped and no verified
+  fact remains, ``use_evidence`` says the quoted evidence should be the answer
+  (:func:`evidence_answer` writes it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from kbassist.chat.evidence import (
+    Condition,
+    EvidenceIndex,
+    EvidenceSentence,
+    Quantity,
+    UNIT_WORDS,
+    Unit,
+    compatible_values,
+    parse_condition,
+    parse_quantities,
+    mask,
+    plain,
+)
+from kbassist.retrieval.tokenize import tokenize
+from kbassist.text import CJK, sentence_spans
+
+SUPPORTED, UNSUPPORTED, MISREAD = "supported", "unsupported", "misread"
+
+
+@dataclass
+class Claim:
+    """One checkable fact of an answer. ``start``/``end``: offsets in the answer. ``kind``:
+    number, money, percent, duration, date, time, phone, code or term. ``source_n`` and
+    ``evidence``: where it was found (the source unit, verbatim; ``source_n`` is None when the
+    question itself states it). ``expected``: for a misread claim, the unit whose condition
+    fits (what the answer should have read)."""
+
+    text: str
+    kind: str
+    start: int
+    end: int
+    quantity: Quantity | None = None
+    status: str = UNSUPPORTED
+    source_n: int | None = None
+    evidence: str = ""
+    expected: str = ""
+    expected_source_n: int | None = None
+
+
+@dataclass
+class SentenceCheck:
+    text: str
+    start: int
+    end: int
+    claims: list[Claim] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """"unchecked" (no claims), "supported", "misread" or "unsupported" (worst claim wins)."""
+        if not self.claims:
+            return "unchecked"
+        statuses = {c.status for c in self.claims}
+        if UNSUPPORTED in statuses:
+            return UNSUPPORTED
+        if MISREAD in statuses:
+            return MISREAD
+        return SUPPORTED
+
+    @property
+    def kept(self) -> bool:
+        return self.status in ("unchecked", SUPPORTED)
+
+
+@dataclass
+class ShownAnswer:
+    """The answer to display. ``removed``: the sentences dropped, verbatim. ``use_evidence``:
+    sentences were dropped and no verified fact remains: show the quoted evidence instead."""
+
+    text: str
+    removed: list[str]
+    use_evidence: bool
+
+
+@dataclass
+class Verification:
+    answer: str
+    sentences: list[SentenceCheck]
+
+    @property
+    def claims(self) -> list[Claim]:
+        return [c for s in self.sentences for c in s.claims]
+
+    @property
+    def claims_checked(self) -> int:
+        return len(self.claims)
+
+    @property
+    def claims_supported(self) -> int:
+        return sum(c.status == SUPPORTED for c in self.claims)
+
+    @property
+    def claims_misread(self) -> int:
+        return sum(c.status == MISREAD for c in self.claims)
+
+    @property
+    def claims_unsupported(self) -> int:
+        return sum(c.status == UNSUPPORTED for c in self.claims)
+
+    @property
+    def claims_removed(self) -> int:
+        """Unsupported and misread claims: each one took its sentence out of the answer."""
+        return self.claims_unsupported + self.claims_misread
+
+    @property
+    def all_supported(self) -> bool:
+        return self.claims_removed == 0
+
+    def shown(self) -> ShownAnswer:
+        return shown_answer(self)
+
+    def as_dict(self) -> dict:
+        """Counts and the claims that were taken out, for storing with the message."""
+        return {
+            "claims_checked": self.claims_checked,
+            "claims_supported": self.claims_supported,
+            "claims_removed": self.claims_removed,
+            "claims_misread": self.claims_misread,
+            "removed": [
+                {"sentence": s.text, "status": s.status, "claims": [
+                    {"text": c.text, "kind": c.kind, "status": c.status, "expected": c.expected}
+                    for c in s.claims if c.status != SUPPORTED
+                ]}
+                for s in self.sentences if not s.kept
+            ],
+        }
+
+
+# =============================================================================================
+# Sentences of an answer
+# =============================================================================================
+_MARKERS_AFTER = re.compile(r"(?:[ \t]*\[\d{1,2}\](?!\())+")
+_LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*+•])\s*$")
+
+
+def answer_sentences(answer: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``answer``. ``[n]`` markers written after a sentence's
+    full stop belong to that sentence; a list number on its own ("1.") joins the next one."""
+    spans = []
+    for start, end in sentence_spans(mask(answer)):
+        after = _MARKERS_AFTER.match(answer, end)
+        if after:
+            end = after.end()
+        if spans and _LIST_NUMBER.match(answer[spans[-1][0] : spans[-1][1]]):
+            start = spans.pop()[0]
+        if spans and start < spans[-1][1]:
+            start = spans[-1][1]
+        piece = answer[start:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, end))
+    return spans
+
+
+# =============================================================================================
+# Claims
+# =============================================================================================
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
+_NAME_RUN = re.compile(r"(?<![\w-])[A-Z][A-Za-z’'&-]*(?:\s+(?:(?:of|and|or|for|the|on|to|in|&)\s+)*[A-Z][A-Za-z’'&-]*)*(?![\w-])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z’'.-]*[A-Za-z]|[A-Za-z]")
+_FUNCTION = set(
+    "the a an you your yours if for as in on to at after before when whenever this that these those all each "
+    "every our we it its they their yes no please also note however and but or so then from with by under "
+    "per during while since once because most some many both either neither any there here what which who how "
+    "why where contact ask use go visit check submit see refer talk email call make take get keep request "
+    "employees employee new current unless until within about over only even just first next finally "
+    "i my me he she his her us one two three ok okay sure according".split()
+)
+_NOT_TERMS = {
+    "I", "OK", "AM", "PM", "US", "USA", "FAQ", "FAQs", "ID", "IDs", "PDF", "URL", "HR", "IT", "TV", "AI", "Q", "A",
+    "N/A", "NA", "ETC", "EN", "ZH", "COVID",
+}
+_MONTH_OR_DAY = set(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday english chinese".split()
+)
+
+
+def extract_claims(sentence: str, offset: int = 0) -> list[Claim]:
+    """The checkable claims of one answer sentence (offsets shifted by ``offset``)."""
+    scan = mask(sentence)
+    marker = _LIST_MARKER.match(scan)
+    if marker:
+        scan = " " * marker.end() + scan[marker.end() :]
+    claims: list[Claim] = []
+    taken: list[tuple[int, int]] = []
+    for q in parse_quantities(scan, masked=True):
+        if q.ordinal:
+            continue
+        if q.kind == "code":
+            claims.append(Claim(q.text, "term", q.start + offset, q.end + offset))
+            taken.append((q.start, q.end))
+            continue
+        if q.kind == "number" and q.written != "digits":
+            continue  # "one of them", "一些": a number word counts only with a unit
+        claims.append(Claim(sentence[q.start : q.end], q.kind, q.start + offset, q.end + offset, q))
+        taken.append((q.start, q.end))
+    for start, end, term in _terms(scan):
+        if not any(s < end and start < e for s, e in taken):
+            claims.append(Claim(term, "term", start + offset, end + offset))
+    claims.sort(key=lambda c: c.start)
+    return claims
+
+
+def _terms(scan: str) -> list[tuple[int, int, str]]:
+    """Named terms: acronyms and CamelCase names anywhere, runs of capitalised words (a run
+    at the start of the sentence loses its leading function words: "If Paid Parental
+    Leave" -> "Paid Parental Leave"), and single capitalised words inside a sentence."""
+    terms = []
+    first_word = re.search(r"[A-Za-z]", scan)
+    sentence_start = first_word.start() if first_word else 0
+    for match in _NAME_RUN.finditer(scan):
+        words = list(_WORD.finditer(match.group(0)))
+        if not words:
+            continue
+        while words and words[0].group(0).lower() in _FUNCTION:
+            words = words[1:]
+        while words and words[-1].group(0).lower() in _FUNCTION:
+            words = words[:-1]
+        if not words:
+            continue
+        a = match.start() + words[0].start()
+        b = match.start() + words[-1].end()
+        text = scan[a:b]
+        at_start = a <= sentence_start or re.search(r"(?:^|[:：.!?;(\"“*]\s*|\n\s*)$", scan[:a]) is not None
+        capitalised = [w for w in words if w.group(0)[0].isupper()]
+        if len(capitalised) >= 2:
+            terms.append((a, b, text))
+            continue
+        word = words[0].group(0)
+        if word in _NOT_TERMS or word.lower() in _MONTH_OR_DAY or len(word) < 2:
+            continue
+        is_acronym = sum(c.isupper() for c in word) >= 2
+        if is_acronym or (not at_start and word[0].isupper() and len(words) == 1):
+            terms.append((a, b, text))
+    return terms
+
+
+# =============================================================================================
+# Support
+# =============================================================================================
+def _words(text: str) -> list[str]:
+    return re.findall(rf"[0-9a-z]+|[{CJK}]", text.lower())
+
+
+class _TermIndex:
+    """What the sources (and the question) name, for matching terms case- and space-blind."""
+
+    def __init__(self, texts: list[str]):
+        self.words_by_text = []
+        self.joined = set()  # concatenations of 1..4 consecutive words ("hr links" -> "hrlinks")
+        self.normalised = []
+        initials = set()
+        for text in texts:
+            clean = plain(text)
+            words = _words(clean)
+            self.normalised.append(" " + " ".join(words) + " ")
+            self.words_by_text.append(set(words))
+            for n in range(1, 5):
+                for k in range(len(words) - n + 1):
+                    self.joined.add("".join(words[k : k + n]))
+            for run in re.finditer(r"[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|the|&)\s+)?[A-Z][\w’'-]*)+", clean):
+                letters = "".join(w[0] for w in run.group(0).split() if w[0].isupper())
+                for i in range(len(letters)):
+                    for j in range(i + 2, len(letters) + 1):
+                        initials.add(letters[i:j].lower())
+        self.initials = initials
+
+    def supports(self, term: str) -> bool:
+        words = _words(term)
+        if not words:
+            return True
+        phrase = " " + " ".join(words) + " "
+        if any(phrase in text for text in self.normalised):
+            return True
+        compact = "".join(words)
+        for candidate in (compact, compact[:-1] if compact.endswith("s") and len(compact) > 3 else None):
+            if candidate and (candidate in self.joined or (len(words) == 1 and term.isupper() and candidate in self.initials)):
+                return True
+        if len(words) >= 2:  # word order or endings differ: every content word in one source
+            content = [w for w in words if w not in ("of", "and", "for", "the", "to", "in", "on")]
+            for vocabulary in self.words_by_text:
+                if all(any(v.startswith(w[:5]) for v in vocabulary if v[:1] == w[:1]) for w in content):
+                    return True
+        return False
+
+
+_CLAUSE = re.compile(r"[,;:，；：]|\b(?:and|but|while|whereas|then)\b|而|但")
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _CLAUSE.finditer(sentence):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(sentence)))
+    return spans
+
+
+def _condition_for(sentence: str, position: int, asked: Condition) -> Condition:
+    """The condition in force at ``position`` of an answer sentence: that of its clause, or of
+    the nearest earlier clause that states one; else the question's."""
+    clauses = _clauses(sentence)
+    index = next((k for k, (a, b) in enumerate(clauses) if a <= position <= b), len(clauses) - 1)
+    for k in range(index, -1, -1):
+        a, b = clauses[k]
+        condition = parse_condition(sentence[a:b], "claim")
+        if condition:
+            return condition.filled_from(asked)
+    return asked
+
+
+@dataclass
+class _Place:
+    quantity: Quantity
+    unit: Unit | None
+    source_n: int
+    text: str  # the unit's text, or the source title/heading where the value was found
+
+
+class _Sources:
+    def __init__(self, index: EvidenceIndex, question: str):
+        self.index = index
+        self.places: list[_Place] = []
+        for source in index.sources:
+            for q in parse_quantities(source.text):
+                if q.kind == "code":
+                    continue
+                unit = index.unit_at(source.n, q.start)
+                if unit is not None:
+                    q = Quantity(q.value, q.unit, q.kind, q.start - unit.start, q.end - unit.start, q.text, q.written, q.modifier, q.date, q.ordinal)
+                self.places.append(_Place(q, unit, source.n, unit.text if unit else source.text[max(0, q.start - 80) : q.end + 80]))
+            for extra in (source.title, source.heading):
+                for q in parse_quantities(extra or ""):
+                    self.places.append(_Place(q, None, source.n, extra))
+        self.question_quantities = [q for q in parse_quantities(question) if q.kind != "code"]
+        self.terms = _TermIndex([question] + [f"{s.title}\n{s.heading}\n{s.text}" for s in index.sources])
+
+
+def _unit_words_present(unit_name: str, place: _Place) -> bool:
+    haystack = place.text.lower()
+    if place.unit is not None:
+        haystack += " " + place.unit.context.lower() + " " + place.unit.heading.lower()
+    return any(word in haystack for word in UNIT_WORDS.get(unit_name, (unit_name,)))
+
+
+def _matches(claim: Quantity, place: _Place) -> bool:
+    source = place.quantity
+    if claim.unit and source.unit is None and source.kind == "number":
+        # a bare number in the source ("| 4 |" under "Hours per pay period") carries the unit
+        # its row, header or lead-in names
+        return compatible_values(claim, source) and _unit_words_present(claim.unit, place)
+    return compatible_values(claim, source)
+
+
+def _check_quantity(claim: Claim, sentence: str, sentence_offset: int, asked: Condition, label_tokens: set[str], sources: _Sources):
+    q = claim.quantity
+    if q is None:
+        return
+    places = [p for p in sources.places if _matches(q, p)]
+    if not places:
+        if any(compatible_values(q, given) for given in sources.question_quantities):
+            claim.status = SUPPORTED  # the question states it ("I have worked 2 years")
+        return
+    condition = _condition_for(sentence, claim.start - sentence_offset, asked)
+    best, best_rank = None, -1
+    mismatched = []
+    for place in places:
+        unit = place.unit
+        if unit is None:
+            state, rank = None, 1
+        elif unit.label_span and unit.label_span[0] <= unit.start + place.quantity.start < unit.label_span[1]:
+            state, rank = "label", 2  # the value is the row's condition itself ("3 years")
+        else:
+            state = sources.index.condition_state(unit, condition, label_tokens)
+            rank = {"match": 3, None: 1, "mismatch": -1}[state]
+        if rank < 0:
+            mismatched.append(place)
+        elif rank > best_rank:
+            best, best_rank = place, rank
+    if best is not None:
+        claim.status, claim.source_n, claim.evidence = SUPPORTED, best.source_n, best.text
+        return
+    claim.status = MISREAD
+    claim.source_n, claim.evidence = mismatched[0].source_n, mismatched[0].text
+    expected = _expected_unit(mismatched, condition, label_tokens, sources.index)
+    if expected is not None:
+        claim.expected, claim.expected_source_n = expected.text, expected.source_n
+
+
+def _expected_unit(mismatched: list[_Place], condition: Condition, label_tokens: set[str], index: EvidenceIndex) -> Unit | None:
+    """The sibling row or item (same table or list) whose condition fits, for a misread value."""
+    for place in mismatched:
+        unit = place.unit
+        if unit is None or unit.group < 0:
+            continue
+        for sibling in index.groups.get(unit.group, []):
+            if sibling is not unit and index.condition_state(sibling, condition, label_tokens) == "match":
+                return sibling
+    return None
+
+
+# =============================================================================================
+# Public functions
+# =============================================================================================
+def verify(answer: str, sources: Sequence | None = None, question: str = "", *, index: EvidenceIndex | None = None) -> Verification:
+    """Checks every claim of ``answer`` against ``sources`` (or a prebuilt ``index``), with the
+    conditions of ``question`` (see the module docstring)."""
+    index = index or EvidenceIndex(sources or [])
+    support = _Sources(index, question)
+    asked = parse_condition(question, "question")
+    question_tokens = set(tokenize(question))
+    checks = []
+    for start, end in answer_sentences(answer):
+        sentence = answer[start:end]
+        check = SentenceCheck(sentence, start, end, extract_claims(sentence, start))
+        label_tokens = question_tokens | set(tokenize(sentence))
+        for claim in check.claims:
+            if claim.kind == "term":
+                if support.terms.supports(claim.text):
+                    claim.status = SUPPORTED
+            else:
+                _check_quantity(claim, sentence, start, asked, label_tokens, support)
+        checks.append(check)
+    return Verification(answer, checks)
+
+
+def shown_answer(verification: Verification) -> ShownAnswer:
+    """The answer without its unsupported and misread sentences (see :class:`ShownAnswer`)."""
+    answer = verification.answer
+    pieces: list[str] = []
+    removed: list[str] = []
+    previous_end = None
+    for check in verification.sentences:
+        if check.kept:
+            if pieces and previous_end is not None:
+                gap = answer[previous_end : check.start]
+                pieces.append(gap if gap else "")
+            pieces.append(check.text)
+        else:
+            removed.append(check.text)
+        previous_end = check.end
+    text = "".join(pieces).strip()
+    verified_left = any(s.kept and s.status == SUPPORTED for s in verification.sentences)
+    use_evidence = bool(removed) and not verified_left or not text
+    return ShownAnswer(text, removed, use_evidence)
+
+
+def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False) -> str:
+    """The quoted evidence as the answer (when nothing generated can be trusted): each quote
+    verbatim (Markdown made readable), with its table header or list lead-in and ``[n]``."""
+    intro = "资料中的相关原文：" if chinese else "Here is what the sources say:"
+    lines = [intro]
+    for ev in evidence:
+        quote = ev.quote
+        if ev.kind in ("row", "item") and ev.context:
+            quote = f"{ev.context.rstrip(':：')}: {quote}"
+        lines.append(f"> {quote} [{ev.source_n}]")
+    return "\n".join(lines)
