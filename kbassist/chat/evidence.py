@@ -408,7 +408,7 @@ def same_value(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-_CONVERSIONS = {("week", "day"): 7, ("year", "month"): 12, ("year", "week"): 52, ("hour", "minute"): 60}
+_CONVERSIONS = {("week", "day"): 7, ("year", "month"): 12, ("hour", "minute"): 60}
 
 
 def compatible_values(a: Quantity, b: Quantity) -> bool:
@@ -654,6 +654,28 @@ def plain(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
+_ALWAYS_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:St|Dr|Mr|Mrs|Ms|Mx|No|Nos|vs|e\.g|i\.e|Ste|Ave|Blvd|Rd|[A-Z])\.$")
+_MAYBE_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:etc|approx|Inc|Jr|Sr|Dept|U\.S|D\.C|a\.m|p\.m|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """``kbassist.text.sentence_spans``, without breaking after common abbreviations ("1800 F
+    St. NW", "e.g. a laptop", "Washington, D.C. office")."""
+    spans: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        if spans:
+            previous = text[spans[-1][0] : spans[-1][1]]
+            following = text[start:end]
+            if "\n" not in text[spans[-1][1] : start] and (
+                _ALWAYS_ABBREVIATION.search(previous)
+                or (_MAYBE_ABBREVIATION.search(previous) and re.match(r"[a-z0-9(]", following))
+            ):
+                spans[-1] = (spans[-1][0], end)
+                continue
+        spans.append((start, end))
+    return spans
+
+
 def _lines(text: str) -> list[tuple[int, int]]:
     """(start, end) of each line, the line break excluded."""
     spans, start = [], 0
@@ -709,7 +731,7 @@ def split_units(text: str, source_n: int = 1, heading: str = "") -> list[Unit]:
             return
         start, end = paragraph[0][0], paragraph[-1][1]
         block = masked[start:end].replace("\n", " ")
-        for a, b in sentence_spans(block):
+        for a, b in sentences(block):
             _add(units, text, masked, source_n, start + a, start + b, "sentence", heading=current_heading)
             last_sentence = plain(text[start + a : start + b])
         paragraph = []
@@ -797,10 +819,22 @@ def _add_table(units, text, masked, source_n, block, lead_in, heading, group):
             label_text = " ".join(plain(text[a:b]) for a, b in label_cells)
             header_label = " ".join(header_cells[: len(label_cells)]) if header_cells else ""
             unit.label = label_text
-            unit.condition = parse_condition(label_text, "label", context=f"{header_label} {context} {heading}")
+            unit.condition = parse_condition(_with_header_unit(label_text, header_label), "label", context=f"{header_label} {context} {heading}")
             if len(cells) > 1 and not unit.condition:
                 # a value cell may still state the condition ("Employees with fewer than 3 years")
                 unit.condition = parse_condition(plain(text[s:e]), "prose", context=f"{context} {heading}")
+
+
+_HEADER_UNIT = re.compile(r"\b(years?|months?|weeks?|days?|nights?)\b", re.I)
+
+
+def _with_header_unit(label: str, header: str) -> str:
+    """A label cell with bare numbers ("3 to 15") under a header naming the unit ("Years of
+    service") reads as "3 to 15 years"."""
+    unit = _HEADER_UNIT.search(header)
+    if unit and re.search(r"\d", label) and not _EN_UNIT.search(label) and not re.search(f"[{CJK}]", label):
+        return f"{label} {unit.group(1).lower()}"
+    return label
 
 
 _LABEL_SPLIT = re.compile(r"^\s*(?:\*\*|__)?(?P<label>[^:\n]{1,80}?)(?:\*\*|__)?\s*(?::|：|\s[–—-]\s)")
@@ -845,7 +879,7 @@ def _add_list(units, text, masked, source_n, lines, i, lead_in, heading, new_gro
         first = None
         if item_end - content_start > _LONG_ITEM:
             block = masked[content_start:item_end].replace("\n", " ")
-            for a, b in sentence_spans(block):
+            for a, b in sentences(block):
                 unit = _add(units, text, masked, source_n, content_start + a, content_start + b, "item", context=context, label_span=label_span if first is None else None, group=group, heading=heading)
                 first = first or unit
                 if unit is not None:
@@ -994,7 +1028,7 @@ class EvidenceIndex:
                 unit.tokens = self._expand(tokenize(plain(unit.text)))
                 unit.context_tokens = self._expand(tokenize(unit.context))
                 unit.heading_tokens = self._expand(tokenize(f"{head} {unit.heading}"))
-                unit.label_tokens = frozenset(t for t in tokenize(unit.label) if not t.isdigit())
+                unit.label_tokens = frozenset(t for t in tokenize(unit.label) if not t.isdigit() and len(t) > 1)
                 self.units.append(unit)
         self.df: dict[str, int] = {}
         for unit in self.units:
@@ -1042,7 +1076,7 @@ class EvidenceIndex:
                 continue
             weight = sum(self.idf(t) for t in label)
             found = sum(self.idf(t) for t in label if t in question_tokens)
-            if weight and found / weight >= 0.6:
+            if weight and found / weight >= 0.5:
                 hits.add(id(unit))
         return hits
 

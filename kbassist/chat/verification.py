@@ -46,9 +46,10 @@ from kbassist.chat.evidence import (
     parse_quantities,
     mask,
     plain,
+    sentences,
 )
 from kbassist.retrieval.tokenize import tokenize
-from kbassist.text import CJK, sentence_spans
+from kbassist.text import CJK
 
 SUPPORTED, UNSUPPORTED, MISREAD = "supported", "unsupported", "misread"
 
@@ -172,7 +173,7 @@ def answer_sentences(answer: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``answer``. ``[n]`` markers written after a sentence's
     full stop belong to that sentence; a list number on its own ("1.") joins the next one."""
     spans = []
-    for start, end in sentence_spans(mask(answer)):
+    for start, end in sentences(mask(answer)):
         after = _MARKERS_AFTER.match(answer, end)
         if after:
             end = after.end()

@@ -1,0 +1,273 @@
+"""Verification before display (issue 9, section 2): every number, amount, duration, date,
+percentage and named form/system in an answer must be found in its sources, with the
+condition of the row it comes from fitting the question. Plain functions, no database."""
+
+from __future__ import annotations
+
+from kbassist.chat.evidence import best_evidence
+from kbassist.chat.verification import (
+    MISREAD,
+    SUPPORTED,
+    UNSUPPORTED,
+    evidence_answer,
+    extract_claims,
+    shown_answer,
+    verify,
+)
+
+# A few rows of the 18F handbook, travel-and-leave/leave.md (annual leave) and
+# travel-and-leave/paid-parental-leave.md.
+ANNUAL_LEAVE = """You may use annual leave for any reason. Annual leave accrues based on how long you’ve worked for the federal government:
+
+* Fewer than 3 years: 4 hours per pay period
+* Between 3 and 15 years: 6 hours per pay period
+* 15+ years: 8 hours per pay period
+
+Your leave increases on the first full pay period following your work anniversary. You can refer to either HR Links or the bottom of your paystub for your leave balances.
+
+You can carry over a maximum of 240 annual leave hours, from one [leave year](https://www.opm.gov/policy-data-oversight/pay-leave/leave-administration/fact-sheets/leave-year-beginning-and-ending-dates/) to the next."""
+
+PARENTAL_LEAVE = """* You are entitled to 12 weeks of paid time off for the birth, adoption or placement of a new child. It can be taken all at once or intermittently.
+* You need to have been a federal employee for 12 months in order to access Paid Parental Leave (note: most veterans are immediately eligible).
+
+You do not need to take all 12 weeks at once; you can space the leave out for up to one year after your child’s birth or placement."""
+
+SOURCES = [
+    {"n": 1, "text": ANNUAL_LEAVE, "title": "Leave types", "section": "Types of leave › Annual leave"},
+    {"n": 2, "text": PARENTAL_LEAVE, "title": "Paid parental leave (PPL)"},
+]
+NEW_EMPLOYEE = "I'm a new employee. How much annual leave do I accrue per pay period?"
+
+
+def statuses(answer, sources=SOURCES, question=""):
+    return [s.status for s in verify(answer, sources, question).sentences]
+
+
+# --- numbers that are not in the sources -----------------------------------------------------------
+def test_a_duration_that_appears_in_no_source_is_removed():
+    verification = verify("You get 16 weeks of paid parental leave [2]. Ask your supervisor first.", SOURCES)
+    shown = verification.shown()
+    assert verification.sentences[0].status == UNSUPPORTED
+    assert shown.text == "Ask your supervisor first."
+    assert shown.removed == ["You get 16 weeks of paid parental leave [2]."]
+
+
+def test_a_duration_found_in_a_source_is_kept():
+    assert statuses("You get 12 weeks of paid parental leave [2].") == [SUPPORTED]
+
+
+def test_a_number_with_the_wrong_unit_is_not_supported():
+    assert statuses("You get 12 days of paid parental leave.") == [UNSUPPORTED]
+
+
+def test_a_number_found_only_in_a_link_target_is_not_supported():
+    # the link in ANNUAL_LEAVE holds no numbers, but a URL with digits must not count either
+    sources = [{"n": 1, "text": "See the [calendar](https://example.org/2117738946/weeks)."}]
+    assert statuses("The calendar lists 2117738946 weeks.", sources) == [UNSUPPORTED]
+
+
+# --- normalisation ------------------------------------------------------------------------------------
+def test_twelve_weeks_matches_12_weeks():
+    assert statuses("You are entitled to twelve weeks of paid leave.") == [SUPPORTED]
+
+
+def test_12_week_matches_12_weeks():
+    assert statuses("Parents get a 12-week paid leave.") == [SUPPORTED]
+
+
+def test_a_chinese_number_written_in_characters_matches_its_digits():
+    assert statuses("你可以享受十二周的带薪育儿假。") == [SUPPORTED]
+    assert statuses("你可以享受十三周的带薪育儿假。") == [UNSUPPORTED]
+
+
+def test_chinese_digits_with_a_chinese_unit_match_english_units():
+    assert statuses("带薪育儿假共 12 周。[2]") == [SUPPORTED]
+    assert statuses("年假最多可结转240小时。") == [SUPPORTED]
+
+
+def test_chinese_numerals_two_and_hundreds_and_percentages():
+    sources = [{"n": 1, "text": "Employees get 2 weeks of training and a $150 stipend; 50% is paid upfront."}]
+    assert statuses("员工有两周培训。", sources) == [SUPPORTED]
+    assert statuses("津贴为一百五十美元。", sources) == [SUPPORTED]
+    assert statuses("预付百分之五十。", sources) == [SUPPORTED]
+    assert statuses("预付百分之六十。", sources) == [UNSUPPORTED]
+
+
+def test_dollar_1500_matches_1500_dollars():
+    sources = [{"n": 1, "text": "The training budget is 1500 dollars per person."}]
+    assert statuses("Each person may spend $1,500 on training.", sources) == [SUPPORTED]
+    assert statuses("Each person may spend 1.5k on training.", sources) == [SUPPORTED]
+    assert statuses("每人培训预算为1500美元。", sources) == [SUPPORTED]
+    assert statuses("Each person may spend $2,500 on training.", sources) == [UNSUPPORTED]
+
+
+def test_thousands_separators_are_ignored():
+    sources = [{"n": 1, "text": "Procurements over $10,000 need a review."}]
+    assert statuses("Purchases above $10000 are reviewed.", sources) == [SUPPORTED]
+
+
+def test_exact_conversions_between_units_count():
+    sources = [{"n": 1, "text": "Requests take 14 days. Access lasts 12 months."}]
+    assert statuses("Requests take two weeks. Access lasts one year.", sources) == [SUPPORTED, SUPPORTED]
+
+
+def test_dates_match_however_they_are_written():
+    sources = [{"n": 1, "text": "The 2022 leave year ends on December 31st."}]
+    assert statuses("The leave year ends on Dec 31.", sources) == [SUPPORTED]
+    assert statuses("假期年度于12月31日结束。", sources) == [SUPPORTED]
+    assert statuses("The leave year ends on December 30.", sources) == [UNSUPPORTED]
+
+
+def test_percentages_match_in_words_and_signs():
+    sources = [{"n": 1, "text": "The agency matches 5 percent of your pay."}]
+    assert statuses("Your contributions are matched up to 5%.", sources) == [SUPPORTED]
+
+
+# --- named forms, systems and terms -------------------------------------------------------------------
+def test_a_form_not_in_the_sources_is_removed():
+    verification = verify("Record it in HR Links. Then submit form SF-71 [1].", SOURCES)
+    assert [s.status for s in verification.sentences] == [SUPPORTED, UNSUPPORTED]
+    assert verification.shown().text == "Record it in HR Links."
+
+
+def test_names_match_whatever_their_case_and_spacing():
+    assert statuses("Check your balance in HRLinks.") == [SUPPORTED]
+    assert statuses("Check your balance in Hr Links.") == [SUPPORTED]
+    assert statuses("Check your balance in the Leave Bank Portal.") == [UNSUPPORTED]
+
+
+def test_an_acronym_is_supported_by_the_name_it_abbreviates():
+    assert statuses("PPL gives you 12 weeks of paid time off.") == [SUPPORTED]
+    assert statuses("FMLA gives you 12 weeks of paid time off.") == [UNSUPPORTED]
+
+
+# --- what is not a claim -------------------------------------------------------------------------------
+def test_a_sentence_without_numbers_or_names_is_kept():
+    verification = verify("You can take it all at once or intermittently.", SOURCES)
+    assert verification.sentences[0].status == "unchecked"
+    assert verification.claims_checked == 0
+    assert verification.shown().text == "You can take it all at once or intermittently."
+    assert not verification.shown().use_evidence
+
+
+def test_number_words_without_a_unit_and_list_numbers_are_not_claims():
+    assert extract_claims("1. Choose one of the two options.") == []
+    assert extract_claims("你可以选择一些选项。") == []
+
+
+def test_a_value_the_question_states_is_not_held_against_the_answer():
+    question = "I have worked here for 2 years. How much annual leave do I get?"
+    assert statuses("With 2 years of service you accrue 4 hours per pay period.", question=question) == [SUPPORTED]
+
+
+# --- conditions: presence is not enough ----------------------------------------------------------------
+def test_a_number_from_the_3_15_years_row_is_misread_for_a_new_employees_question():
+    verification = verify("You accrue 6 hours of annual leave per pay period [1].", SOURCES, NEW_EMPLOYEE)
+    claim = verification.claims[0]
+    assert claim.status == MISREAD
+    assert claim.evidence == "Between 3 and 15 years: 6 hours per pay period"
+    assert claim.expected == "Fewer than 3 years: 4 hours per pay period"
+    assert verification.claims_removed == 1
+
+
+def test_the_number_from_the_row_that_fits_is_supported():
+    verification = verify("You accrue 4 hours of annual leave per pay period [1].", SOURCES, NEW_EMPLOYEE)
+    assert verification.claims[0].status == SUPPORTED
+    assert verification.claims[0].evidence == "Fewer than 3 years: 4 hours per pay period"
+
+
+def test_the_same_check_reads_chinese_questions_and_answers():
+    question = "我是新员工，每个发薪周期有多少小时年假？"
+    assert statuses("新员工每个发薪周期累积6小时年假。[1]", question=question) == [MISREAD]
+    assert statuses("新员工每个发薪周期累积4小时年假。[1]", question=question) == [SUPPORTED]
+    assert statuses("每个发薪周期累积6小时年假。", question="我已经工作了5年，年假怎么算？") == [SUPPORTED]
+
+
+def test_a_condition_stated_in_the_answer_is_checked_instead_of_the_questions():
+    answer = "You accrue 4 hours per pay period [1], and after 3 years this rises to 6 hours. With 15+ years it is 8 hours."
+    assert statuses(answer, question=NEW_EMPLOYEE) == [SUPPORTED, SUPPORTED]
+    assert statuses("With fewer than 3 years of service you accrue 8 hours.") == [MISREAD]
+
+
+def test_without_a_condition_in_the_question_presence_suffices():
+    assert statuses("Annual leave accrues at 6 hours per pay period.", question="How does annual leave accrue?") == [SUPPORTED]
+
+
+def test_a_table_row_condition_is_checked_like_a_list_item():
+    table = (
+        "Annual leave accrual:\n\n"
+        "| Years of service | Hours per pay period |\n"
+        "|---|---|\n"
+        "| Less than 3 | 4 |\n"
+        "| 3 to 15 | 6 |\n"
+        "| More than 15 | 8 |\n"
+    )
+    sources = [{"n": 1, "text": table}]
+    question = "I have 20 years of service. How many hours of leave per pay period?"
+    assert statuses("You earn 8 hours per pay period.", sources, question) == [SUPPORTED]
+    assert statuses("You earn 6 hours per pay period.", sources, question) == [MISREAD]
+    # the bare cell "4" takes its unit from the header: 4 hours, not 4 weeks
+    assert statuses("You earn 4 weeks per pay period.", sources) == [UNSUPPORTED]
+
+
+def test_rows_named_by_place_must_match_the_place_asked_about():
+    table = (
+        "| Location | Address |\n"
+        "|---|---|\n"
+        "| Washington, D.C. | 1800 F St. NW |\n"
+        "| Chicago, IL | 230 S. Dearborn St. |\n"
+    )
+    sources = [{"n": 1, "text": table}]
+    question = "What is the address of the Chicago office?"
+    assert statuses("The office is at 230 S. Dearborn St.", sources, question) == [SUPPORTED]
+    assert statuses("The office is at 1800 F St. NW.", sources, question) == [MISREAD]
+
+
+def test_a_requirement_is_not_a_condition_that_contradicts_a_new_employee():
+    question = "I just started. Can I take paid parental leave?"
+    assert statuses("You need 12 months of federal service before you can use it [2].", question=question) == [SUPPORTED]
+
+
+# --- what is shown ------------------------------------------------------------------------------------
+def test_answer_markers_survive_removal_of_other_sentences():
+    answer = "You get 12 weeks [2]. You also get 30 extra days [1]. Leave can be spaced out over one year [2]."
+    shown = shown_answer(verify(answer, SOURCES))
+    assert shown.text == "You get 12 weeks [2]. Leave can be spaced out over one year [2]."
+
+
+def test_markers_after_the_full_stop_stay_with_their_sentence():
+    answer = "You get 12 weeks.[2] You also get 30 extra days.[1]"
+    assert shown_answer(verify(answer, SOURCES)).text == "You get 12 weeks.[2]"
+
+
+def test_line_breaks_of_a_list_survive_removal():
+    answer = "Annual leave accrues as follows:\n- Fewer than 3 years: 4 hours\n- 3 to 15 years: 7 hours\n- 15+ years: 8 hours"
+    assert shown_answer(verify(answer, SOURCES)).text == (
+        "Annual leave accrues as follows:\n- Fewer than 3 years: 4 hours\n- 15+ years: 8 hours"
+    )
+
+
+def test_when_nothing_supported_remains_the_evidence_is_the_answer():
+    verification = verify("You get up to 26 weeks of parental leave [2]. Talk to your supervisor.", SOURCES)
+    shown = verification.shown()
+    assert shown.text == "Talk to your supervisor."
+    assert shown.use_evidence
+    evidence = best_evidence("How many weeks of paid time off do I get for a new child?", SOURCES)
+    text = evidence_answer(evidence)
+    assert text.startswith("Here is what the sources say:")
+    assert "12 weeks" in text and "[2]" in text
+
+
+def test_counts_are_kept_for_the_message():
+    answer = "You get 12 weeks [2]. The cap is 300 hours [1]. You accrue 6 hours per pay period."
+    verification = verify(answer, SOURCES, NEW_EMPLOYEE)
+    assert (verification.claims_checked, verification.claims_supported, verification.claims_removed) == (3, 1, 2)
+    stored = verification.as_dict()
+    assert stored["claims_removed"] == 2 and stored["claims_misread"] == 1
+    assert [r["status"] for r in stored["removed"]] == [UNSUPPORTED, MISREAD]
+
+
+def test_sources_can_be_plain_strings_or_tuples():
+    assert [s.status for s in verify("It lasts 12 weeks.", [PARENTAL_LEAVE]).sentences] == [SUPPORTED]
+    assert [s.status for s in verify("It lasts 12 weeks.", [(3, PARENTAL_LEAVE)]).sentences] == [SUPPORTED]
+    assert verify("It lasts 12 weeks.", [(3, PARENTAL_LEAVE)]).claims[0].source_n == 3
