@@ -1,0 +1,291 @@
+"""Supporting sentences (issue 9, section 1): which units of the retrieved passages answer a
+question, with their offsets, their table header or list lead-in, and a condition check.
+Plain functions, no database; ``encode`` is a fake where semantic scoring is tested."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kbassist.chat.evidence import (
+    EvidenceIndex,
+    acronym_definitions,
+    answerability,
+    best_evidence,
+    compare_conditions,
+    parse_condition,
+    parse_number,
+    parse_quantities,
+    rank_evidence,
+    split_units,
+)
+
+# A few rows of the 18F handbook, travel-and-leave/leave.md.
+ANNUAL_LEAVE = """You may use annual leave for any reason. Annual leave accrues based on how long you’ve worked for the federal government:
+
+* Fewer than 3 years: 4 hours per pay period
+* Between 3 and 15 years: 6 hours per pay period
+* 15+ years: 8 hours per pay period
+
+Your leave increases on the first full pay period following your work anniversary. You can refer to either HR Links or the bottom of your paystub for your leave balances.
+
+You can carry over a maximum of 240 annual leave hours, from one leave year to the next.
+
+All federal employees, no matter how long they have worked in government, accrue four hours of sick leave per pay period."""
+
+ACCRUAL_TABLE = """Leave accrues every pay period:
+
+| Years of service | Hours per pay period |
+|---|---|
+| Less than 3 | 4 |
+| 3 to 15 | 6 |
+| More than 15 | 8 |
+"""
+
+SOURCES = [{"n": 1, "text": ANNUAL_LEAVE, "title": "Leave types", "section": "Types of leave › Annual leave"}]
+
+
+def quotes(evidence):
+    return [e.quote for e in evidence]
+
+
+# --- units --------------------------------------------------------------------------------------------
+def test_a_table_row_keeps_its_header():
+    rows = [u for u in split_units(ACCRUAL_TABLE) if u.kind == "row"]
+    assert [u.text for u in rows] == ["| Less than 3 | 4 |", "| 3 to 15 | 6 |", "| More than 15 | 8 |"]
+    assert all("Years of service | Hours per pay period" in u.context for u in rows)
+    assert rows[0].label == "Less than 3"
+
+
+def test_a_list_item_is_one_unit_and_keeps_its_lead_in():
+    items = [u for u in split_units(ANNUAL_LEAVE) if u.kind == "item"]
+    assert [u.text for u in items] == [
+        "Fewer than 3 years: 4 hours per pay period",
+        "Between 3 and 15 years: 6 hours per pay period",
+        "15+ years: 8 hours per pay period",
+    ]
+    assert all(u.context.startswith("Annual leave accrues based on how long") for u in items)
+    assert {u.group for u in items} == {items[0].group}
+
+
+def test_units_carry_offsets_into_the_source():
+    for unit in split_units(ANNUAL_LEAVE):
+        assert ANNUAL_LEAVE[unit.start : unit.end] == unit.text
+    for evidence in rank_evidence("How much leave can I carry over?", SOURCES):
+        assert ANNUAL_LEAVE[evidence.start : evidence.end] == evidence.text
+
+
+def test_hard_wrapped_paragraphs_split_into_whole_sentences():
+    text = "If you spent less than the allowance, you get to keep\nthe difference. Receipts are required\nfor lodging."
+    assert [u.text for u in split_units(text)] == [
+        "If you spent less than the allowance, you get to keep\nthe difference.",
+        "Receipts are required\nfor lodging.",
+    ]
+
+
+def test_nested_items_take_their_parent_as_context():
+    text = "Per diem:\n\n- Domestic travel:\n  - Trips of 1 to 3 days: $60 per day\n  - Trips of more than 3 days: $45 per day\n"
+    units = split_units(text)
+    nested = [u for u in units if u.text.startswith("Trips")]
+    assert [u.context for u in nested] == ["Domestic travel:", "Domestic travel:"]
+
+
+def test_abbreviations_do_not_end_a_sentence():
+    assert [u.text for u in split_units("The office is at 1800 F St. NW in Washington. Visit us.")] == [
+        "The office is at 1800 F St. NW in Washington.",
+        "Visit us.",
+    ]
+
+
+# --- ranking ------------------------------------------------------------------------------------------
+def test_the_evidence_sentence_for_a_question_about_a_new_employee_is_the_under_3_years_row():
+    question = "I'm a new employee. How much annual leave do I accrue per pay period?"
+    ranked = rank_evidence(question, SOURCES)
+    assert ranked[0].text == "Fewer than 3 years: 4 hours per pay period"
+    assert ranked[0].condition == "match"
+    other_rows = [e for e in ranked if e.text.startswith(("Between 3", "15+"))]
+    assert all(e.condition == "mismatch" and e.score < ranked[0].score / 2 for e in other_rows)
+
+
+def test_the_row_for_many_years_of_service_wins_in_a_table_too():
+    ranked = rank_evidence("I have 20 years of service: how many hours of leave do I earn per pay period?", [ACCRUAL_TABLE])
+    assert ranked[0].text == "| More than 15 | 8 |"
+    assert ranked[0].context.endswith("Years of service | Hours per pay period")
+
+
+def test_chinese_conditions_count_as_well():
+    ranked = rank_evidence("我入职不到一年，annual leave 每个 pay period 多少小时？", SOURCES)
+    assert ranked[0].text == "Fewer than 3 years: 4 hours per pay period"
+
+
+def test_without_a_condition_no_row_is_demoted():
+    ranked = rank_evidence("How does annual leave accrue per pay period?", SOURCES)
+    assert all(e.condition is None for e in ranked)
+
+
+def test_rows_named_by_place_follow_the_place_asked_about():
+    table = "| Location | Address |\n|---|---|\n| Washington, D.C. | 1800 F St. NW |\n| Chicago, IL | 230 S. Dearborn St. |\n"
+    ranked = rank_evidence("What is the address of the Chicago office?", [table])
+    assert ranked[0].text == "| Chicago, IL | 230 S. Dearborn St. |"
+    assert [e.condition for e in ranked] == ["match", "mismatch"]
+
+
+def test_rare_words_and_numbers_weigh_more_than_common_ones():
+    ranked = rank_evidence("Can I carry over 240 hours?", SOURCES)
+    assert ranked[0].text.startswith("You can carry over a maximum of 240 annual leave hours")
+
+
+def test_a_sentence_with_the_value_asked_for_beats_one_without():
+    sources = ["Sick leave can be used for medical appointments. You accrue four hours of sick leave per pay period."]
+    assert rank_evidence("How many hours of sick leave do I accrue?", sources)[0].text.startswith("You accrue four hours")
+
+
+def test_embeddings_count_when_an_encoder_is_given():
+    sources = ["Bereavement: you may take up to 13 days.", "Jury duty is covered by court leave."]
+
+    def encode(texts):  # a fake embedder: "funeral" is close to "bereavement"
+        vectors = [np.array([1.0, 0.0]) if ("funeral" in t.lower() or "bereavement" in t.lower()) else np.array([0.0, 1.0]) for t in texts]
+        return np.stack(vectors)
+
+    assert rank_evidence("Time off for a funeral?", sources)[0].score == 0
+    ranked = rank_evidence("Time off for a funeral?", sources, encode)
+    assert ranked[0].text == "Bereavement: you may take up to 13 days."
+    assert ranked[0].score > 0
+
+
+def test_acronyms_defined_in_the_sources_match_their_words():
+    assert acronym_definitions("Paid Parental Leave (PPL) and the Voluntary Leave Transfer Program (VLTP)") == {
+        "ppl": ("paid", "parent", "leav"),
+        "vltp": ("voluntari", "leav", "transfer", "program"),
+    }
+    sources = ["Paid Parental Leave (PPL) is described below.", "You must use PPL within a year.", "Award leave expires."]
+    ranked = rank_evidence("When must I use my paid parental leave?", sources)
+    assert ranked[0].text == "You must use PPL within a year."
+
+
+def test_best_evidence_is_one_or_two_units():
+    best = best_evidence("I'm a new employee. How much annual leave do I accrue per pay period?", SOURCES)
+    assert 1 <= len(best) <= 2
+    assert best[0].quote == "Fewer than 3 years: 4 hours per pay period"
+    assert all(e.condition != "mismatch" for e in best)
+    assert best_evidence("anything", []) == []
+
+
+def test_sources_may_be_dicts_tuples_or_strings():
+    index = EvidenceIndex([{"n": 4, "text": "A.", "section": "S"}, (7, "B text here."), "C text here."])
+    assert [s.n for s in index.sources] == [4, 7, 3]
+    assert index.sources[0].heading == "S"
+
+
+# --- answerability ------------------------------------------------------------------------------------
+def test_a_question_the_sources_answer_is_answerable():
+    result = answerability("How many hours of annual leave can I carry over?", SOURCES)
+    assert result.answered and result.has_value
+    assert result.best.text.startswith("You can carry over a maximum of 240")
+
+
+def test_a_benefit_the_sources_do_not_mention_is_not_answerable():
+    result = answerability("How much is the dental insurance stipend?", SOURCES)
+    assert not result.answered
+    assert {"dental", "insurance", "stipend"} <= set(result.missing)
+
+
+def test_asking_for_a_number_the_best_unit_lacks_lowers_answerability():
+    sources = ["Parking is available near the office for all employees."]
+    with_value = ["Parking near the office costs $12 per day for all employees."]
+    assert answerability("How much does parking near the office cost?", sources).score < answerability(
+        "How much does parking near the office cost?", with_value
+    ).score
+    assert not answerability("How much does parking near the office cost?", sources).has_value
+
+
+def test_a_matching_condition_covers_the_questions_condition_words():
+    result = answerability("I'm a new employee. How much annual leave do I accrue per pay period?", SOURCES)
+    assert result.answered and result.condition == "match"
+    assert "new" not in result.missing
+
+
+# --- conditions ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, mode, expected",
+    [
+        ("Fewer than 3 years", "label", [(0.0, 3.0 - 1e-6)]),
+        ("Between 3 and 15 years", "label", [(3.0, 15.0)]),
+        ("15+ years", "label", [(15.0, float("inf"))]),
+        ("3 years or more", "label", [(3.0, float("inf"))]),
+        ("I'm a new employee", "question", [(0.0, 1.0 - 1e-6)]),
+        ("I have worked here for 20 years", "question", [(20.0, 20.0)]),
+        ("I've been here 6 months", "question", [(0.5, 0.5)]),
+        ("我是新员工", "question", [(0.0, 1.0 - 1e-6)]),
+        ("我入职不到三年", "question", [(0.0, 3.0 - 1e-6)]),
+        ("我已经工作了十五年", "question", [(15.0, 15.0)]),
+    ],
+)
+def test_years_of_service_are_read_from_labels_and_questions(text, mode, expected):
+    assert parse_condition(text, mode).ranges == {"service": expected}
+
+
+def test_a_requirement_in_prose_is_not_a_condition():
+    assert not parse_condition("You must have at least one year of federal service to use PPL.", "prose")
+    assert parse_condition("If you have fewer than 3 years of service, you accrue 4 hours.", "prose").ranges == {
+        "service": [(0.0, 3.0 - 1e-6)]
+    }
+
+
+def test_ages_and_unrelated_durations_are_not_service():
+    assert not parse_condition("My child is 3 years old", "question")
+    assert not parse_condition("Award leave expires one year after it is issued.", "prose")
+
+
+def test_trip_length_grade_and_schedule_conditions():
+    assert parse_condition("How much per diem for a 3-day trip?").ranges == {"trip": [(3.0, 3.0)]}
+    assert parse_condition("Trips of more than 5 days", "label").ranges["trip"] == [(5.0 + 1e-6, float("inf"))]
+    assert parse_condition("I'm a GS-12").ranges == {"grade": [(12.0, 12.0)]}
+    assert parse_condition("GS-13 and above", "label").ranges == {"grade": [(13.0, 15.0)]}
+    assert parse_condition("I work part-time").categories == {"schedule": {"part"}}
+    assert compare_conditions(parse_condition("I work part-time"), parse_condition("Full-time employees", "label")) == "mismatch"
+
+
+def test_comparing_conditions():
+    new = parse_condition("new employee")
+    assert compare_conditions(new, parse_condition("Fewer than 3 years", "label")) == "match"
+    assert compare_conditions(new, parse_condition("Between 3 and 15 years", "label")) == "mismatch"
+    assert compare_conditions(new, parse_condition("I'm a GS-12")) is None
+    assert compare_conditions(parse_condition("15 years of service"), parse_condition("15+ years", "label")) == "match"
+
+
+# --- numbers ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("twelve", 12), ("twenty-four", 24), ("one hundred and fifty", 150), ("1,500", 1500), ("1.5k", 1500),
+        ("十二", 12), ("两", 2), ("一百五十", 150), ("两千五", 2500), ("一万五千", 15000), ("二〇二二", 2022),
+        ("三百零五", 305), ("十", 10),
+    ],
+)
+def test_numbers_in_digits_words_and_chinese_numerals(text, value):
+    assert parse_number(text) == value
+
+
+def test_quantities_carry_canonical_units():
+    found = [(q.value, q.unit, q.kind) for q in parse_quantities("12 weeks, a 12-week leave, 十二周, $1,500, 50%, 百分之五十, 3个月, 240 annual leave hours")]
+    assert found == [
+        (12, "week", "duration"), (12, "week", "duration"), (12, "week", "duration"), (1500, "usd", "money"),
+        (50, "percent", "percent"), (50, "percent", "percent"), (3, "month", "duration"), (240, "hour", "duration"),
+    ]
+
+
+def test_a_range_gives_its_unit_to_both_ends():
+    found = [(q.value, q.unit) for q in parse_quantities("between 3 and 15 years; 三到五天")]
+    assert found == [(3, "year"), (15, "year"), (3, "day"), (5, "day")]
+
+
+def test_dates_times_phones_and_codes_are_whole():
+    found = [(q.kind, q.text) for q in parse_quantities("By Dec 31st, 2022 (or 2022年1月25日) call (877) 472-6716 at 9:00 am about SF-71.")]
+    assert found == [
+        ("date", "Dec 31st, 2022"), ("date", "2022年1月25日"), ("phone", "(877) 472-6716"), ("time", "9:00 am"), ("code", "SF-71"),
+    ]
+
+
+def test_numbers_inside_links_and_markers_are_ignored():
+    assert parse_quantities("See [the form](https://example.org/forms/1234) [2].") == []
