@@ -231,8 +231,8 @@ def mask(text: str) -> str:
         keep = "]" if piece.startswith("](") else ""
         return keep + re.sub(r"[^\n]", " ", piece[len(keep):])
 
-    text = _MASK.sub(blank, text)
-    return CITATION.sub(lambda m: " " * len(m.group(0)), text)
+    text = CITATION.sub(lambda m: " " * len(m.group(0)), text)  # before links: "[5](url)" is a link
+    return _MASK.sub(blank, text)
 
 
 def _date_part(raw: str | None) -> int | None:
@@ -1012,6 +1012,9 @@ def _fits(wanted: str | None, quantities: list[Quantity]) -> bool:
     return bool(kinds - {"code", "phone"})
 
 
+_NAME_LIKE = re.compile(rf"[A-Z]|[{CJK}]")  # a label that names something: "Chicago, IL", "Full-time", "兼职"
+
+
 class EvidenceIndex:
     """The units of a list of sources, with the statistics scoring needs. Build it once per
     answer and share it between :func:`rank_evidence`, :func:`answerability` and
@@ -1066,16 +1069,21 @@ class EvidenceIndex:
         return None
 
     # -- conditions --------------------------------------------------------------------------
+    @staticmethod
+    def named_label(unit: Unit) -> bool:
+        """Whether ``unit`` is a row or item labelled by a short name ("Chicago, IL",
+        "Full-time", "Civilian"), not by a number or a phrase."""
+        return bool(unit.label_tokens) and len(unit.label_tokens) <= 3 and not unit.condition.ranges and bool(_NAME_LIKE.match(unit.label))
+
     def label_hits(self, question_tokens: set[str], group: int) -> set[int]:
-        """Ids of the units of ``group`` whose (non-numeric) label the question names, when
-        the labels are short names (a city, an employee type), not numbers."""
+        """Ids of the units of ``group`` whose name label the question names (at least half of
+        the label's idf weight)."""
         hits = set()
         for unit in self.groups.get(group, []):
-            label = unit.label_tokens
-            if not label or len(label) > 5 or unit.condition.ranges:
+            if not self.named_label(unit):
                 continue
-            weight = sum(self.idf(t) for t in label)
-            found = sum(self.idf(t) for t in label if t in question_tokens)
+            weight = sum(self.idf(t) for t in unit.label_tokens)
+            found = sum(self.idf(t) for t in unit.label_tokens if t in question_tokens)
             if weight and found / weight >= 0.5:
                 hits.add(id(unit))
         return hits
@@ -1083,17 +1091,15 @@ class EvidenceIndex:
     def condition_state(self, unit: Unit, asked: Condition, question_tokens: set[str] | None = None) -> str | None:
         """Whether ``unit``'s condition fits ``asked``: "match", "mismatch" or None. Beyond the
         parsed conditions, rows or items labelled by name (cities, employee types) match when
-        the question names their label, and mismatch when it names a sibling's instead."""
+        the question names their label, and mismatch when it names only siblings' labels."""
         state = compare_conditions(asked, unit.condition)
-        if state == "mismatch" or question_tokens is None or unit.group < 0 or not unit.label_tokens:
+        if state == "mismatch" or question_tokens is None or unit.group < 0 or not self.named_label(unit):
             return state
         hits = self.label_hits(question_tokens, unit.group)
-        if not hits:
+        named = {id(u) for u in self.groups.get(unit.group, []) if self.named_label(u)}
+        if not hits or hits == named:
             return state
-        siblings = {id(u) for u in self.groups.get(unit.group, []) if u.label_tokens}
-        if hits == siblings:
-            return state
-        return "match" if id(unit) in hits else ("mismatch" if unit.label_tokens and not unit.condition.ranges else state)
+        return "match" if id(unit) in hits else "mismatch"
 
     # -- scoring -----------------------------------------------------------------------------
     def question_weights(self, question: str) -> dict[str, float]:
