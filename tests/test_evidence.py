@@ -289,3 +289,10 @@ def test_dates_times_phones_and_codes_are_whole():
 
 def test_numbers_inside_links_and_markers_are_ignored():
     assert parse_quantities("See [the form](https://example.org/forms/1234) [2].") == []
+
+
+def test_the_units_of_one_source_support_the_answer_sentence_that_cites_it():
+    sources = SOURCES + [{"n": 2, "text": "You are entitled to 12 weeks of paid parental leave. It can be taken intermittently."}]
+    ranked = rank_evidence("Parents get 12 weeks of paid leave [2].", sources, only=2)
+    assert {e.source_n for e in ranked} == {2}
+    assert ranked[0].text == "You are entitled to 12 weeks of paid parental leave."
