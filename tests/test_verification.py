@@ -271,3 +271,13 @@ def test_sources_can_be_plain_strings_or_tuples():
     assert [s.status for s in verify("It lasts 12 weeks.", [PARENTAL_LEAVE]).sentences] == [SUPPORTED]
     assert [s.status for s in verify("It lasts 12 weeks.", [(3, PARENTAL_LEAVE)]).sentences] == [SUPPORTED]
     assert verify("It lasts 12 weeks.", [(3, PARENTAL_LEAVE)]).claims[0].source_n == 3
+
+
+def test_a_name_not_in_the_sources_is_removed_even_next_to_one_that_is():
+    verification = verify("Record it in HR Links and Google Calendar.", SOURCES)
+    assert verification.sentences[0].status == UNSUPPORTED
+    assert statuses("Record it in HR Links or Paid Parental Leave.") == [SUPPORTED]
+
+
+def test_markers_before_the_first_sentence_stay_with_it():
+    assert shown_answer(verify("[2] You get 12 weeks. You get 30 extra days.", SOURCES)).text == "[2] You get 12 weeks."

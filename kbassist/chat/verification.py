@@ -181,6 +181,8 @@ def answer_sentences(answer: str) -> list[tuple[int, int]]:
             start = spans.pop()[0]
         if spans and start < spans[-1][1]:
             start = spans[-1][1]
+        if not spans and re.fullmatch(r"(?:\s*\[\d{1,2}\])+\s*", answer[:start]):
+            start = 0  # markers before the first sentence stay with it
         piece = answer[start:end]
         if piece.strip():
             lead = len(piece) - len(piece.lstrip())
@@ -453,7 +455,8 @@ def verify(answer: str, sources: Sequence | None = None, question: str = "", *, 
         label_tokens = question_tokens | set(tokenize(sentence))
         for claim in check.claims:
             if claim.kind == "term":
-                if support.terms.supports(claim.text):
+                parts = re.split(r"\s+(?:and|or|&)\s+", claim.text)
+                if support.terms.supports(claim.text) or (len(parts) > 1 and all(support.terms.supports(p) for p in parts)):
                     claim.status = SUPPORTED
             else:
                 _check_quantity(claim, sentence, start, asked, label_tokens, support)
