@@ -135,3 +135,189 @@ def test_pdf_running_headers_and_footers_are_dropped(tmp_path):
     doc = parse(path)
     assert [b.heading for b in doc.blocks] == ["Travel", "Hotels", "Meals"]
     assert all("Page" not in b.text and "Company Handbook" not in b.text for b in doc.blocks)
+
+
+# --- Text encodings: UTF-8 directly, anything else through charset-normalizer ---------------------
+LEAVE_ZH = "年假\n====\n\n全职员工每年享有二十八天年假。年假须提前两周申请，经直属经理批准。\n"
+LEAVE_FR = "Congés\n======\n\nLes congés payés sont de vingt-huit jours par an, à demander deux semaines à l'avance.\n"
+
+
+@pytest.mark.parametrize(
+    "text, encoding",
+    [
+        (LEAVE_ZH, "gb18030"),  # Simplified Chinese Windows
+        (LEAVE_ZH, "utf-16"),  # Notepad's "Unicode": little-endian with a byte-order mark
+        ("\ufeff" + LEAVE_ZH, "utf-16-be"),  # big-endian, byte-order mark written by hand
+        ("\ufeff" + LEAVE_ZH, "utf-8"),  # UTF-8 with a byte-order mark
+        (LEAVE_FR, "latin-1"),
+        (LEAVE_FR.replace("à", "–"), "cp1252"),  # Western Windows, with a dash Latin-1 lacks
+    ],
+)
+def test_text_files_in_other_encodings_are_decoded(tmp_path, text, encoding):
+    (tmp_path / "leave.txt").write_bytes(text.encode(encoding))
+    doc = parse(tmp_path / "leave.txt")
+    heading, body = text.lstrip("\ufeff").split("\n")[0], text.split("\n\n")[1].strip()
+    assert [(b.heading, b.text) for b in doc.blocks] == [(heading, body)]
+
+
+def test_html_in_its_declared_encoding(tmp_path):
+    page = "<html><head><meta charset='gb2312'><title>休假制度</title></head><body><p>年假二十八天。</p></body></html>"
+    (tmp_path / "leave.html").write_bytes(page.encode("gb18030"))
+    doc = parse(tmp_path / "leave.html")
+    assert doc.title == "休假制度" and doc.blocks[0].text == "年假二十八天。"
+
+
+def test_binary_file_named_txt_is_refused_as_such(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(make_pdf(tmp_path / "x.pdf", [("A", "a")]).read_bytes())
+    with pytest.raises(ParseError, match=r"This \.txt file is a PDF document, not a text file"):
+        parse(tmp_path / "notes.txt")
+
+
+# --- Markdown front matter (python-frontmatter) -------------------------------------------------------
+def test_front_matter_is_read_as_yaml_and_left_out_of_the_text(tmp_path):
+    (tmp_path / "travel.md").write_text(
+        '---\ntitle: "Travel: booking and expenses"\nredirect_from:\n  - /travel/\n  - /expenses/\n'
+        "tags: [travel, money]\n---\n\n## Booking\n\nBook trains two weeks ahead.\n"
+    )
+    doc = parse(tmp_path / "travel.md")
+    assert doc.title == "Travel: booking and expenses"
+    assert [(b.heading, b.text) for b in doc.blocks] == [("Booking", "Book trains two weeks ahead.")]
+
+
+def test_front_matter_that_is_not_valid_yaml_is_still_left_out(tmp_path):
+    (tmp_path / "broken.md").write_text("---\ntitle: @draft: [unclosed\n---\n\n# Parking\n\nFree on Fridays.\n")
+    doc = parse(tmp_path / "broken.md")
+    assert doc.title == "Parking"  # from the first heading, since the front matter's title is lost
+    assert "draft" not in "".join(b.text for b in doc.blocks)
+
+
+def test_front_matter_only_page_is_refused_as_a_redirect_or_placeholder(tmp_path):
+    (tmp_path / "old.md").write_text("---\ntitle: Old page\nredirect_to: /new/\n---\n")
+    with pytest.raises(ParseError, match="no text beyond its front matter"):
+        parse(tmp_path / "old.md")
+
+
+# --- The content decides what a file is; a wrong extension is named as such --------------------------
+def test_html_page_saved_as_pdf_is_named_as_an_html_page(tmp_path):
+    (tmp_path / "policy.pdf").write_text("<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body></body></html>")
+    with pytest.raises(ParseError, match=r"This \.pdf file is an HTML page, not a PDF\. Upload it with the extension \.html"):
+        parse(tmp_path / "policy.pdf")
+
+
+def test_html_without_doctype_and_after_blank_lines_is_recognised_too(tmp_path):
+    (tmp_path / "policy.pdf").write_text("\n\n  <HTML><BODY><P>Moved.</P></BODY></HTML>")
+    with pytest.raises(ParseError, match="is an HTML page"):
+        parse(tmp_path / "policy.pdf")
+
+
+def test_zip_renamed_docx_is_not_a_word_file(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "benefits.docx", "w") as archive:
+        archive.writestr("benefits.txt", "Gym allowance: 40 EUR a month.")
+    with pytest.raises(ParseError, match=r"This \.docx file is a ZIP archive, not a Word file"):
+        parse(tmp_path / "benefits.docx")
+
+
+def test_word_document_named_pdf_says_it_is_a_word_document(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Hello")
+    document.save(tmp_path / "letter.pdf")
+    with pytest.raises(ParseError, match=r"This \.pdf file is a Word document, not a PDF\. Upload it with the extension \.docx"):
+        parse(tmp_path / "letter.pdf")
+
+
+def test_text_that_starts_like_a_bitmap_is_still_text(tmp_path):
+    """Two-byte signatures ("BM": bitmap, "MZ": program) are too weak to overrule a text file."""
+    (tmp_path / "cars.txt").write_text("BMW and MZ motorbikes are pool vehicles.\n")
+    assert parse(tmp_path / "cars.txt").blocks[0].text.startswith("BMW")
+
+
+# --- Encrypted PDFs ----------------------------------------------------------------------------------------
+def make_encrypted_pdf(path, user_password, method="RC4"):
+    from fpdf import FPDF
+    from fpdf.enums import EncryptionMethod
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(0, 10, "Salary bands")
+    pdf.set_encryption(owner_password="owner-secret", user_password=user_password, encryption_method=EncryptionMethod[method])
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_that_needs_a_password_says_so(tmp_path):
+    path = make_encrypted_pdf(tmp_path / "salaries.pdf", user_password="s3cret")
+    with pytest.raises(ParseError, match="password-protected"):
+        parse(path)
+
+
+@pytest.mark.parametrize("method", ["RC4", "AES_128"])
+def test_pdf_protected_only_against_editing_opens_with_the_empty_password(tmp_path, method):
+    path = make_encrypted_pdf(tmp_path / "salaries.pdf", user_password="", method=method)
+    assert parse(path).blocks[0].text == "Salary bands"
+
+
+# --- Messages name the file at most by its own name, never by where it is stored ---------------------------
+def _broken_files(folder):
+    """(stored file, uploaded name) pairs that all fail, each for a different reason."""
+    import zipfile
+
+    folder.mkdir(parents=True)
+    (folder / "a1").write_text("<!DOCTYPE html><html><body>x</body></html>")
+    with zipfile.ZipFile(folder / "a2", "w") as archive:
+        archive.writestr("x.txt", "x")
+    (folder / "a3").write_bytes(b"PK\x03\x04 not really a zip")
+    (folder / "a4").write_bytes(make_pdf(folder / "a4-source", [("A", "text " * 50)]).read_bytes()[:300])
+    make_encrypted_pdf(folder / "a5", user_password="s3cret")
+    (folder / "a6").write_bytes(bytes(range(256)) * 8)
+    (folder / "a7").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    return [
+        (folder / "a1", "report.pdf"),
+        (folder / "a2", "report.docx"),
+        (folder / "a3", "report.docx"),
+        (folder / "a4", "report.pdf"),
+        (folder / "a5", "report.pdf"),
+        (folder / "a6", "report.txt"),
+        (folder / "a7", "report.md"),
+        (folder / "gone", "report.md"),
+    ]
+
+
+def test_no_error_message_shows_where_the_file_is_stored(tmp_path):
+    storage = tmp_path / "media" / "documents"
+    for path, name in _broken_files(storage):
+        with pytest.raises(ParseError) as err:
+            parse(path, name)
+        message = str(err.value)
+        assert str(tmp_path) not in message and tmp_path.name not in message and "media" not in message, message
+        assert path.name not in message.replace("report", ""), message
+
+
+def test_a_library_message_that_mentions_the_file_is_cut_down_to_its_name(tmp_path):
+    """python-docx names the file it could not read ("file '<...name='/srv/...'>' is not a Word
+    file"); the admin sees the uploaded file's name instead."""
+    import zipfile
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Hello")
+    document.save(tmp_path / "real.docx")
+    main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    template = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+    stored = tmp_path / "storage" / "k3x9.docx"
+    stored.parent.mkdir()
+    with zipfile.ZipFile(tmp_path / "real.docx") as source, zipfile.ZipFile(stored, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":  # main part re-typed; the Word type still listed
+                data = data.decode().replace(main, template).replace("<Default ", f'<Default Extension="w" ContentType="{main}"/><Default ', 1).encode()
+            target.writestr(item, data)
+    with pytest.raises(ParseError) as err:
+        parse(stored, "Benefits.docx")
+    message = str(err.value)
+    assert "Benefits.docx" in message and str(tmp_path) not in message and "k3x9" not in message

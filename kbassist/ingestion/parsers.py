@@ -2,14 +2,25 @@
 
 Each parser returns a ``ParsedDocument``: a title and a list of ``Block``s, each a piece of
 text with its page number (for paged formats) and its section heading path. Anything that
-cannot be read raises ``ParseError`` with a sentence an admin can act on.
+cannot be read raises ``ParseError`` with a sentence an admin can act on; it names the file
+at most by its own name, never by a path on the server.
+
+Before a parser runs, the file's content is identified (puremagic, plus a look inside ZIP
+packages), so that an HTML page saved as ``.pdf`` or a ZIP archive renamed ``.docx`` is
+reported as such instead of failing deep inside a parser. Text is decoded as UTF-8 when it
+is UTF-8, otherwise with charset-normalizer; Markdown front matter is read by
+python-frontmatter.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class ParseError(Exception):
@@ -71,50 +82,101 @@ class SectionCollector:
         return self.blocks
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
+# --- Text encodings ---------------------------------------------------------------------------------
+# What this knowledge base's authors save text in when it is not UTF-8: Simplified Chinese
+# Windows (GB18030, a superset of GBK and GB2312), Western European Windows (cp1252, a superset
+# of Latin-1's printable characters), and UTF-16/32 with a byte-order mark (Notepad).
+_PREFERRED_ENCODINGS = ["utf_8", "utf_16", "utf_32", "gb18030", "cp1252"]
+# UTF-16/32 without a byte-order mark "decode" almost any short byte string into nonsense.
+_BOMLESS_UNICODE = ["utf_16_be", "utf_16_le", "utf_32_be", "utf_32_le"]
+# charset-normalizer scores how garbled each candidate decoding looks ("chaos", 0 = clean).
+# On short texts many code pages tie or nearly tie (cp1250 vs cp1252, Big5 vs GB18030), so a
+# preferred encoding wins unless another one decodes clearly more cleanly (Korean EUC-KR read
+# as GB18030 scores 0.11-0.15 against 0.0; French Latin-1 read as cp1252 can score 0.11 on one
+# sentence, with cp775's garbled reading at 0.04).
+_CLEARLY_CLEANER = 0.1
+
+
+def _decode(data: bytes, declared: str | None = None) -> str:
+    """Bytes of a text file as text. UTF-8 (with or without BOM) is decoded directly; otherwise
+    an encoding the file declares (HTML ``<meta charset>``), then charset-normalizer's guess."""
     try:
-        return data.decode("gb18030")  # common for Chinese text files saved on Windows
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ParseError("The file is not valid UTF-8 (or GB18030) text.") from None
+        pass
+    if declared:
+        try:
+            return data.decode(declared)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=_PREFERRED_ENCODINGS).best()
+    if best is None or best.chaos > 0:
+        other = from_bytes(data, cp_exclusion=_BOMLESS_UNICODE).best()
+        if other is not None and (best is None or other.chaos + _CLEARLY_CLEANER < best.chaos):
+            best = other
+    if best is None:
+        raise ParseError(
+            "The text encoding of the file could not be recognised (is it really a text file?). "
+            "Save it as UTF-8 and upload it again."
+        )
+    return str(best)
 
 
 # --- PDF ------------------------------------------------------------------------------------------
 def parse_pdf(path: Path) -> ParsedDocument:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            try:
-                reader.decrypt("")
-            except Exception:
-                raise ParseError("The PDF is password-protected; upload an unprotected copy.") from None
-        pages = list(reader.pages)
-        title = ""
-        if reader.metadata and reader.metadata.title:
-            title = str(reader.metadata.title).strip()
-        texts = [_tidy(page.extract_text() or "") for page in pages]
-        texts = _strip_running_lines(texts)
-        blocks = [
-            Block(text, page=number, heading=_first_line_heading(text))
-            for number, text in enumerate(texts, start=1)
-            if text
-        ]
+        with open(path, "rb") as stream:  # a stream, so that no error message carries the path
+            reader = PdfReader(stream)
+            _unlock(reader)
+            pages = list(reader.pages)
+            title = ""
+            if reader.metadata and reader.metadata.title:
+                title = str(reader.metadata.title).strip()
+            texts = [_tidy(page.extract_text() or "") for page in pages]
     except ParseError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise ParseError(f"The PDF could not be read ({exc.__class__.__name__}: {exc}). Is the file complete?") from exc
+    texts = _strip_running_lines(texts)
+    blocks = [
+        Block(text, page=number, heading=_first_line_heading(text))
+        for number, text in enumerate(texts, start=1)
+        if text
+    ]
     if not pages:
         raise ParseError("The PDF has no pages.")
     if not blocks:
         raise ParseError("No text could be extracted from the PDF (is it a scan without a text layer?).")
     return ParsedDocument(title, blocks, page_count=len(pages))
+
+
+def _unlock(reader) -> None:
+    """Open an encrypted PDF with the empty password, as PDF viewers do: that is how PDFs that
+    only restrict printing or copying (an owner password) are written. A PDF that needs a
+    password to be opened at all (a user password) cannot be read."""
+    from pypdf import PasswordType
+    from pypdf.errors import DependencyError, PyPdfError
+
+    if not reader.is_encrypted:
+        return
+    try:
+        unlocked = reader.decrypt("") != PasswordType.NOT_DECRYPTED
+    except DependencyError:
+        raise ParseError(
+            "The PDF is encrypted with AES, and the server lacks the 'cryptography' package needed to open it."
+        ) from None
+    except (PyPdfError, ValueError, KeyError, TypeError, NotImplementedError):
+        unlocked = False
+    if not unlocked:
+        raise ParseError(
+            "The PDF is password-protected: it cannot be opened without its password. "
+            "Upload a copy without a password."
+        )
 
 
 def _strip_running_lines(texts: list[str]) -> list[str]:
@@ -154,13 +216,12 @@ def _first_line_heading(text: str) -> str:
 
 # --- Word -----------------------------------------------------------------------------------------
 def parse_docx(path: Path) -> ParsedDocument:
-    import zipfile
-
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        document = docx.Document(str(path))
+        with open(path, "rb") as stream:  # a stream, so that no error message carries the path
+            document = docx.Document(stream)
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise ParseError(f"The Word file could not be opened ({exc}). Only .docx (not old .doc) is supported.") from exc
     title = (document.core_properties.title or "").strip()
@@ -203,10 +264,19 @@ def _docx_heading_level(style: str) -> int:
 _HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "tr", "dt", "dd"]
 
 
+def _decode_html(data: bytes) -> str:
+    from bs4.dammit import EncodingDetector
+
+    declared = EncodingDetector.find_declared_encoding(data[:4096], is_html=True, search_entire_document=False)
+    if declared and declared.lower().replace("_", "-") in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
+        declared = "cp1252"  # what browsers read these labels as (WHATWG Encoding Standard)
+    return _decode(data, declared)
+
+
 def parse_html(path: Path) -> ParsedDocument:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_decode(path.read_bytes()), "html.parser")
+    soup = BeautifulSoup(_decode_html(path.read_bytes()), "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "header", "svg", "form"]):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
@@ -241,22 +311,15 @@ def parse_html(path: Path) -> ParsedDocument:
 
 
 # --- Markdown ---------------------------------------------------------------------------------------
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _TEMPLATE_TAGS = re.compile(r"{%.*?%}|{{.*?}}", re.S)  # Jekyll/Liquid tags carry no knowledge
 
 
 def parse_markdown(path: Path) -> ParsedDocument:
     from markdown_it import MarkdownIt
 
-    source = _decode(path.read_bytes())
-    title = ""
-    match = _FRONT_MATTER.match(source)
-    if match:
-        for line in match.group(1).splitlines():
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "title" and value.strip():
-                title = value.strip().strip("'\"")
-        source = source[match.end() :]
+    metadata, source = _front_matter(_decode(path.read_bytes()))
+    title = metadata.get("title")
+    title = "" if title is None or isinstance(title, (bool, dict, list)) else str(title).strip()
     source = _TEMPLATE_TAGS.sub("", source)
     lines = source.splitlines()
     trail = HeadingTrail()
@@ -282,6 +345,26 @@ def parse_markdown(path: Path) -> ParsedDocument:
     if not blocks:
         raise ParseError("The Markdown file contains no text beyond its front matter (a redirect or placeholder page?).")
     return ParsedDocument(title, blocks)
+
+
+def _front_matter(source: str) -> tuple[dict, str]:
+    """Split a page into its front matter (YAML between ``---`` lines, TOML between ``+++``,
+    or a JSON object) and its body. Front matter that is not valid YAML/TOML/JSON is still
+    removed from the body; only its values are lost."""
+    import frontmatter
+
+    handler = frontmatter.detect_format(source, frontmatter.handlers)
+    if handler is None:
+        return {}, source
+    try:
+        metadata, body = frontmatter.parse(source, handler=handler)
+    except Exception:  # yaml.YAMLError, json.JSONDecodeError, toml's errors: no common base
+        try:
+            _, body = handler.split(source)
+        except ValueError:  # no closing delimiter: not front matter after all
+            return {}, source
+        return {}, body
+    return (metadata if isinstance(metadata, dict) else {}), body
 
 
 # --- Plain text -------------------------------------------------------------------------------------
@@ -355,8 +438,180 @@ PARSERS = {
 SUPPORTED_EXTENSIONS = sorted(PARSERS)
 
 
+# --- What the file really is ------------------------------------------------------------------------
+# The kinds of content _identify() tells apart, as named in messages.
+_KINDS = {
+    "pdf": "a PDF document",
+    "docx": "a Word document",
+    "word-other": "a macro-enabled Word document or a Word template",
+    "html": "an HTML page",
+    "text": "plain text",
+    "xlsx": "an Excel workbook",
+    "pptx": "a PowerPoint presentation",
+    "opendocument": "an OpenDocument (LibreOffice) file",
+    "epub": "an EPUB e-book",
+    "zip": "a ZIP archive",
+    "damaged-zip": "a damaged or incomplete ZIP archive",
+    "ole": "an old-format Office 97-2003 file (.doc, .xls or .ppt)",
+    "rtf": "an RTF document",
+    "image": "an image",
+    "audio": "an audio file",
+    "video": "a video",
+    "archive": "a compressed archive",
+    "program": "a program",
+}
+# puremagic's answers (extension, or MIME type family) for those kinds. ZIP-based formats all
+# look alike at the start of the file; _zip_kind() looks inside the package.
+_MAGIC_EXTENSIONS = {
+    ".pdf": "pdf", ".html": "html", ".htm": "html", ".rtf": "rtf",
+    ".zip": "zip", ".docx": "zip", ".xlsx": "zip", ".pptx": "zip", ".odt": "zip", ".epub": "zip", ".jar": "zip",
+    ".doc": "ole", ".xls": "ole", ".ppt": "ole", ".msg": "ole",
+    ".gz": "archive", ".tgz": "archive", ".bz2": "archive", ".xz": "archive", ".7z": "archive", ".rar": "archive",
+    ".tar": "archive", ".zst": "archive", ".exe": "program", ".dll": "program", ".elf": "program",
+}
+_MAGIC_MIME_FAMILIES = {"image/": "image", "audio/": "audio", "video/": "video"}
+# puremagic scores a match by the length of the signature; two-byte ones (0.2) also match
+# ordinary text ("BM..." reads as a bitmap, "MZ..." as a program).
+_MIN_CONFIDENCE = 0.3
+_SNIFF_BYTES = 8192
+# The WHATWG MIME-sniffing rule for HTML (puremagic knows only <!DOCTYPE html> and <html>).
+_HTML_START = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?[\t\n\f\r ]*"
+    rb"<(?:!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[ >]",
+    re.I,
+)
+
+# What each extension promises, as named in messages, and the kinds it accepts (None: not
+# recognised; a text format accepts any content that is not recognisably something else).
+_PROMISES = {
+    ".pdf": ("a PDF", {"pdf", None}),  # unrecognised: pypdf decides (it allows junk before %PDF)
+    ".docx": ("a Word file (.docx)", {"docx"}),
+    ".html": ("an HTML page", {"html", "text", None}),
+    ".htm": ("an HTML page", {"html", "text", None}),
+    ".md": ("a Markdown file", {"html", "text", None}),
+    ".markdown": ("a Markdown file", {"html", "text", None}),
+    ".txt": ("a text file", {"html", "text", None}),
+    ".text": ("a text file", {"html", "text", None}),
+}
+_RENAME_TO = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "text": ".txt"}
+
+
+def _identify(path: Path) -> str | None:
+    """What the file's content is (a key of ``_KINDS``), or None if not recognised."""
+    import puremagic
+
+    with open(path, "rb") as stream:
+        head = stream.read(_SNIFF_BYTES)
+        stream.seek(0)
+        kind = _magic_kind(puremagic.magic_stream, stream)
+    if kind is None:
+        stripped = head.lstrip(b"\xef\xbb\xbf\t\n\f\r ")  # text may open with a BOM and blank lines
+        if stripped and stripped != head:
+            kind = _magic_kind(puremagic.magic_string, stripped)
+    if kind is None and _HTML_START.match(head):
+        kind = "html"
+    if kind is None and _is_utf8_text(head):
+        kind = "text"
+    if kind == "zip":
+        kind = _zip_kind(path)
+    return kind
+
+
+def _magic_kind(identify, data) -> str | None:
+    import puremagic
+
+    try:
+        matches = identify(data)
+    except (puremagic.PureError, ValueError):
+        return None
+    for match in matches:
+        if match.confidence < _MIN_CONFIDENCE:
+            break  # best first
+        kind = _MAGIC_EXTENSIONS.get(match.extension.lower())
+        if kind is None:
+            kind = next((k for family, k in _MAGIC_MIME_FAMILIES.items() if match.mime_type.startswith(family)), None)
+        if kind:
+            return kind
+    return None
+
+
+def _is_utf8_text(head: bytes) -> bool:
+    import codecs
+
+    if b"\x00" in head:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _zip_kind(path: Path) -> str:
+    """Which ZIP-based format a ZIP package is, from its declared content types."""
+    def member_start(package, name: str, size: int) -> str:
+        if name not in package.namelist():
+            return ""
+        with package.open(name) as member:  # only the start: a member may unpack to gigabytes
+            return member.read(size).decode("utf-8", "replace")
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            types = member_start(package, "[Content_Types].xml", 65536)
+            mimetype = member_start(package, "mimetype", 200)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, RuntimeError, NotImplementedError):
+        return "damaged-zip"
+    if "wordprocessingml.document.main+xml" in types:
+        return "docx"
+    for marker, kind in [("ms-word", "word-other"), ("wordprocessingml", "word-other"), ("spreadsheetml", "xlsx"),
+                         ("ms-excel", "xlsx"), ("presentationml", "pptx"), ("ms-powerpoint", "pptx")]:
+        if marker in types:
+            return kind
+    if mimetype.startswith("application/vnd.oasis.opendocument"):
+        return "opendocument"
+    if mimetype.startswith("application/epub"):
+        return "epub"
+    return "zip"
+
+
+def _check_content(path: Path, suffix: str) -> None:
+    """Refuse a file whose content is not what its extension promises, saying what it is."""
+    promise, accepted = _PROMISES[suffix]
+    kind = _identify(path)
+    if kind in accepted:
+        return
+    if kind is None:
+        raise ParseError(f"This {suffix} file is not {promise}: its content is in no format this assistant recognises.")
+    if suffix == ".docx" and kind == "damaged-zip":
+        raise ParseError(
+            "This .docx file is damaged or incomplete: it cannot be opened as a Word file. "
+            "Save it again from Word and upload the new copy."
+        )
+    if kind in _RENAME_TO:
+        hint = f" Upload it with the extension {_RENAME_TO[kind]} instead."
+    elif kind in ("ole", "word-other"):
+        hint = " Open it in Word (or Excel, PowerPoint) and save it as .docx or PDF."
+    else:
+        hint = f" Supported formats: {', '.join(SUPPORTED_EXTENSIONS)}."
+    raise ParseError(f"This {suffix} file is {_KINDS[kind]}, not {promise}.{hint}")
+
+
+# --- Entry point --------------------------------------------------------------------------------------
 def parse(path: Path, name: str | None = None) -> ParsedDocument:
-    """Parse the file at ``path``; ``name`` (the uploaded file name) decides the format."""
+    """Parse the file at ``path``; ``name`` (the uploaded file name) decides the format, and the
+    content must agree with it. Every ``ParseError`` names the file at most by its own name."""
+    shown = Path(name or path.name).name
+    try:
+        return _parse(path, name)
+    except ParseError as exc:
+        raise ParseError(_without_paths(str(exc), path, shown)) from exc
+    except Exception as exc:  # a library failing in a way it does not document: still a readable reason
+        log.warning("parsing %s (%s) failed unexpectedly", shown, path, exc_info=True)
+        message = f"The file could not be read ({exc.__class__.__name__}: {exc})."
+        raise ParseError(_without_paths(message, path, shown)) from exc
+
+
+def _parse(path: Path, name: str | None) -> ParsedDocument:
     suffix = Path(name or path.name).suffix.lower()
     parser = PARSERS.get(suffix)
     if parser is None:
@@ -367,4 +622,23 @@ def parse(path: Path, name: str | None = None) -> ParsedDocument:
         raise ParseError("The uploaded file is missing from storage.")
     if path.stat().st_size == 0:
         raise ParseError("The file is empty (0 bytes).")
+    _check_content(path, suffix)
     return parser(path)
+
+
+# An absolute path (POSIX or Windows) of two or more parts; group 1 is its last part.
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.~:/\\-])(?:[A-Za-z]:)?[/\\](?:[^\s'"<>|/\\]+[/\\])+([^\s'"<>|/\\]*)""")
+
+
+def _without_paths(message: str, path: Path, shown: str) -> str:
+    """``message`` with the file's location on the server replaced by ``shown`` (its own
+    name), and any other absolute path by its last part."""
+    spellings = {str(path), path.as_posix()}
+    try:
+        spellings |= {str(path.resolve()), str(path.absolute())}
+    except OSError:
+        pass
+    for spelling in sorted(spellings, key=len, reverse=True):
+        if "/" in spelling or "\\" in spelling:  # a bare name is no location
+            message = message.replace(spelling, shown)
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "(a folder)", message)
