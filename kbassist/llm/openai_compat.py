@@ -1,17 +1,20 @@
 """Generation by a remote OpenAI-compatible server (llama.cpp server, vLLM, TGI, ...).
 
-Uses the streaming ``/chat/completions`` endpoint with server-sent events. Token counts are
+Streams ``/chat/completions`` through the official ``openai`` client. Token counts are
 estimated (about 3 characters a token), which is enough to budget the prompt.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 
+import openai
+
 from .base import ChatMessage, GenerationError, LLMBackend
+
+# The client refuses to start without a key; servers run without one (llama.cpp's default)
+# get this placeholder, and the Authorization header is left out of their requests.
+_NO_KEY = "no-key"
 
 
 class OpenAICompatibleBackend(LLMBackend):
@@ -22,6 +25,12 @@ class OpenAICompatibleBackend(LLMBackend):
         self.name = f"{model} @ {self.base_url}"
         self.context_size = context_size
         self.timeout = timeout
+        # No retries: a server that is down should turn into the passages answer at once,
+        # not after back-off. ``timeout`` applies to connecting and to each read.
+        self.client = openai.OpenAI(
+            base_url=self.base_url, api_key=api_key or _NO_KEY, timeout=timeout, max_retries=0
+        )
+        self._headers = {} if api_key else {"Authorization": openai.omit}
 
     def count_tokens(self, text: str) -> int:
         return max(1, len(text) // 3)
@@ -34,40 +43,68 @@ class OpenAICompatibleBackend(LLMBackend):
         temperature: float,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Iterator[str]:
-        body = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stream": True,
-        }
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(
-            f"{self.base_url}/chat/completions", data=json.dumps(body).encode(), headers=headers, method="POST"
-        )
+        if should_stop():
+            return
         try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)
-        except (urllib.error.URLError, OSError) as exc:
-            raise GenerationError(f"The model server at {self.base_url} could not be reached: {exc}") from exc
+            response = self.client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stream=True,
+                extra_headers=self._headers,
+            )
+        except openai.APITimeoutError as exc:
+            raise GenerationError(f"The model server at {self.base_url} did not answer within {self.timeout} s.") from exc
+        except openai.APIConnectionError as exc:
+            raise GenerationError(
+                f"The model server at {self.base_url} could not be reached: {exc.__cause__ or exc}"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise GenerationError(
+                f"The model server at {self.base_url} answered HTTP {exc.status_code}: {_reason(exc)}"
+            ) from exc
+        except openai.OpenAIError as exc:
+            raise GenerationError(f"The model server at {self.base_url} failed: {exc}") from exc
+        # Leaving this block, by stopping, finishing or failing, closes the connection,
+        # which tells the server to stop generating.
         with response:
+            finished = False
             try:
-                for raw in response:
+                for chunk in response:
                     if should_stop():
-                        return  # closing the connection tells the server to stop
-                    line = raw.decode("utf-8").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
                         return
-                    event = json.loads(data)
-                    if event.get("error"):
-                        raise GenerationError(f"The model server failed: {event['error']}")
-                    choices = event.get("choices") or [{}]
-                    piece = (choices[0].get("delta") or {}).get("content")
-                    if piece:
-                        yield piece
-            except (OSError, ValueError) as exc:
-                raise GenerationError(f"The model server stopped answering: {exc}") from exc
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    finished = finished or choice.finish_reason is not None
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+            except openai.APIConnectionError as exc:  # also a read timeout
+                raise GenerationError(f"The model server stopped answering: {exc.__cause__ or exc}") from exc
+            except openai.APIError as exc:  # an error event in the stream
+                raise GenerationError(f"The model server failed: {_reason(exc)}") from exc
+            except (OSError, ValueError) as exc:  # a reply that is not the stream it should be
+                raise GenerationError(f"The model server stopped answering: {exc or exc.__class__.__name__}") from exc
+            if not finished:
+                # Every reply ends with a finish reason; a stream that ends without one was cut
+                # short (llama.cpp's server, failing after it started streaming, just ends it).
+                raise GenerationError("The model server ended the reply before it was complete (see the server's log).")
+
+
+def _reason(exc: openai.APIError) -> str:
+    """The server's own words: the message of its error body (OpenAI's ``{"error": {"message"}}``,
+    FastAPI's ``{"detail"}``), else the HTTP reason phrase."""
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            error = error.get("message") or error.get("detail")
+        if error:
+            return str(error)
+    elif isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    response = getattr(exc, "response", None)
+    if response is not None and response.reason_phrase:
+        return response.reason_phrase
+    return exc.message
