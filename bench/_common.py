@@ -21,8 +21,6 @@ CACHE = ROOT / "data" / "bench-cache"  # embeddings of public datasets; data/ is
 
 def setup_django(data_dir: str | None = None) -> Path:
     """Configure Django with the real settings on a fresh (or given) data folder."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     data = Path(data_dir or tempfile.mkdtemp(prefix="kbassist-bench-"))
     os.environ["KB_DATA_DIR"] = str(data)
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{data / 'db.sqlite3'}")

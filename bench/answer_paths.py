@@ -65,7 +65,7 @@ def main():
         assert done["kind"] == "curated", done["kind"]
         results["curated"].append(done["timings"]["ttft_ms"])
         with override_settings(KB_FAQ_MATCH_COSINE=2.0, KB_FAQ_MATCH_LEXICAL=2.0):
-            get_backend().llm.reset()  # no KV-cache reuse from the previous round: a cold prompt
+            get_backend().forget_prompt_cache()  # no KV-cache reuse from the previous round: a cold prompt
             for kind in ("generated", "cached"):
                 done = run(QUESTION)
                 assert done["kind"] == kind, done["kind"]

@@ -66,7 +66,7 @@ async def app_round(user, question):
 
     from kbassist.llm import get_backend
 
-    get_backend().llm.reset()  # (between runs, so the owner thread is idle) no reuse of the previous run's KV cache: evaluate the whole prompt
+    get_backend().forget_prompt_cache()  # no reuse of the previous run's KV cache: evaluate the whole prompt
     communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
     communicator.scope["user"] = user
     await communicator.connect()
@@ -81,9 +81,9 @@ async def app_round(user, question):
         elif event["type"] in ("done", "error"):
             break
     await communicator.disconnect()
-    # The consumer coalesces tokens into messages of up to 0.1 s, so the generation rate is
-    # taken from the answer's own timings (measured as tokens leave the model, under the
-    # load of the whole app), and the TTFT from the first message the client receives.
+    # The generation rate is taken from the answer's own timings (measured as tokens leave
+    # the model, under the load of the whole app), and the TTFT from the first token event
+    # the client receives.
     timings = event.get("timings", {})
     return first - start, timings.get("tokens", 0), timings.get("tokens_per_s", 0.0), event.get("answer", "")
 

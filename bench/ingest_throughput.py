@@ -59,7 +59,7 @@ def main():
     from kbassist.ingestion import pipeline
     from kbassist.knowledge.models import Chunk, Collection, Document
     from kbassist.retrieval.embedder import get_embedder
-    from kbassist.retrieval.store import index_text
+    from kbassist.text import index_text
 
     call_command("migrate", verbosity=0)
     embedder = get_embedder()
@@ -104,7 +104,7 @@ def main():
         pipeline_s += time.perf_counter() - w
         pipeline_cpu += time.process_time() - c
         chunks = Chunk.objects.filter(document_id__in=group).select_related("document").order_by("document_id", "position")
-        texts = [index_text(str(ch.document), ch.heading, ch.text) for ch in chunks]
+        texts = [ch.indexed_text for ch in chunks]
         n_chunks += len(texts)
         w, c = time.perf_counter(), time.process_time()
         with torch_threads(threads):  # the same torch threads as the pipeline's embedder

@@ -4,7 +4,7 @@ SciFact (BEIR, English; 300 test queries): nDCG@10, Recall@10, Recall@100.
 CMRC 2018 (BEIR layout, Chinese): Hit@1, Hit@10, MRR@10.
 
 One document = one indexed chunk, its text built exactly as the product indexes a chunk
-(``store.index_text(title, heading, text)``), so the figures compare with published BEIR
+(``kbassist.text.index_text(title, heading, text)``), so the figures compare with published BEIR
 numbers. Ranking goes through ``kbassist.retrieval.search.hybrid_rank`` — the core of
 ``search()`` — with the product's tokenizer, ``BM25Index``, ``DenseIndex``, RRF and embedder.
 
@@ -32,7 +32,8 @@ def build_index(corpus: dict, name: str):
 
     from kbassist.retrieval.bm25 import BM25Index
     from kbassist.retrieval.dense import DenseIndex
-    from kbassist.retrieval.store import CollectionIndex, index_text
+    from kbassist.retrieval.store import CollectionIndex
+    from kbassist.text import index_text
     from kbassist.retrieval.tokenize import tokenize
 
     doc_ids = list(corpus)

@@ -58,7 +58,7 @@ def pct(values, q) -> float:
 # --- corpus -------------------------------------------------------------------------------------
 class Synth:
     def __init__(self):
-        from kbassist.retrieval.store import index_text
+        from kbassist.text import index_text
         from kbassist.retrieval.tokenize import tokenize
 
         corpus = list(read_jsonl(DATASETS / "scifact" / "corpus.jsonl"))
@@ -220,6 +220,7 @@ def update_test(synth: Synth, n: int, log=print) -> dict:
     from django.core.files import File
 
     from kbassist.ingestion import pipeline
+    from kbassist.ingestion.indexing import sync_collection
     from kbassist.knowledge.models import Chunk, Collection, Document
     from kbassist.retrieval import store
     from kbassist.retrieval.embedder import get_embedder
@@ -242,7 +243,7 @@ def update_test(synth: Synth, n: int, log=print) -> dict:
     )
     load_s = time.perf_counter() - t
     t = time.perf_counter()
-    store.sync_collection(collection.pk)
+    sync_collection(collection.pk)
     first_sync = time.perf_counter() - t
     log(f"update test: {n:,} chunks stored in {load_s:.0f} s, first index build (sync from database) {first_sync:.0f} s")
     folder = store.collection_dir(collection.pk)

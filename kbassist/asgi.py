@@ -1,7 +1,6 @@
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kbassist.settings")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 

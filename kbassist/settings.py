@@ -14,6 +14,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
+# Models are only ever loaded from local files: never ask a model hub, in any process
+# (web, worker, commands, tests). This is the one place that says so.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 # --- Paths -------------------------------------------------------------------------------
 DATA_DIR = Path(env.str("KB_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 MEDIA_ROOT = Path(env.str("KB_MEDIA_DIR", default=str(DATA_DIR / "media")))
@@ -38,6 +43,10 @@ if not SECRET_KEY:
         _key_file.write_text(SECRET_KEY)
         os.chmod(_key_file, 0o600)
 
+# The first admin account (``manage.py ensure_admin``); the password is generated when empty.
+KB_ADMIN_USERNAME = env.str("KB_ADMIN_USERNAME", default="admin")
+KB_ADMIN_PASSWORD = env.str("KB_ADMIN_PASSWORD", default="")
+
 ALLOWED_HOSTS = env.list("KB_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("KB_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -51,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "kbassist.knowledge",
+    "kbassist.ingestion",
     "kbassist.chat",
 ]
 

@@ -4,7 +4,6 @@ import os
 import tempfile
 
 os.environ.setdefault("KB_DATA_DIR", tempfile.mkdtemp(prefix="kbassist-test-"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from kbassist.settings import *  # noqa: E402,F403
 

@@ -6,9 +6,11 @@ import pytest
 
 from kbassist.chat.answering import answer
 from kbassist.chat.models import Conversation, Message
-from kbassist.chat.attribution import attribute, cited_numbers
-from kbassist.chat.prompt import build_messages, is_chinese, search_query_for
-from kbassist.llm.queue import GenerationQueue
+from kbassist.chat.attribution import attribute
+from kbassist.chat.prompt import build_messages
+from kbassist.chat.rewrite import concatenated
+from kbassist.text import cited_numbers, is_chinese
+from kbassist.llm.line import GenerationLine
 
 from .fakes import ScriptedBackend
 
@@ -27,7 +29,7 @@ def handbook(public_collection, make_document):
 
 
 def run(question, user, **kwargs):
-    kwargs.setdefault("queue", GenerationQueue())
+    kwargs.setdefault("line", GenerationLine())
     return list(answer(question, user=user, **kwargs))
 
 
@@ -96,7 +98,7 @@ def test_stop_saves_the_partial_answer_as_stopped(handbook, employee):
     stop = threading.Event()
     backend = ScriptedBackend(reply="one two three four five six")
     events = []
-    for event in answer("vacation days?", user=employee, backend=backend, should_stop=stop.is_set, queue=GenerationQueue()):
+    for event in answer("vacation days?", user=employee, backend=backend, should_stop=stop.is_set, line=GenerationLine()):
         events.append(event)
         if event["type"] == "token" and len([e for e in events if e["type"] == "token"]) == 2:
             stop.set()
@@ -115,16 +117,16 @@ def test_model_failure_degrades_to_passages(handbook, employee):
 
 @pytest.mark.django_db(transaction=True)  # answers run in threads with their own connections
 def test_waiting_users_are_told_their_place_in_line(handbook, employee, hr_user):
-    queue = GenerationQueue()
+    line = GenerationLine()
     gate = threading.Event()
     slow = ScriptedBackend(reply="a b c", gate=gate)
-    first = threading.Thread(target=lambda: run("vacation days?", employee, backend=slow, queue=queue))
+    first = threading.Thread(target=lambda: run("vacation days?", employee, backend=slow, line=line))
     first.start()
     assert slow.started.wait(10)
     seen = []
 
     def second():
-        for event in answer("sick leave?", user=hr_user, backend=ScriptedBackend(), queue=queue):
+        for event in answer("sick leave?", user=hr_user, backend=ScriptedBackend(), line=line):
             seen.append(event)
             if event["type"] == "queued":
                 gate.set()  # let the first answer finish once we were told we wait
@@ -148,8 +150,8 @@ def test_no_sources_still_answers_honestly(public_collection, employee):
 def test_helpers():
     assert is_chinese("我每年有多少天年假？") and not is_chinese("How many days?")
     assert cited_numbers("A [2] and [1], again [2]; not [9]", 3) == [2, 1]
-    assert search_query_for("and contractors?", [Message(role="user", content="Vacation days?")]) == "Vacation days? and contractors?"
-    assert search_query_for("How many vacation days do I get?", []) == "How many vacation days do I get?"
+    assert concatenated("and contractors?", [Message(role="user", content="Vacation days?")]) == "Vacation days? and contractors?"
+    assert concatenated("How many vacation days do I get?", []) == "How many vacation days do I get?"
 
 
 def test_attribution_marks_supported_sentences_only():

@@ -5,8 +5,8 @@ import pytest
 from kbassist.chat.answering import answer
 from kbassist.chat.models import CachedAnswer, Message
 from kbassist.chat.policy import normalise
-from kbassist.knowledge.importing import import_faq_csv
-from kbassist.llm.queue import GenerationQueue
+from kbassist.ingestion.importing import import_faq_csv
+from kbassist.llm.line import GenerationLine
 
 from .fakes import ScriptedBackend
 
@@ -34,7 +34,7 @@ def kb(public_collection, make_document, django_capture_on_commit_callbacks):
 
 
 def run(question, user, backend=None, **kwargs):
-    return list(answer(question, user=user, backend=backend or ScriptedBackend(), queue=GenerationQueue(), **kwargs))
+    return list(answer(question, user=user, backend=backend or ScriptedBackend(), line=GenerationLine(), **kwargs))
 
 
 def test_matching_faq_is_answered_as_written_without_the_model(kb, employee):
@@ -87,7 +87,7 @@ def test_follow_ups_and_stopped_answers_are_not_cached(kb, employee):
 
     events = []
     for event in answer("How many vacation days do I get?", user=employee, backend=ScriptedBackend(reply="one two three"),
-                        should_stop=stop, queue=GenerationQueue()):
+                        should_stop=stop, line=GenerationLine()):
         events.append(event)
         if event["type"] == "token":
             stop_after_one["n"] += 1

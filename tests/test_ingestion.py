@@ -3,7 +3,7 @@
 import pytest
 
 from kbassist.ingestion.pipeline import ingest_document
-from kbassist.knowledge.importing import FileRejected, add_document, import_faq_csv
+from kbassist.ingestion.importing import FileRejected, add_document, import_faq_csv
 from kbassist.knowledge.models import FAQ, Chunk, Document
 from kbassist.retrieval.search import search
 

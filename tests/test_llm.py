@@ -7,7 +7,7 @@ import pytest
 from kbassist.llm import bundled
 from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.llm.llamacpp import LlamaCppBackend
-from kbassist.llm.queue import GenerationQueue
+from kbassist.llm.line import GenerationLine
 
 
 def test_assembly_refuses_a_checksum_mismatch(tmp_path, monkeypatch):
@@ -65,9 +65,9 @@ def test_real_model_streams_and_stops_early(smollm2):
     assert smollm2.count_tokens("hello world") >= 2
 
 
-def test_queue_is_first_come_first_served():
-    queue = GenerationQueue()
-    a, b, c = queue.join(), queue.join(), queue.join()
+def test_generation_line_is_first_come_first_served():
+    line = GenerationLine()
+    a, b, c = line.join(), line.join(), line.join()
     assert (a.position, b.position, c.position) == (0, 1, 2)
     b.release()  # someone gives up while waiting
     assert c.position == 1

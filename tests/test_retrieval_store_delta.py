@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from kbassist.knowledge.models import Chunk
+from kbassist.ingestion.indexing import sync_collection
 from kbassist.retrieval import store
 from kbassist.retrieval.bm25 import BM25Index
 from kbassist.retrieval.embedder import get_embedder
@@ -24,7 +25,7 @@ def add_chunks(collection, document, n, seed):
 
 def assert_same_as_full_build(index):
     chunks = {c.pk: c for c in Chunk.objects.filter(pk__in=index.chunk_ids.tolist()).select_related("document")}
-    docs = [tokenize(store.index_text(str(chunks[i].document), chunks[i].heading, chunks[i].text)) for i in index.chunk_ids.tolist()]
+    docs = [tokenize(chunks[i].indexed_text) for i in index.chunk_ids.tolist()]
     fresh = BM25Index.from_tokens(docs)
     for query in (["vacat", "laptop"], ["vpn"], ["item3x1", "park"]):
         np.testing.assert_allclose(index.bm25.get_scores(query), fresh.get_scores(query), atol=1e-9)
@@ -37,10 +38,10 @@ def test_appends_are_written_as_deltas_over_hard_linked_base_files(public_collec
     doc = make_document(public_collection, "seed.txt", "seed", ingest=False)
     folder = store.collection_dir(public_collection.pk)
     add_chunks(public_collection, doc, 30, seed=0)
-    store.sync_collection(public_collection.pk)
+    sync_collection(public_collection.pk)
     for seed in range(1, 4):
         add_chunks(public_collection, doc, 5, seed=seed)
-        store.sync_collection(public_collection.pk)
+        sync_collection(public_collection.pk)
     vdir = folder / (folder / "CURRENT").read_text().strip()
     assert (vdir / "delta_vectors.npy").exists()
     assert (vdir / "dense_vectors.npy").stat().st_nlink >= 2  # shared with earlier versions, not copied
@@ -50,7 +51,7 @@ def test_appends_are_written_as_deltas_over_hard_linked_base_files(public_collec
     assert_same_as_full_build(loaded)
 
     Chunk.objects.filter(pk__in=loaded.chunk_ids[:3].tolist()).delete()  # removal: a full version
-    store.sync_collection(public_collection.pk)
+    sync_collection(public_collection.pk)
     vdir = folder / (folder / "CURRENT").read_text().strip()
     assert not (vdir / "delta_vectors.npy").exists()
     store.index_cache.clear()
@@ -65,11 +66,11 @@ def test_large_appends_compact_into_a_full_version(public_collection, make_docum
     doc = make_document(public_collection, "seed.txt", "seed", ingest=False)
     folder = store.collection_dir(public_collection.pk)
     add_chunks(public_collection, doc, 20, seed=0)
-    store.sync_collection(public_collection.pk)
+    sync_collection(public_collection.pk)
     add_chunks(public_collection, doc, 4, seed=1)
-    assert store.sync_collection(public_collection.pk).base_rows == 20
+    assert sync_collection(public_collection.pk).base_rows == 20
     add_chunks(public_collection, doc, 4, seed=2)  # 8 appended > 25% of 20: written in full
-    index = store.sync_collection(public_collection.pk)
+    index = sync_collection(public_collection.pk)
     assert index.base_rows == 28
     vdir = folder / (folder / "CURRENT").read_text().strip()
     assert not (vdir / "delta_chunk_ids.npy").exists()

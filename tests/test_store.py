@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kbassist.knowledge.models import Chunk
+from kbassist.ingestion.indexing import sync_collection
 from kbassist.retrieval import store
 from kbassist.retrieval.embedder import get_embedder
 
@@ -26,25 +27,25 @@ def doc(public_collection, make_document):
 @pytest.mark.django_db
 def test_sync_adds_and_removes_exactly(public_collection, doc):
     first = add_chunks(public_collection, doc, ["laptops are replaced every 3 years", "VPN uses WireGuard", "lunch is at noon"])
-    index = store.sync_collection(public_collection.pk)
+    index = sync_collection(public_collection.pk)
     assert sorted(index.chunk_ids.tolist()) == sorted(c.pk for c in first)
     Chunk.objects.filter(pk=first[0].pk).delete()
     second = add_chunks(public_collection, doc, ["parking is free on Fridays"])
-    index = store.sync_collection(public_collection.pk)
+    index = sync_collection(public_collection.pk)
     assert sorted(index.chunk_ids.tolist()) == sorted([first[1].pk, first[2].pk, second[0].pk])
     assert len(index.bm25) == len(index.dense) == 3
     rows, _ = index.bm25.top_k(["park"], 5)
     assert index.chunk_ids[rows].tolist() == [second[0].pk]
-    assert store.sync_collection(public_collection.pk).version == index.version  # nothing to do: no new version
+    assert sync_collection(public_collection.pk).version == index.version  # nothing to do: no new version
 
 
 @pytest.mark.django_db
 def test_reader_picks_up_a_new_version_without_restart(public_collection, doc):
     add_chunks(public_collection, doc, ["one"])
-    store.sync_collection(public_collection.pk)
+    sync_collection(public_collection.pk)
     seen = store.index_cache.get(public_collection.pk)
     add_chunks(public_collection, doc, ["two"])
-    store.sync_collection(public_collection.pk)
+    sync_collection(public_collection.pk)
     now = store.index_cache.get(public_collection.pk)
     assert now.version == seen.version + 1 and len(now) == 2
 
@@ -54,7 +55,7 @@ def test_old_versions_are_cleaned_up_and_current_is_complete(public_collection, 
     folder = store.collection_dir(public_collection.pk)
     for i in range(5):
         add_chunks(public_collection, doc, [f"text {i}"])
-        store.sync_collection(public_collection.pk)
+        sync_collection(public_collection.pk)
     versions = sorted(p.name for p in folder.glob("v*"))
     assert versions == ["v000004", "v000005"]
     assert (folder / "CURRENT").read_text().strip() == "v000005"
@@ -69,7 +70,7 @@ def test_concurrent_syncs_index_every_chunk_exactly_once(public_collection, doc)
 
     def run():
         try:
-            store.sync_collection(public_collection.pk)
+            sync_collection(public_collection.pk)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -1,16 +1,14 @@
 """What curators see: questions asked, answers refused or disliked, and a way to make an
 answer an FAQ entry (which then comes first as a curated answer)."""
 
-import re
-
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from kbassist.knowledge.models import FAQ, Collection
+from kbassist.text import strip_citations
 
 from .models import CachedAnswer, Conversation, Feedback, Message
 
-_MARKERS = re.compile(r"\s*\[\d{1,2}\]")
 
 
 class FeedbackFilter(admin.SimpleListFilter):
@@ -47,7 +45,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("question"))
     def question(self, obj):
-        asked = obj.conversation.messages.filter(role=Message.Role.USER, id__lt=obj.id).last()
+        asked = obj.replies_to()
         return asked.content[:120] if asked else "—"
 
     @admin.display(description=_("answer"))
@@ -65,19 +63,23 @@ class MessageAdmin(admin.ModelAdmin):
     def user(self, obj):
         return obj.conversation.user
 
-    @admin.action(description=_("Turn the selected answers into FAQ entries"))
+    def has_promote_permission(self, request):
+        return request.user.has_perm("knowledge.add_faq")
+
+    @admin.action(description=_("Turn the selected answers into FAQ entries"), permissions=["promote"])
     def make_faq(self, request, queryset):
         made = 0
+        editable = Collection.objects.editable_by(request.user)
         for message in queryset:
-            asked = message.conversation.messages.filter(role=Message.Role.USER, id__lt=message.id).last()
+            asked = message.replies_to()
             if asked is None or message.kind == Message.Kind.REFUSED or not message.content.strip():
                 continue
             names = [c.get("collection") for c in message.citations if c.get("cited")] or [c.get("collection") for c in message.citations]
-            collection = Collection.objects.filter(name__in=[n for n in names if n]).first() or Collection.objects.filter(is_public=True).first()
+            collection = editable.filter(name__in=[n for n in names if n]).first() or editable.filter(is_public=True).first()
             if collection is None:
                 continue
             FAQ.objects.create(
-                collection=collection, question=asked.content, answer=_MARKERS.sub("", message.content).strip(), origin=FAQ.Origin.CURATED
+                collection=collection, question=asked.content, answer=strip_citations(message.content).strip(), origin=FAQ.Origin.CURATED
             )
             made += 1
         self.message_user(request, _("%d FAQ entries created; edit them under FAQs.") % made, messages.SUCCESS)

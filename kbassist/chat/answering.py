@@ -1,4 +1,4 @@
-"""``answer()``: one question in, a stream of events out. Every chat surface uses it.
+"""``answer()``: one question in, a stream of events out. Every door into the assistant uses it.
 
 The websocket consumer, the ``ask`` command and the tests all iterate this same generator.
 Events are plain dicts with a ``type``:
@@ -10,7 +10,8 @@ Events are plain dicts with a ``type``:
   done          {"message_id", "kind", "status", "answer", "html", "citations", "timings", ...}
   error         {"message"}                       something failed; what could be shown, is
 
-An answer takes the first of these paths that applies:
+An answer takes the first of these paths that applies; each is a small generator that
+yields its events and returns an ``Outcome`` (or None when it does not apply):
   cached     the same question over the same, unchanged collections was answered before
   curated    an FAQ entry asks the same thing: its answer is returned as written
   refused    nothing retrieved is relevant enough: say so, suggest the closest FAQs
@@ -23,49 +24,124 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
-from django.db.models import F
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from kbassist.knowledge.models import Collection
-from kbassist.llm import GenerationError, get_backend
-from kbassist.llm.queue import generation_queue
-from kbassist.retrieval.search import search
+from kbassist.llm import GenerationError, LLMBackend, get_backend
+from kbassist.llm.line import GenerationLine, generation_line
+from kbassist.retrieval.search import Hit, search
+from kbassist.text import cited_numbers, is_chinese
 
 from . import policy
-from .attribution import attribute, cited_numbers
+from .attribution import attribute
 from .models import CachedAnswer, Conversation, Message
-from .prompt import build_messages, is_chinese
+from .prompt import build_messages
 from .rendering import render_markdown
-from .rewrite import concatenated, needs_rewrite, standalone_question
+from .rewrite import concatenated, is_follow_up, standalone_question
 
 log = logging.getLogger(__name__)
-
-QUEUE_POLL_SECONDS = 0.5
 Kind, Status = Message.Kind, Message.Status
+QUEUE_POLL_SECONDS = 0.5
 
-TEXTS = {
-    "en": {
-        "refused": "The knowledge base does not cover this question, so I would rather not guess.",
-        "closest": "The closest FAQ entries:",
-        "curators": "Your question has been passed on to the people who maintain the knowledge base.",
-        "unavailable": "The language model is unavailable right now. These passages from the knowledge base are the closest match:",
-    },
-    "zh": {
-        "refused": "知识库中没有涵盖这个问题，为避免误导，我不作猜测。",
-        "closest": "最接近的常见问题：",
-        "curators": "您的问题已转给知识库维护人员。",
-        "unavailable": "语言模型暂时不可用。以下是知识库中最相关的段落：",
-    },
-}
+EMPTY = gettext_noop("Please type a question.")
+NOTHING_TO_REGENERATE = gettext_noop("There is no answer to regenerate.")
+REFUSED = gettext_noop("The knowledge base does not cover this question, so I would rather not guess.")
+CLOSEST = gettext_noop("The closest FAQ entries:")
+CURATORS = gettext_noop("Your question has been passed on to the people who maintain the knowledge base.")
+UNAVAILABLE = gettext_noop(
+    "The language model is unavailable right now. These passages from the knowledge base are the closest match:"
+)
 
 
-class _Clock:
-    def __init__(self):
-        self.start = time.perf_counter()
+@dataclass
+class Outcome:
+    """What an answer path produced; ``_finish`` saves it as the answer message."""
+
+    kind: str
+    status: str = Status.COMPLETE
+    text: str = ""
+    citations: list[dict] = field(default_factory=list)
+    query: str = ""
+    model_name: str = ""
+    extra: dict = field(default_factory=dict)  # sent with the ``done`` event only
+
+
+@dataclass
+class Found:
+    """What retrieval found for the turn's search query."""
+
+    query: str
+    how: str  # "as asked", "model" (rewritten) or "concatenated"
+    hits: list[Hit]
+
+    def event(self, sources: list[dict]) -> dict:
+        return {"type": "sources", "query": self.query, "query_how": self.how, "sources": sources}
+
+
+@dataclass
+class Turn:
+    """One question being answered: who asks, where, what came before, the clock, and the
+    turn's place in the generation line (joined at most once, released in one place)."""
+
+    question: str
+    user: object
+    conversation: Conversation
+    history: list[Message]
+    should_stop: Callable[[], bool]
+    backend: LLMBackend | None
+    line: GenerationLine
+    regenerate: bool
+    timings: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    ticket: object = None
+
+    @property
+    def language(self) -> str:
+        return "zh-hans" if is_chinese(self.question) else "en"
+
+    @property
+    def use_cache(self) -> bool:
+        return settings.KB_ANSWER_CACHE and not self.history and not self.regenerate
+
+    @cached_property
+    def cache_key(self) -> str:
+        visible = Collection.objects.visible_to(self.user).values_list("pk", flat=True)
+        return policy.cache_key(self.question, list(visible))
+
+    def say(self, text: str) -> str:
+        """``text`` in the language of the question (answers follow the question)."""
+        with translation.override(self.language):
+            return gettext(text)
 
     def ms(self) -> float:
-        return round((time.perf_counter() - self.start) * 1000, 1)
+        return round((time.perf_counter() - self.started) * 1000, 1)
+
+    def model(self) -> LLMBackend:
+        return self.backend or get_backend()
+
+    def wait_for_model(self) -> Iterator[dict]:
+        """Join the line (once) and yield ``queued`` events until this turn's go; returns
+        False if the user gave up meanwhile."""
+        if self.ticket is None:
+            self.ticket = self.line.join()
+        last = None
+        while not self.ticket.wait(QUEUE_POLL_SECONDS):
+            if self.should_stop():
+                return False
+            if (position := self.ticket.position) and position != last:
+                last = position
+                yield {"type": "queued", "position": position}
+        return not self.should_stop()
+
+    def release(self):
+        if self.ticket is not None:
+            self.ticket.release()
+            self.ticket = None
 
 
 def answer(
@@ -74,20 +150,16 @@ def answer(
     user,
     conversation: Conversation | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-    backend=None,
-    queue=None,
+    backend: LLMBackend | None = None,
+    line: GenerationLine | None = None,
     regenerate: bool = False,
 ) -> Iterator[dict]:
     """Answer ``question`` for ``user``; ``regenerate`` re-answers the conversation's last
     question with the model (no cache, no curated answer) without saving the question again."""
     question = question.strip()
     if not question:
-        yield {"type": "error", "message": "Please type a question."}
+        yield {"type": "error", "message": gettext(EMPTY)}
         return
-    clock = _Clock()
-    queue = queue or generation_queue
-    texts = TEXTS["zh" if is_chinese(question) else "en"]
-
     if conversation is None:
         conversation = Conversation.objects.create(user=user, title=question[:80])
     elif conversation.user_id != user.pk:
@@ -96,161 +168,144 @@ def answer(
     if regenerate and history and history[-1].role == Message.Role.USER:
         history = history[:-1]  # the question being answered again is not its own history
     if not regenerate:
-        Message.objects.create(conversation=conversation, role=Message.Role.USER, kind=Kind.QUESTION, content=question)
+        Message.objects.create(conversation=conversation, role=Message.Role.USER, kind="", content=question)
+    turn = Turn(question, user, conversation, history, should_stop, backend, line or generation_line, regenerate)
     yield {"type": "conversation", "id": conversation.pk, "title": conversation.title}
-
-    visible = list(Collection.objects.visible_to(user).values_list("pk", flat=True))
-    timings: dict = {}
-    use_cache = settings.KB_ANSWER_CACHE and not history and not regenerate
-    key = policy.cache_key(question, visible) if use_cache else ""
-
-    # 1. Cached answer.
-    cached = CachedAnswer.objects.filter(key=key).first() if use_cache else None
-    if cached is not None:
-        CachedAnswer.objects.filter(pk=cached.pk).update(hits=F("hits") + 1)
-        yield {"type": "sources", "query": cached.search_query, "query_how": "cached", "sources": cached.citations}
-        timings["ttft_ms"] = clock.ms()
-        yield {"type": "token", "text": cached.answer}
-        yield _finish(conversation, cached.answer, Kind.CACHED, Status.COMPLETE, cached.citations, cached.search_query, timings, clock)
-        return
-
-    ticket = None
     try:
-        # 2. What to search for: follow-ups are rewritten by the model, which needs the slot.
-        query, how = question, "as asked"
-        if needs_rewrite(question, history):
-            if settings.KB_QUERY_REWRITE:
-                ticket = queue.join()
-                if not (yield from _wait_turn(ticket, should_stop)):
-                    yield _finish(conversation, "", Kind.GENERATED, Status.STOPPED, [], question, timings, clock)
-                    return
-                backend = backend or _backend_or_none()
-                if backend is not None:
-                    query, how = standalone_question(question, history, backend)
-                else:
-                    query, how = concatenated(question, history), "concatenated"
-            else:
-                query, how = concatenated(question, history), "concatenated"
-
-        result = search(query, user)
-        hits = result.hits
-        timings["retrieval_ms"] = clock.ms()
-
-        # 3. Curated answer: an FAQ that asks the same thing.
-        match = None if regenerate else policy.find_curated(query if history else question, hits)
-        if match is not None:
-            sources = [_source(1, match.hit)]
-            yield {"type": "sources", "query": query, "query_how": how, "sources": sources}
-            text = f"{match.hit.chunk.faq.answer.strip()} [1]"
-            timings["ttft_ms"] = clock.ms()
-            timings["faq_similarity"] = round(match.similarity, 3)
-            yield {"type": "token", "text": text}
-            yield _finish(conversation, text, Kind.CURATED, Status.COMPLETE, _cite(sources, text), query, timings, clock)
-            return
-
-        # 4. Refusal: nothing relevant enough was found.
-        relevance = policy.judge_relevance(query, hits)
-        timings["relevance"] = {"dense": round(relevance.dense, 3), "coverage": round(relevance.coverage, 3), "by": relevance.measure}
-        if not relevance.relevant:
-            suggestions = [_source(n, h) for n, h in enumerate([h for h in hits if h.chunk.faq_id][:3], start=1)]
-            yield {"type": "sources", "query": query, "query_how": how, "sources": []}
-            text = texts["refused"]
-            if suggestions:
-                text += "\n\n" + texts["closest"] + "\n" + "\n".join(f"- {s['faq_question']}" for s in suggestions)
-            text += "\n\n" + texts["curators"]
-            timings["ttft_ms"] = clock.ms()
-            yield {"type": "token", "text": text}
-            done = _finish(conversation, text, Kind.REFUSED, Status.COMPLETE, [], query, timings, clock)
-            done["suggestions"] = suggestions
-            yield done
-            return
-
-        # 5. The model answers from the sources.
-        sources = [_source(n, h) for n, h in enumerate(hits, start=1)]
-        yield {"type": "sources", "query": query, "query_how": how, "sources": sources}
-        if ticket is None:
-            ticket = queue.join()
-            if not (yield from _wait_turn(ticket, should_stop)):
-                yield _finish(conversation, "", Kind.GENERATED, Status.STOPPED, _cite(sources, ""), query, timings, clock)
-                return
-        timings["queue_ms"] = round(clock.ms() - timings["retrieval_ms"], 1)
-        pieces: list[str] = []
-        status, kind, error = Status.COMPLETE, Kind.GENERATED, None
-        model_name = ""
-        try:
-            backend = backend or get_backend()
-            model_name = backend.name
-            budget = backend.context_size - settings.KB_LLM_MAX_TOKENS - 16
-            messages, n_used = build_messages(question, [h.chunk for h in hits], history, backend.count_tokens, budget)
-            sources = sources[:n_used]  # the ones that fitted in the model's context
-            first = last = None
-            for piece in backend.stream(
-                messages,
-                max_tokens=settings.KB_LLM_MAX_TOKENS,
-                temperature=settings.KB_LLM_TEMPERATURE,
-                should_stop=should_stop,
-            ):
-                last = time.perf_counter()
-                if first is None:
-                    first = last
-                    timings["ttft_ms"] = clock.ms()
-                pieces.append(piece)
-                yield {"type": "token", "text": piece}
-            if should_stop():
-                status = Status.STOPPED
-            timings["tokens"] = len(pieces)
-            if first is not None and len(pieces) > 1 and last > first:
-                timings["tokens_per_s"] = round((len(pieces) - 1) / (last - first), 1)
-        except GenerationError as exc:
-            log.warning("generation failed: %s", exc)
-            status, error = Status.ERROR, str(exc)
-        finally:
-            ticket.release()
-            ticket = None
-
-        text = "".join(pieces).strip()
-        if error:
-            yield {"type": "error", "message": f"{texts['unavailable']} ({error})"}
-            if not text:
-                kind = Kind.PASSAGES
-                text = texts["unavailable"] + "\n\n" + "\n".join(
-                    f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in sources
-                )
-        text = attribute(text, [s["text"] for s in sources])
-        done = _finish(conversation, text, kind, status, _cite(sources, text), query, timings, clock, model_name)
-        if use_cache and kind == Kind.GENERATED and status == Status.COMPLETE and text:
-            CachedAnswer.objects.update_or_create(
-                key=key,
-                defaults={"question": question, "answer": text, "citations": done["citations"], "search_query": query,
-                          "source_message_id": done["message_id"]},
-            )
-        yield done
+        outcome = (yield from _cached(turn)) or (yield from _from_sources(turn))
     finally:
-        if ticket is not None:
-            ticket.release()
+        turn.release()
+    yield _finish(turn, outcome)
 
 
-def _wait_turn(ticket, should_stop):
-    """Yield ``queued`` events until ``ticket``'s turn comes; False if the user gave up."""
-    last_position = None
-    while not ticket.wait(QUEUE_POLL_SECONDS):
-        if should_stop():
-            return False
-        position = ticket.position
-        if position and position != last_position:
-            last_position = position
-            yield {"type": "queued", "position": position}
-    return not should_stop()
+def regenerate(conversation: Conversation, *, user, **options) -> Iterator[dict]:
+    """Answer the conversation's last question again; the new answer replaces the old one."""
+    if conversation.user_id != user.pk:
+        raise PermissionError("This conversation belongs to someone else.")
+    last = conversation.messages.last()
+    asked = last.replies_to() if last is not None and last.role == Message.Role.ASSISTANT else None
+    if asked is None:
+        yield {"type": "error", "message": gettext(NOTHING_TO_REGENERATE)}
+        return
+    last.delete()
+    yield from answer(asked.content, user=user, conversation=conversation, regenerate=True, **options)
 
 
-def _backend_or_none():
-    try:
-        return get_backend()
-    except GenerationError:
+def _cached(turn: Turn):
+    cached = CachedAnswer.objects.lookup(turn.cache_key) if turn.use_cache else None
+    if cached is None:
         return None
+    yield {"type": "sources", "query": cached.search_query, "query_how": "cached", "sources": cached.citations}
+    turn.timings["ttft_ms"] = turn.ms()
+    yield {"type": "token", "text": cached.answer}
+    return Outcome(Kind.CACHED, text=cached.answer, citations=cached.citations, query=cached.search_query)
 
 
-def _source(n: int, hit) -> dict:
+def _from_sources(turn: Turn):
+    query, how = yield from _search_query(turn)
+    if query is None:
+        return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
+    found = Found(query, how, search(query, turn.user).hits)
+    turn.timings["retrieval_ms"] = turn.ms()
+    return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
+
+
+def _search_query(turn: Turn):
+    """``(query, how)``: what to search for. A follow-up is rewritten by the model, which
+    needs the generation slot; ``(None, "")`` if the user stopped while waiting for it."""
+    if not is_follow_up(turn.history):
+        return turn.question, "as asked"
+    if settings.KB_QUERY_REWRITE:
+        if not (yield from turn.wait_for_model()):
+            return None, ""
+        try:
+            return standalone_question(turn.question, turn.history, turn.model())
+        except GenerationError:
+            pass  # the model cannot load: search without it
+    return concatenated(turn.question, turn.history), "concatenated"
+
+
+def _curated(turn: Turn, found: Found):
+    match = None if turn.regenerate else policy.find_curated(found.query if turn.history else turn.question, found.hits)
+    if match is None:
+        return None
+    sources = [_source(1, match.hit)]
+    yield found.event(sources)
+    text = f"{match.hit.chunk.faq.answer.strip()} [1]"
+    turn.timings.update(ttft_ms=turn.ms(), faq_similarity=round(match.similarity, 3))
+    yield {"type": "token", "text": text}
+    return Outcome(Kind.CURATED, text=text, citations=_cite(sources, text), query=found.query)
+
+
+def _refused(turn: Turn, found: Found):
+    relevance = policy.judge_relevance(found.query, found.hits)
+    turn.timings["relevance"] = {"dense": round(relevance.dense, 3), "coverage": round(relevance.coverage, 3), "by": relevance.measure}
+    if relevance.relevant:
+        return None
+    suggestions = [_source(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
+    yield found.event([])
+    text = turn.say(REFUSED)
+    if suggestions:
+        text += "\n\n" + turn.say(CLOSEST) + "\n" + "\n".join(f"- {s['faq_question']}" for s in suggestions)
+    text += "\n\n" + turn.say(CURATORS)
+    turn.timings["ttft_ms"] = turn.ms()
+    yield {"type": "token", "text": text}
+    return Outcome(Kind.REFUSED, text=text, query=found.query, extra={"suggestions": suggestions})
+
+
+def _generated(turn: Turn, found: Found):
+    sources = [_source(n, h) for n, h in enumerate(found.hits, start=1)]
+    yield found.event(sources)
+    if not (yield from turn.wait_for_model()):
+        return Outcome(Kind.GENERATED, Status.STOPPED, citations=_cite(sources, ""), query=found.query)
+    turn.timings["queue_ms"] = round(turn.ms() - turn.timings["retrieval_ms"], 1)
+    pieces: list[str] = []
+    model_name, status = "", Status.COMPLETE
+    try:
+        backend = turn.model()
+        model_name = backend.name
+        budget = backend.context_size - settings.KB_LLM_MAX_TOKENS - 16
+        messages, n_used = build_messages(turn.question, [h.chunk for h in found.hits], turn.history, backend.count_tokens, budget)
+        sources = sources[:n_used]  # the ones that fitted in the model's context
+        yield from _stream(turn, backend, messages, pieces)
+        if turn.should_stop():
+            status = Status.STOPPED
+    except GenerationError as exc:
+        log.warning("generation failed: %s", exc)
+        yield {"type": "error", "message": f"{turn.say(UNAVAILABLE)} ({exc})"}
+        if not "".join(pieces).strip():
+            return _passages(turn, found.query, sources)
+        status = Status.ERROR
+    finally:
+        turn.release()
+    text = attribute("".join(pieces).strip(), [s["text"] for s in sources])
+    return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name)
+
+
+def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
+    """Stream the model's reply as ``token`` events into ``pieces``, timing it."""
+    first = last = None
+    for piece in backend.stream(
+        messages, max_tokens=settings.KB_LLM_MAX_TOKENS, temperature=settings.KB_LLM_TEMPERATURE, should_stop=turn.should_stop
+    ):
+        last = time.perf_counter()
+        if first is None:
+            first = last
+            turn.timings["ttft_ms"] = turn.ms()
+        pieces.append(piece)
+        yield {"type": "token", "text": piece}
+    turn.timings["tokens"] = len(pieces)
+    if first is not None and len(pieces) > 1 and last > first:
+        turn.timings["tokens_per_s"] = round((len(pieces) - 1) / (last - first), 1)
+
+
+def _passages(turn: Turn, query: str, sources: list[dict]) -> Outcome:
+    listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in sources]
+    text = turn.say(UNAVAILABLE) + "\n\n" + "\n".join(listed)
+    return Outcome(Kind.PASSAGES, Status.ERROR, text, _cite(sources, text), query)
+
+
+def _source(n: int, hit: Hit) -> dict:
     data = {"n": n, **hit.as_dict(), "text": hit.chunk.text}
     if hit.chunk.faq_id:
         data["faq_question"] = hit.chunk.faq.question
@@ -262,27 +317,31 @@ def _cite(sources: list[dict], text: str) -> list[dict]:
     return [{**s, "cited": s["n"] in cited} for s in sources]
 
 
-def _finish(conversation, text, kind, status, citations, query, timings, clock, model_name="") -> dict:
-    timings["total_ms"] = clock.ms()
+def _finish(turn: Turn, outcome: Outcome) -> dict:
+    """Save the answer (the one place that does), remember it for the cache, and say done."""
+    turn.timings["total_ms"] = turn.ms()
     message = Message.objects.create(
-        conversation=conversation,
+        conversation=turn.conversation,
         role=Message.Role.ASSISTANT,
-        content=text,
-        kind=kind,
-        status=status,
-        search_query=query,
-        citations=citations,
-        timings=timings,
-        model_name=model_name,
+        content=outcome.text,
+        kind=outcome.kind,
+        status=outcome.status,
+        search_query=outcome.query,
+        citations=outcome.citations,
+        timings=turn.timings,
+        model_name=outcome.model_name,
     )
-    conversation.save(update_fields=["updated_at"])
+    turn.conversation.save(update_fields=["updated_at"])
+    if turn.use_cache and outcome.kind == Kind.GENERATED and outcome.status == Status.COMPLETE and outcome.text:
+        CachedAnswer.objects.record(turn.cache_key, turn.question, message)
     return {
         "type": "done",
         "message_id": message.pk,
-        "kind": kind,
-        "status": status,
-        "answer": text,
-        "html": render_markdown(text, len(citations)),
-        "citations": citations,
-        "timings": timings,
+        "kind": outcome.kind,
+        "status": outcome.status,
+        "answer": outcome.text,
+        "html": render_markdown(outcome.text, len(outcome.citations)),
+        "citations": outcome.citations,
+        "timings": turn.timings,
+        **outcome.extra,
     }

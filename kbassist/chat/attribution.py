@@ -10,25 +10,11 @@ that the answer did not draw on.
 
 from __future__ import annotations
 
-import re
-
 from kbassist.retrieval.tokenize import tokenize
+from kbassist.text import CITATION, sentence_spans
 
 MIN_SUPPORT = 0.5  # share of a sentence's tokens that must appear in the source
 MIN_TOKENS = 3  # shorter sentences ("Yes.") are not attributed
-
-_CITE = re.compile(r"\[(\d{1,2})\]")
-_SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n|$)")
-
-
-def cited_numbers(answer: str, available: int) -> list[int]:
-    """Source numbers the answer cites, in order of first mention, ignoring ones out of range."""
-    seen: list[int] = []
-    for match in _CITE.finditer(answer):
-        n = int(match.group(1))
-        if 1 <= n <= available and n not in seen:
-            seen.append(n)
-    return seen
 
 
 def attribute(answer: str, sources: list[str]) -> str:
@@ -38,11 +24,11 @@ def attribute(answer: str, sources: list[str]) -> str:
     source_tokens = [set(tokenize(text)) for text in sources]
     out = []
     position = 0
-    for match in _SENTENCE.finditer(answer):
-        sentence = match.group(0)
-        out.append(answer[position : match.start()])
-        position = match.end()
-        if _CITE.search(sentence) or _CITE.match(answer[match.end():].lstrip()):
+    for start, end in sentence_spans(answer):
+        sentence = answer[start:end]
+        out.append(answer[position:start])
+        position = end
+        if CITATION.search(sentence) or CITATION.match(answer[end:].lstrip()):
             out.append(sentence)  # the model cited this sentence itself (inside or right after it)
             continue
         tokens = set(tokenize(sentence))
@@ -57,7 +43,7 @@ def attribute(answer: str, sources: list[str]) -> str:
             continue
         body = sentence.rstrip()
         trailing = sentence[len(body) :]
-        end = len(body.rstrip(".!?。！？"))
-        out.append(f"{body[:end]} [{best}]{body[end:]}{trailing}")
+        cut = len(body.rstrip(".!?。！？"))
+        out.append(f"{body[:cut]} [{best}]{body[cut:]}{trailing}")
     out.append(answer[position:])
     return "".join(out)

@@ -19,8 +19,8 @@ import threading
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import close_old_connections
 
-from .answering import answer
-from .models import Conversation, Message
+from .answering import answer, regenerate
+from .models import Conversation
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -100,20 +100,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _events(user, request, stop_flag):
-    """The events for one request: resolves the conversation, then runs ``answer()``."""
+    """The events for one request: finds the user's conversation, then answers."""
     conversation = None
-    question = request["question"]
     if request["conversation_id"]:
         conversation = Conversation.objects.filter(pk=request["conversation_id"], user=user).first()
         if conversation is None:
             yield {"type": "error", "message": "Conversation not found."}
             return
     if request["regenerate"]:
-        last = conversation.messages.last() if conversation else None
-        if last is None or last.role != Message.Role.ASSISTANT:
+        if conversation is None:
             yield {"type": "error", "message": "There is no answer to regenerate."}
             return
-        question = conversation.messages.filter(role=Message.Role.USER).last().content
-        last.delete()  # the new answer replaces it
-    yield from answer(question, user=user, conversation=conversation, should_stop=stop_flag.is_set,
-                      regenerate=request["regenerate"])
+        yield from regenerate(conversation, user=user, should_stop=stop_flag.is_set)
+    else:
+        yield from answer(request["question"], user=user, conversation=conversation, should_stop=stop_flag.is_set)

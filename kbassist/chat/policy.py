@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from kbassist.retrieval.embedder import get_embedder
-from kbassist.retrieval.store import collection_dir, current_version, index_cache
+from kbassist.retrieval.store import collection_versions, idf_weights
 from kbassist.retrieval.tokenize import tokenize
-
-from .prompt import is_chinese
+from kbassist.text import is_chinese
 
 
 # --- answer cache ---------------------------------------------------------------------------------
@@ -32,7 +31,7 @@ def normalise(question: str) -> str:
 
 def cache_key(question: str, collection_ids: list[int]) -> str:
     """Same question, same visible collections at the same index versions -> same key."""
-    versions = ",".join(f"{cid}:{current_version(collection_dir(cid))}" for cid in sorted(collection_ids))
+    versions = ",".join(f"{cid}:{v}" for cid, v in sorted(collection_versions(collection_ids).items()))
     return hashlib.sha256(f"{normalise(question)}\n{versions}".encode()).hexdigest()
 
 
@@ -44,7 +43,8 @@ class FAQMatch:
     measure: str  # "cosine" or "bigram-dice"
 
 
-def _bigrams(text: str) -> set[str]:
+def token_set(text: str) -> set[str]:
+    """The retrieval tokens of ``text``: stemmed English words and Chinese bigrams."""
     return set(tokenize(text))
 
 
@@ -61,8 +61,8 @@ def find_curated(question: str, hits: list) -> FAQMatch | None:
     faq_hits = [h for h in hits if h.chunk.faq_id]
     if not faq_hits:
         return None
-    question_tokens = _bigrams(question)
-    lexical = [dice(question_tokens, _bigrams(h.chunk.faq.question)) for h in faq_hits]
+    question_tokens = token_set(question)
+    lexical = [dice(question_tokens, token_set(h.chunk.faq.question)) for h in faq_hits]
     best = max(range(len(faq_hits)), key=lexical.__getitem__)
     if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL:
         return FAQMatch(faq_hits[best], lexical[best], "bigram-dice")
@@ -96,11 +96,9 @@ def lexical_coverage(question: str, hits: list, top: int = 3) -> float:
         return 0.0
     best = 0.0
     for hit in hits[:top]:
-        bm25 = index_cache.get(hit.chunk.collection_id).bm25
-        ceiling = float(bm25.idf.max()) if len(bm25.idf) else 1.0
-        weights = {t: float(bm25.idf[bm25.vocab[t]]) if t in bm25.vocab else ceiling for t in tokens}
+        weights = idf_weights(hit.chunk.collection_id, tokens)
         total = sum(max(w, 1e-6) for w in weights.values())
-        found = set(tokenize(f"{hit.chunk.heading}\n{hit.chunk.text}"))
+        found = token_set(f"{hit.chunk.heading}\n{hit.chunk.text}")
         best = max(best, sum(max(weights[t], 1e-6) for t in tokens & found) / total)
     return best
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from kbassist.llm.base import ChatMessage
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+from kbassist.text import is_chinese
 
 # Tested on the bundled 0.5B model: asking it to write [n] markers itself makes it answer
 # with bare markers, so the rules leave citing out and ``attribution.py`` adds the markers
@@ -24,27 +21,9 @@ LANGUAGE_EN = "Answer in English."
 LANGUAGE_ZH = "The question is in Chinese: answer in Simplified Chinese (简体中文)."
 
 
-def is_chinese(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(bool(_CJK.match(c)) for c in letters) / len(letters) >= 0.2
-
-
 def format_source(n: int, chunk) -> str:
-    title = "FAQ" if chunk.faq_id else str(chunk.document)
     where = f", {chunk.location}" if chunk.location else ""
-    return f"[{n}] ({title}{where})\n{chunk.text.strip()}"
-
-
-def search_query_for(question: str, history: list) -> str:
-    """What to search for: the question, led by the previous question when it is a follow-up.
-
-    "and for part-time staff?" alone finds nothing useful; together with the question it
-    follows ("How many vacation days do I get?") it finds the right section.
-    """
-    previous = [m.content for m in history if m.role == "user"]
-    if previous and len(question.split()) <= 12:
-        return f"{previous[-1]} {question}"
-    return question
+    return f"[{n}] ({chunk.source_title}{where})\n{chunk.text.strip()}"
 
 
 def build_messages(question: str, chunks: list, history: list, count_tokens, budget: int) -> tuple[list[ChatMessage], int]:

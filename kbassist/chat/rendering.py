@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import nh3
 from markdown_it import MarkdownIt
+
+from kbassist.text import CITATION
 
 # Raw HTML in the source is escaped, never passed through ("html": False); nh3 then removes
 # anything not on its allow-list as a second line of defence.
@@ -15,7 +15,6 @@ _ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "sup", "del",
 }
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title", "data-cite", "class"}, "sup": {"class"}, "td": {"align"}, "th": {"align"}}
-_CITE = re.compile(r"\[(\d{1,2})\](?!\()")
 
 
 def render_markdown(text: str, citations: int = 0) -> str:
@@ -29,7 +28,7 @@ def render_markdown(text: str, citations: int = 0) -> str:
                 return f'<sup class="cite"><a href="#source-{n}" data-cite="{n}" class="cite-link">[{n}]</a></sup>'
             return match.group(0)
 
-        html = _CITE.sub(link, html)
+        html = CITATION.sub(link, html)
     return nh3.clean(
         html,
         tags=_ALLOWED_TAGS,

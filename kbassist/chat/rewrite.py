@@ -25,14 +25,15 @@ def concatenated(question: str, history: list) -> str:
     return f"{previous[-1]} {question}" if previous else question
 
 
-def needs_rewrite(question: str, history: list) -> bool:
+def is_follow_up(history: list) -> bool:
+    """A question asked after others in the same conversation may lean on them."""
     return any(m.role == "user" for m in history)
 
 
 def standalone_question(question: str, history: list, backend, max_tokens: int = 48) -> tuple[str, str]:
     """``(query, how)``: the search query for ``question``, and "model" or "concatenated"."""
     fallback = concatenated(question, history)
-    if not needs_rewrite(question, history):
+    if not is_follow_up(history):
         return question, "as asked"
     lines = []
     for message in history[-4:]:

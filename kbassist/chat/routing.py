@@ -2,4 +2,5 @@ from django.urls import path
 
 from .consumers import ChatConsumer
 
-websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
+WS_PATH = "ws/chat/"
+websocket_urlpatterns = [path(WS_PATH, ChatConsumer.as_asgi())]

@@ -5,10 +5,34 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from .models import Conversation, Feedback, Message
 from .rendering import render_markdown
+from .routing import WS_PATH
+
+_ID = 987654321  # stands for an object id in the URL patterns handed to chat.js
+
+
+def url_pattern(name: str) -> str:
+    """The URL of view ``name`` with ``{id}`` where the object id goes, for chat.js."""
+    return reverse(name, args=[_ID]).replace(str(_ID), "{id}")
+
+
+def chat_config(conversation) -> dict:
+    """What chat.js needs from the server: the conversation, and every URL it calls."""
+    return {
+        "conversationId": conversation.pk if conversation else None,
+        "wsPath": "/" + WS_PATH,
+        "urls": {
+            "home": reverse("chat:index"),
+            "conversation": url_pattern("chat:conversation"),
+            "rename": url_pattern("chat:rename"),
+            "delete": url_pattern("chat:delete"),
+            "feedback": url_pattern("chat:feedback"),
+        },
+    }
 
 
 def message_data(message: Message) -> dict:
@@ -33,7 +57,12 @@ def index(request, conversation_id=None):
     return render(
         request,
         "chat/index.html",
-        {"conversation": conversation, "conversations": request.user.conversations.all()[:100], "messages_data": messages},
+        {
+            "conversation": conversation,
+            "conversations": request.user.conversations.all()[:100],
+            "messages_data": messages,
+            "chat_config": chat_config(conversation),
+        },
     )
 
 

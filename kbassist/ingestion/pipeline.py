@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from kbassist.knowledge.models import FAQ, Chunk, Document
 from kbassist.retrieval.embedder import get_embedder
-from kbassist.retrieval.store import index_text, sync_collection
 
 from .chunking import chunk_blocks
+from .indexing import sync_collection
 from .parsers import ParseError, parse
 
 log = logging.getLogger(__name__)
@@ -52,33 +52,25 @@ def _ingest(document: Document):
     drafts = chunk_blocks(parsed.blocks, settings.KB_CHUNK_SIZE, settings.KB_CHUNK_OVERLAP)
     document.set_progress(progress=20)
 
+    chunks = [
+        Chunk(collection_id=document.collection_id, document=document, position=d.position, text=d.text,
+              heading=d.heading[:500], page=d.page)
+        for d in drafts
+    ]
     embedder = get_embedder()
-    texts = [index_text(str(document), d.heading, d.text) for d in drafts]
-    vectors = []
+    texts = [chunk.indexed_text for chunk in chunks]
     batch = max(1, settings.KB_EMBED_BATCH_SIZE) * 4
     for start in range(0, len(texts), batch):
-        vectors.extend(embedder.encode(texts[start : start + batch]))
+        vectors = embedder.encode(texts[start : start + batch])
+        for chunk, vector in zip(chunks[start : start + batch], vectors):
+            chunk.embedding = vector.tobytes()
         document.set_progress(progress=20 + int(70 * min(len(texts), start + batch) / max(1, len(texts))))
 
     with transaction.atomic():
         if not Document.objects.filter(pk=document.pk).exists():
             return  # deleted while we worked: store nothing
         Chunk.objects.filter(document=document).delete()
-        Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    collection_id=document.collection_id,
-                    document=document,
-                    position=d.position,
-                    text=d.text,
-                    heading=d.heading[:500],
-                    page=d.page,
-                    embedding=vector.tobytes(),
-                )
-                for d, vector in zip(drafts, vectors)
-            ],
-            batch_size=500,
-        )
+        Chunk.objects.bulk_create(chunks, batch_size=500)
     document.set_progress(progress=95, chunk_count=len(drafts))
     sync_collection(document.collection_id)
     document.set_progress(Status.READY, 100, ingested_at=timezone.now())
@@ -93,12 +85,11 @@ def ingest_faqs(faq_ids: list[int]):
     faqs = list(FAQ.objects.filter(pk__in=faq_ids))
     if not faqs:
         return
-    vectors = get_embedder().encode([faq.chunk_text for faq in faqs])
+    chunks = [Chunk(collection_id=faq.collection_id, faq=faq, text=faq.chunk_text) for faq in faqs]
+    for chunk, vector in zip(chunks, get_embedder().encode([chunk.indexed_text for chunk in chunks])):
+        chunk.embedding = vector.tobytes()
     with transaction.atomic():
         Chunk.objects.filter(faq__in=faqs).delete()
-        Chunk.objects.bulk_create(
-            Chunk(collection_id=faq.collection_id, faq=faq, text=faq.chunk_text, embedding=vector.tobytes())
-            for faq, vector in zip(faqs, vectors)
-        )
+        Chunk.objects.bulk_create(chunks)
     for collection_id in sorted({faq.collection_id for faq in faqs}):
         sync_collection(collection_id)

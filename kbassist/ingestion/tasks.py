@@ -1,22 +1,24 @@
-"""Celery tasks: thin wrappers over the plain functions in ``pipeline`` and ``store``."""
+"""Celery tasks: thin wrappers over the plain functions in ``pipeline`` and ``indexing``.
+
+The task names are the wire format (queued messages carry them); the functions carry a
+``_task`` suffix so that they are never mistaken for the plain functions they call.
+"""
 
 from celery import shared_task
 
-from kbassist.retrieval import store
-
-from . import pipeline
+from . import indexing, pipeline
 
 
 @shared_task(name="kbassist.ingest_document")
-def ingest_document(document_id: int):
+def ingest_document_task(document_id: int):
     pipeline.ingest_document(document_id)
 
 
 @shared_task(name="kbassist.ingest_faqs")
-def ingest_faqs(faq_ids: list[int]):
+def ingest_faqs_task(faq_ids: list[int]):
     pipeline.ingest_faqs(faq_ids)
 
 
 @shared_task(name="kbassist.sync_collection_index")
-def sync_collection_index(collection_id: int):
-    store.sync_collection(collection_id)
+def sync_index_task(collection_id: int):
+    indexing.sync_collection(collection_id)

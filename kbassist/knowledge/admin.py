@@ -1,21 +1,19 @@
-"""Django admin for the knowledge base: collections, uploads with live status, FAQs, chunks."""
+"""Django admin for the knowledge base: collections (who may see and edit them) and chunks.
 
-from django import forms
-from django.contrib import admin, messages
+Documents and FAQs are administered with their ingestion (``kbassist.ingestion.admin``).
+"""
+
+from django.contrib import admin
 from django.db.models import Count
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .importing import FileRejected, add_document, import_faq_csv
-from .models import FAQ, Chunk, Collection, Document
+from .models import Chunk, Collection
 
 
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
     list_display = ["name", "is_public", "group_list", "document_count", "faq_count"]
-    filter_horizontal = ["groups"]
+    filter_horizontal = ["groups", "editor_groups"]
     search_fields = ["name", "description"]
 
     def get_queryset(self, request):
@@ -39,145 +37,6 @@ class CollectionAdmin(admin.ModelAdmin):
         return obj.n_faqs
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, (list, tuple)):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)]
-
-
-class UploadForm(forms.Form):
-    collection = forms.ModelChoiceField(Collection.objects.all())
-    files = MultipleFileField(help_text=_("PDF, DOCX, HTML, Markdown or text; several at once."))
-
-
-class FAQImportForm(forms.Form):
-    collection = forms.ModelChoiceField(Collection.objects.all())
-    csv_file = forms.FileField(label=_("CSV file"), help_text=_("Columns: question,answer (a header row is optional)."))
-
-
-class DocumentForm(forms.ModelForm):
-    class Meta:
-        model = Document
-        fields = ["collection", "title", "file"]
-
-    def clean(self):
-        cleaned = super().clean()
-        upload = cleaned.get("file")
-        if upload and "file" in self.changed_data and cleaned.get("collection"):
-            self.instance.file = upload
-            self.instance.original_name = upload.name
-            self.instance.fill_file_facts()
-            duplicate = Document.objects.filter(collection=cleaned["collection"], sha256=self.instance.sha256)
-            if self.instance.pk:
-                duplicate = duplicate.exclude(pk=self.instance.pk)
-            if duplicate.exists():
-                raise forms.ValidationError(
-                    _("This file is already in the collection as “%(title)s”.") % {"title": duplicate.first()}
-                )
-        return cleaned
-
-
-STATUS_COLOURS = {"queued": "#777", "processing": "#1f6feb", "ready": "#1a7f37", "failed": "#cf222e"}
-
-
-@admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
-    form = DocumentForm
-    list_display = ["__str__", "collection", "status_badge", "progress_bar", "chunk_count", "page_count", "error_short", "updated_at"]
-    list_filter = ["status", "collection"]
-    search_fields = ["title", "original_name", "source_path"]
-    readonly_fields = ["status", "progress", "chunk_count", "page_count", "error", "sha256", "size", "original_name", "source_path", "created_at", "ingested_at"]
-    actions = ["reingest"]
-    change_list_template = "admin/knowledge/document/change_list.html"
-
-    def get_urls(self):
-        return [
-            path("upload/", self.admin_site.admin_view(self.upload_view), name="knowledge_document_upload"),
-        ] + super().get_urls()
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change or "file" in form.changed_data:
-            obj.queue_ingestion()
-
-    @admin.action(description=_("Ingest the selected documents again"))
-    def reingest(self, request, queryset):
-        for document in queryset:
-            document.queue_ingestion()
-        self.message_user(request, _("%d document(s) queued.") % queryset.count())
-
-    def upload_view(self, request):
-        form = UploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            added, skipped = 0, []
-            for upload in form.cleaned_data["files"]:
-                try:
-                    add_document(form.cleaned_data["collection"], upload, upload.name)
-                    added += 1
-                except FileRejected as exc:
-                    skipped.append(f"{upload.name}: {exc}")
-            if added:
-                self.message_user(request, _("%d file(s) uploaded and queued for ingestion.") % added)
-            for reason in skipped:
-                self.message_user(request, reason, level=messages.WARNING)
-            return redirect(reverse("admin:knowledge_document_changelist"))
-        context = {**self.admin_site.each_context(request), "form": form, "title": _("Upload documents"), "opts": self.model._meta}
-        return render(request, "admin/knowledge/upload.html", context)
-
-    @admin.display(description=_("status"), ordering="status")
-    def status_badge(self, obj):
-        return format_html(
-            '<span class="kb-status" data-status="{}" style="color:#fff;background:{};padding:2px 8px;border-radius:9px">{}</span>',
-            obj.status,
-            STATUS_COLOURS.get(obj.status, "#777"),
-            obj.get_status_display(),
-        )
-
-    @admin.display(description=_("progress"))
-    def progress_bar(self, obj):
-        return format_html('<progress max="100" value="{}" title="{}%"></progress> {}%', obj.progress, obj.progress, obj.progress)
-
-    @admin.display(description=_("error"))
-    def error_short(self, obj):
-        return obj.error[:160] if obj.error else ""
-
-
-@admin.register(FAQ)
-class FAQAdmin(admin.ModelAdmin):
-    list_display = ["question", "collection", "origin", "updated_at"]
-    list_filter = ["collection", "origin"]
-    search_fields = ["question", "answer"]
-    change_list_template = "admin/knowledge/faq/change_list.html"
-
-    def get_urls(self):
-        return [
-            path("import/", self.admin_site.admin_view(self.import_view), name="knowledge_faq_import"),
-        ] + super().get_urls()
-
-    def import_view(self, request):
-        form = FAQImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                created = import_faq_csv(form.cleaned_data["collection"], form.cleaned_data["csv_file"].read())
-            except ValueError as exc:
-                form.add_error("csv_file", str(exc))
-            else:
-                self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(created))
-                return redirect(reverse("admin:knowledge_faq_changelist"))
-        context = {**self.admin_site.each_context(request), "form": form, "title": _("Import FAQs from CSV"), "opts": self.model._meta}
-        return render(request, "admin/knowledge/upload.html", context)
-
-
 @admin.register(Chunk)
 class ChunkAdmin(admin.ModelAdmin):
     list_display = ["__str__", "collection", "heading", "page", "position"]
@@ -185,6 +44,9 @@ class ChunkAdmin(admin.ModelAdmin):
     search_fields = ["text", "heading"]
     exclude = ["embedding"]
     list_select_related = ["document", "faq", "collection"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(collection__in=Collection.objects.visible_to(request.user))
 
     def has_add_permission(self, request):
         return False

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 from django.contrib.auth.models import Group
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from kbassist.text import index_text
 
 
 class CollectionQuerySet(models.QuerySet):
@@ -27,6 +30,19 @@ class CollectionQuerySet(models.QuerySet):
             return self.all()
         return self.filter(Q(is_public=True) | Q(groups__in=user.groups.all())).distinct()
 
+    def editable_by(self, user):
+        """Collections ``user`` may change the content of (add documents, edit FAQs): those
+        whose editor groups include a group of theirs. Superusers may edit every collection.
+
+        This is the per-collection right; the admin also requires the model permission
+        (e.g. ``knowledge.add_document``) for each kind of change.
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(editor_groups__in=user.groups.all()).distinct()
+
 
 class Collection(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -37,6 +53,16 @@ class Collection(models.Model):
         help_text=_("If unticked, only members of the chosen groups (and superusers) can search it."),
     )
     groups = models.ManyToManyField(Group, blank=True, related_name="collections", verbose_name=_("groups"))
+    editor_groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="editable_collections",
+        verbose_name=_("editor groups"),
+        help_text=_(
+            "Members of these groups may upload documents and edit FAQs in this collection "
+            "(they also need the matching admin permissions). Superusers may edit every collection."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CollectionQuerySet.as_manager()
@@ -48,9 +74,6 @@ class Collection(models.Model):
 
     def __str__(self):
         return self.name
-
-    def is_visible_to(self, user) -> bool:
-        return Collection.objects.visible_to(user).filter(pk=self.pk).exists()
 
 
 def document_upload_to(instance, filename):
@@ -102,9 +125,9 @@ class Document(models.Model):
     def __str__(self):
         return self.title or self.original_name or f"Document {self.pk}"
 
-    @property
-    def extension(self) -> str:
-        return Path(self.original_name or self.file.name).suffix.lower()
+    def get_absolute_url(self):
+        """The file itself, served only to users who may see its collection."""
+        return reverse("knowledge:document_file", args=[self.pk])
 
     def fill_file_facts(self):
         """Set name, checksum and size from the attached file (call before saving a new file)."""
@@ -112,14 +135,6 @@ class Document(models.Model):
         self.size = self.file.size
         if not self.original_name:
             self.original_name = Path(self.file.name).name
-
-    def queue_ingestion(self):
-        """Mark the document queued and hand it to a worker once this transaction commits."""
-        from kbassist.ingestion.tasks import ingest_document
-
-        self.set_progress(self.Status.QUEUED, 0, error="")
-        pk = self.pk
-        transaction.on_commit(lambda: ingest_document.delay(pk))
 
     def set_progress(self, status=None, progress=None, **fields):
         """Write progress fields straight to the row, without touching anything else."""
@@ -194,6 +209,12 @@ class Chunk(models.Model):
         return str(self.document)
 
     @property
+    def indexed_text(self) -> str:
+        """What retrieval indexes (BM25 tokens and the embedding) for this chunk. An FAQ
+        chunk's text already holds its question, so it needs no title."""
+        return index_text("" if self.faq_id else str(self.document), self.heading, self.text)
+
+    @property
     def location(self) -> str:
         """Human-readable place inside the source: page and/or section."""
         parts = []
@@ -214,16 +235,12 @@ class Chunk(models.Model):
             "location": self.location,
         }
         if self.faq_id:
-            data.update(kind="faq", faq_id=self.faq_id, url=None, file_path=None)
+            data.update(kind="faq", faq_id=self.faq_id, url=None)
         else:
-            url = f"/documents/{self.document_id}/file"
+            url = self.document.get_absolute_url()
             if self.page:
                 url += f"#page={self.page}"
-            data.update(
-                kind="document",
-                document_id=self.document_id,
-                url=url,
-                file_path=self.document.source_path or self.document.file.name,
-            )
+            # A title and a link, never where the file lives on the server.
+            data.update(kind="document", document_id=self.document_id, url=url)
         return data
 

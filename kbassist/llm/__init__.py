@@ -49,7 +49,7 @@ def get_backend() -> LLMBackend:
 
 
 def set_backend(backend: LLMBackend | None):
-    """Replace the process-wide backend (tests, or an admin switching models at run time)."""
+    """Replace the process-wide backend (tests use it to run a given model)."""
     global _backend
     with _lock:
         _backend = backend

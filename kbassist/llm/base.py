@@ -36,3 +36,7 @@ class LLMBackend(ABC):
     ) -> Iterator[str]:
         """Yield the reply piece by piece. Returns early, freeing the model, once
         ``should_stop()`` is true. Raises ``GenerationError`` on failure."""
+
+    def forget_prompt_cache(self):
+        """Drop any cached prompt state, so that the next prompt is evaluated in full
+        (benchmarks of a cold prompt). Backends without such a cache do nothing."""

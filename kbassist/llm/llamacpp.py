@@ -60,6 +60,13 @@ class LlamaCppBackend(LLMBackend):
             except Exception:  # a job reports its own errors; never let the thread die
                 log.exception("generation job failed")
 
+    def forget_prompt_cache(self):
+        """Evaluate the next prompt from scratch (benchmarks measure a cold prompt). Runs on
+        the model's own thread, after any generation in progress."""
+        done = threading.Event()
+        self._jobs.put(lambda: (self.llm.reset(), done.set()))
+        done.wait()
+
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 

@@ -164,8 +164,6 @@ class BM25Index:
         params = json.loads((folder / "bm25_params.json").read_text())
         vocab = {t: i for i, t in enumerate(terms)}
         k1, b, epsilon = params["k1"], params["b"], params["epsilon"]
-        if not (folder / "bm25_w_data.npy").exists():  # written by an older version: compute
-            return cls(sparse.load_npz(folder / "bm25_tf.npz"), vocab, k1, b, epsilon)
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in cls._ARRAYS}
         shape = tuple(params["shape"])
         index = cls.__new__(cls)

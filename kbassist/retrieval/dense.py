@@ -24,27 +24,17 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from django.conf import settings
 
-DEFAULT_ANN_THRESHOLD = 50_000
-DEFAULT_NPROBE = 64
 RETRAIN_GROWTH = 4.0
 
 
-def _setting(name: str, default):
-    try:
-        from django.conf import settings
-
-        return getattr(settings, name, default)
-    except Exception:  # settings not configured: plain library use
-        return default
-
-
 def ann_threshold() -> int:
-    return int(_setting("KB_DENSE_ANN_THRESHOLD", DEFAULT_ANN_THRESHOLD))
+    return settings.KB_DENSE_ANN_THRESHOLD
 
 
 def ann_nprobe() -> int:
-    return int(_setting("KB_DENSE_ANN_NPROBE", DEFAULT_NPROBE))
+    return settings.KB_DENSE_ANN_NPROBE
 
 
 class AnnIndex:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from kbassist.knowledge.models import Chunk, Collection
+
 from .embedder import get_embedder
 from .fusion import reciprocal_rank_fusion
 from .store import index_cache
@@ -19,7 +21,7 @@ from .tokenize import tokenize
 
 @dataclass
 class Hit:
-    chunk: object  # kbassist.knowledge.models.Chunk
+    chunk: Chunk
     score: float  # fused RRF score
     bm25_rank: int | None = None
     bm25_score: float | None = None
@@ -49,8 +51,6 @@ def search(query: str, user, top_k: int | None = None, collection_ids=None) -> S
 
     ``collection_ids`` narrows the search further; it can never widen it.
     """
-    from kbassist.knowledge.models import Chunk, Collection
-
     top_k = top_k or settings.KB_TOP_K
     depth = max(settings.KB_CANDIDATES, top_k)
     visible = Collection.objects.visible_to(user)

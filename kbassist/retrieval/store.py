@@ -16,8 +16,9 @@ milliseconds), and a version folder removed while still mapped stays readable. T
 approximate dense index (``dense_ann.*``, see ``dense.py``) is one more file of the same
 version folder, so it is swapped in by the same atomic rename.
 
-``sync_collection`` makes the index equal to the database: under the lock it loads the live
-version, drops chunk ids that are gone from the database and appends those that are new.
+``sync`` makes the index hold a given set of chunk ids (the ingestion layer passes the ids
+in the database): under the lock it loads the live version, drops ids that are gone and
+appends those that are new.
 Two ingestions finishing at the same moment therefore both end up in the index exactly
 once, whichever takes the lock first.
 """
@@ -33,6 +34,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,15 +197,18 @@ def writer_lock(folder: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def index_text(title: str, heading: str, text: str) -> str:
-    """The text a chunk is indexed under: its own text, led by where it comes from."""
-    return "\n".join(part for part in (title, heading, text) if part)
+def sync(
+    collection_id: int,
+    wanted_ids: Callable[[], np.ndarray],
+    rows_for: Callable[[np.ndarray], Iterable[tuple[int, str, np.ndarray]]],
+) -> CollectionIndex:
+    """Make the collection's index hold exactly the chunk ids ``wanted_ids()`` returns.
 
-
-def sync_collection(collection_id: int) -> CollectionIndex:
-    """Bring the collection's on-disk index in line with its chunks in the database."""
-    from kbassist.knowledge.models import Chunk
-
+    Under the writer lock: ids no longer wanted are dropped, and the new ones are appended
+    from ``rows_for(new_ids)``, which yields ``(chunk_id, indexed_text, unit_vector)`` (a
+    row it leaves out is simply not added). ``wanted_ids`` is called under the lock, so two
+    writers syncing at once both end up in the index exactly once.
+    """
     folder = collection_dir(collection_id)
     with writer_lock(folder):
         version = current_version(folder)
@@ -211,9 +216,7 @@ def sync_collection(collection_id: int) -> CollectionIndex:
         # syncing document after document reuses the version it has just written).
         index = index_cache.get(collection_id, wait=True) if version else CollectionIndex.empty()
         version = index.version
-        wanted = np.fromiter(
-            Chunk.objects.filter(collection_id=collection_id).values_list("pk", flat=True).iterator(), dtype=np.int64
-        )
+        wanted = np.asarray(wanted_ids(), dtype=np.int64)
         keep = np.isin(index.chunk_ids, wanted)
         new_ids = np.setdiff1d(wanted, index.chunk_ids)
         if keep.all() and not len(new_ids):
@@ -222,35 +225,33 @@ def sync_collection(collection_id: int) -> CollectionIndex:
             index = CollectionIndex(
                 version, index.chunk_ids[keep], index.bm25.without(keep), index.dense.without(keep)
             )
-        if len(new_ids):
-            ids, texts, vectors = [], [], []
-            for chunk in _chunks_by_id(new_ids):
-                title = "" if chunk.faq_id else str(chunk.document)
-                ids.append(chunk.pk)
-                texts.append(tokenize(index_text(title, chunk.heading, chunk.text)))
-                vectors.append(chunk.vector)
-            if ids:  # (a chunk deleted since the id query is simply not added)
-                index = CollectionIndex(
-                    version,
-                    np.concatenate([index.chunk_ids, np.asarray(ids, dtype=np.int64)]),
-                    index.bm25.extended(texts),
-                    index.dense.extended(np.vstack(vectors)),
-                    index.base_rows,
-                    index.base_terms,
-                )
+        rows = list(rows_for(new_ids)) if len(new_ids) else []
+        if rows:
+            index = CollectionIndex(
+                version,
+                np.concatenate([index.chunk_ids, np.asarray([r[0] for r in rows], dtype=np.int64)]),
+                index.bm25.extended([tokenize(r[1]) for r in rows]),
+                index.dense.extended(np.vstack([r[2] for r in rows])),
+                index.base_rows,
+                index.base_terms,
+            )
         write_version(folder, index)
         index_cache.put(collection_id, index)
         log.info("collection %s: index v%s with %s chunks", collection_id, index.version, len(index))
         return index
 
 
-def _chunks_by_id(ids: np.ndarray, batch: int = 900):
-    """Chunks with these ids, in id order, fetched in batches (SQLite caps query parameters)."""
-    from kbassist.knowledge.models import Chunk
+def collection_versions(collection_ids) -> dict[int, int]:
+    """The live index version of each collection (0: never indexed)."""
+    return {cid: current_version(collection_dir(cid)) for cid in collection_ids}
 
-    for start in range(0, len(ids), batch):
-        part = ids[start : start + batch].tolist()
-        yield from Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk")
+
+def idf_weights(collection_id: int, tokens) -> dict[str, float]:
+    """BM25 idf of each token in the collection's live index; a token the collection has
+    never seen gets the highest idf of the collection (it is as rare as can be)."""
+    bm25 = index_cache.get(collection_id).bm25
+    ceiling = float(bm25.idf.max()) if len(bm25.idf) else 1.0
+    return {t: float(bm25.idf[bm25.vocab[t]]) if t in bm25.vocab else ceiling for t in tokens}
 
 
 def drop_collection(collection_id: int):

@@ -8,6 +8,8 @@
   const fmt = window.interpolate || ((s, a) => s.replace(/%s/g, () => a.shift()));
   const config = JSON.parse(document.getElementById("chat-config").textContent);
   const initial = JSON.parse(document.getElementById("initial-messages").textContent);
+  // Every URL comes from the server (Django's reverse()), with {id} where an id goes.
+  const url = (name, id) => config.urls[name].replace("{id}", String(id));
   const list = document.getElementById("messages");
   const form = document.getElementById("ask");
   const input = document.getElementById("question");
@@ -143,7 +145,7 @@
     comment.append(box, save);
     const send = async (helpful, text) => {
       try {
-        await post("/api/messages/" + data.id + "/feedback", { helpful: helpful, comment: text || "" });
+        await post(url("feedback", data.id), { helpful: helpful, comment: text || "" });
         setState(helpful);
         statusLine.textContent = _("Thank you for the feedback.");
       } catch (err) {
@@ -199,7 +201,7 @@
       case "conversation":
         if (!conversationId) {
           conversationId = event.id;
-          history.replaceState(null, "", "/c/" + event.id);
+          history.replaceState(null, "", url("conversation", event.id));
           addConversation(event.id, event.title);
         }
         break;
@@ -284,7 +286,7 @@
     const li = el("li", "active");
     li.dataset.id = id;
     const link = el("a", "conv-title", title);
-    link.href = "/c/" + id;
+    link.href = url("conversation", id);
     const actions = el("span", "conv-actions");
     const rename = el("button", "icon rename", "✎");
     const del = el("button", "icon delete", "🗑");
@@ -304,15 +306,15 @@
       const title = window.prompt(_("New name for this conversation:"), li.querySelector(".conv-title").textContent.trim());
       if (!title) return;
       try {
-        const data = await post("/api/conversations/" + id + "/rename", { title: title });
+        const data = await post(url("rename", id), { title: title });
         li.querySelector(".conv-title").textContent = data.title;
       } catch (err) { statusLine.textContent = err.message; }
     } else if (e.target.closest(".delete")) {
       if (!window.confirm(_("Delete this conversation?"))) return;
       try {
-        await post("/api/conversations/" + id + "/delete");
+        await post(url("delete", id));
         li.remove();
-        if (String(conversationId) === id) location.href = "/";
+        if (String(conversationId) === id) location.href = config.urls.home;
       } catch (err) { statusLine.textContent = err.message; }
     }
   });

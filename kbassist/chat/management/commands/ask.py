@@ -47,7 +47,7 @@ class Command(BaseCommand):
         if final is None:
             raise CommandError("; ".join(errors) or "No answer.")
 
-        keys = ("n", "kind", "title", "file_path", "page", "section", "faq_id", "document_id", "chunk_id", "cited")
+        keys = ("n", "kind", "title", "url", "page", "section", "faq_id", "document_id", "chunk_id", "cited")
         citations = [{k: c.get(k) for k in keys} for c in final["citations"]]
         if opts["json"]:
             out = {
@@ -65,4 +65,4 @@ class Command(BaseCommand):
         shown = [c for c in citations if c["cited"]] or citations
         for c in shown:
             where = ", ".join(str(x) for x in (f"p. {c['page']}" if c["page"] else None, c["section"]) if x)
-            self.stdout.write(f"[{c['n']}] {c['title']}" + (f" — {where}" if where else "") + (f"  ({c['file_path']})" if c["file_path"] else ""))
+            self.stdout.write(f"[{c['n']}] {c['title']}" + (f" — {where}" if where else "") + (f"  ({c['url']})" if c["url"] else ""))

@@ -11,9 +11,10 @@ import threading
 from collections import deque
 
 
-class GenerationQueue:
-    def __init__(self, slots: int = 1):
-        self.slots = slots
+class GenerationLine:
+    """The line of answers waiting for this process's one generation slot."""
+
+    def __init__(self):
         self._cond = threading.Condition()
         self._waiting: deque[Ticket] = deque()
         self._running = 0
@@ -26,7 +27,7 @@ class GenerationQueue:
         return ticket
 
     def _promote(self):
-        while self._waiting and self._running < self.slots:
+        while self._waiting and not self._running:
             ticket = self._waiting.popleft()
             ticket.running = True
             self._running += 1
@@ -49,29 +50,24 @@ class GenerationQueue:
                 return 0
             return self._waiting.index(ticket) + 1
 
-    @property
-    def waiting(self) -> int:
-        with self._cond:
-            return len(self._waiting)
-
 
 class Ticket:
-    def __init__(self, queue: GenerationQueue):
-        self.queue = queue
+    def __init__(self, line: GenerationLine):
+        self.line = line
         self.running = False
         self.left = False
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds for this ticket's turn; True once it has come."""
-        with self.queue._cond:
-            return self.queue._cond.wait_for(lambda: self.running, timeout)
+        with self.line._cond:
+            return self.line._cond.wait_for(lambda: self.running, timeout)
 
     @property
     def position(self) -> int:
-        return self.queue.position(self)
+        return self.line.position(self)
 
     def release(self):
-        self.queue._leave(self)
+        self.line._leave(self)
 
     def __enter__(self):
         return self
@@ -80,4 +76,4 @@ class Ticket:
         self.release()
 
 
-generation_queue = GenerationQueue()
+generation_line = GenerationLine()

@@ -1,4 +1,8 @@
-"""Adding documents and FAQ lists to a collection: one code path for the admin and the CLI."""
+"""Adding documents and FAQ lists to a collection: one code path for the admin and the CLI.
+
+Ingestion itself runs in a worker: ``queue_ingestion`` marks a document queued and hands
+it to the worker once the surrounding transaction commits.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,26 @@ import io
 from django.core.files import File
 from django.db import transaction
 
-from .models import FAQ, Collection, Document, sha256_of
+from kbassist.knowledge.models import FAQ, Collection, Document, sha256_of
+
+from .tasks import ingest_document_task, ingest_faqs_task
 
 
 class FileRejected(Exception):
     """The file was not added (e.g. it is already in the collection)."""
+
+
+def queue_ingestion(document: Document):
+    """Mark ``document`` queued and hand it to a worker once this transaction commits."""
+    document.set_progress(Document.Status.QUEUED, 0, error="")
+    pk = document.pk
+    transaction.on_commit(lambda: ingest_document_task.delay(pk))
+
+
+def queue_faq_indexing(faq_ids: list[int]):
+    """(Re)index these FAQ entries in a worker once this transaction commits."""
+    ids = list(faq_ids)
+    transaction.on_commit(lambda: ingest_faqs_task.delay(ids))
 
 
 def add_document(collection: Collection, fileobj, name: str, source_path: str = "") -> tuple[Document, bool]:
@@ -29,7 +48,7 @@ def add_document(collection: Collection, fileobj, name: str, source_path: str = 
         if source_path and same.source_path == source_path and same.status != Document.Status.FAILED:
             return same, False
         if source_path and same.source_path == source_path:
-            same.queue_ingestion()  # it failed before: try again (e.g. after a parser fix)
+            queue_ingestion(same)  # it failed before: try again (e.g. after a parser fix)
             return same, True
         raise FileRejected(f"already in “{collection}” as “{same}”")
     with transaction.atomic():
@@ -45,7 +64,7 @@ def add_document(collection: Collection, fileobj, name: str, source_path: str = 
         document.file = File(fileobj, name=name)
         document.fill_file_facts()
         document.save()
-        document.queue_ingestion()
+        queue_ingestion(document)
     return document, True
 
 
@@ -66,8 +85,6 @@ def import_faq_csv(collection: Collection, data: bytes) -> list[FAQ]:
     if not pairs:
         raise ValueError("The CSV file has no question,answer rows.")
 
-    from kbassist.ingestion.tasks import ingest_faqs
-
     with transaction.atomic():
         existing = {faq.question: faq for faq in FAQ.objects.filter(collection=collection)}
         changed, new = [], []
@@ -85,5 +102,5 @@ def import_faq_csv(collection: Collection, data: bytes) -> list[FAQ]:
         FAQ.objects.bulk_update(changed, ["answer"])
         ids = [faq.pk for faq in new + changed]
         if ids:
-            transaction.on_commit(lambda: ingest_faqs.delay(ids))
+            queue_faq_indexing(ids)
     return new + changed

@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from kbassist.ingestion.indexing import rebuild_collection
 from kbassist.knowledge.models import Collection
-from kbassist.retrieval.store import drop_collection, sync_collection
 
 
 class Command(BaseCommand):
@@ -20,6 +20,5 @@ class Command(BaseCommand):
             collections = collections.filter(name__in=opts["collection"])
         for collection in collections:
             start = time.monotonic()
-            drop_collection(collection.pk)
-            index = sync_collection(collection.pk)
+            index = rebuild_collection(collection.pk)
             self.stdout.write(f"{collection}: {len(index)} chunks indexed in {time.monotonic() - start:.1f}s")

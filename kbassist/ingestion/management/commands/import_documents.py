@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from kbassist.ingestion.parsers import SUPPORTED_EXTENSIONS
-from kbassist.knowledge.importing import FileRejected, add_document, import_faq_csv
+from kbassist.ingestion.importing import FileRejected, add_document, import_faq_csv
 from kbassist.knowledge.models import Chunk, Collection, Document
 
 

@@ -4,25 +4,23 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import FAQ, Collection, Document
+from kbassist.knowledge.models import FAQ, Collection, Document
+from kbassist.retrieval.store import drop_collection
+
+from .importing import queue_faq_indexing
+from .tasks import sync_index_task
 
 
 @receiver(post_save, sender=FAQ)
 def faq_saved(sender, instance, raw=False, **kwargs):
-    if raw:
-        return
-    from kbassist.ingestion.tasks import ingest_faqs
-
-    pk = instance.pk
-    transaction.on_commit(lambda: ingest_faqs.delay([pk]))
+    if not raw:
+        queue_faq_indexing([instance.pk])
 
 
 @receiver(post_delete, sender=FAQ)
 @receiver(post_delete, sender=Document)
 def source_deleted(sender, instance, **kwargs):
     """Its chunks went with it (cascade); drop them from the index too."""
-    from kbassist.ingestion.tasks import sync_collection_index
-
     collection_id = instance.collection_id
     if sender is Document and instance.file:
         storage, name = instance.file.storage, instance.file.name
@@ -30,14 +28,12 @@ def source_deleted(sender, instance, **kwargs):
 
     def sync():
         if Collection.objects.filter(pk=collection_id).exists():
-            sync_collection_index.delay(collection_id)
+            sync_index_task.delay(collection_id)
 
     transaction.on_commit(sync)
 
 
 @receiver(post_delete, sender=Collection)
 def collection_deleted(sender, instance, **kwargs):
-    from kbassist.retrieval.store import drop_collection
-
     collection_id = instance.pk
     transaction.on_commit(lambda: drop_collection(collection_id))
