@@ -264,12 +264,22 @@ def _docx_heading_level(style: str) -> int:
 _HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "tr", "dt", "dd"]
 
 
+# How browsers read some <meta charset> labels (WHATWG Encoding Standard): Latin-1 and ASCII
+# as windows-1252, GB2312 and GBK as their superset GB18030; a UTF-16 label in a page that was
+# readable as ASCII is a mistake, so it is ignored.
+_HTML_CHARSET_LABELS = {
+    "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252",
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
+    "utf-16": None, "utf-16le": None, "utf-16be": None,
+}
+
+
 def _decode_html(data: bytes) -> str:
     from bs4.dammit import EncodingDetector
 
     declared = EncodingDetector.find_declared_encoding(data[:4096], is_html=True, search_entire_document=False)
-    if declared and declared.lower().replace("_", "-") in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
-        declared = "cp1252"  # what browsers read these labels as (WHATWG Encoding Standard)
+    if declared:
+        declared = _HTML_CHARSET_LABELS.get(declared.lower().replace("_", "-"), declared)
     return _decode(data, declared)
 
 
