@@ -18,7 +18,7 @@ from kbassist.chat.models import Conversation, Message
 from kbassist.knowledge.models import FAQ, Collection, Document
 from kbassist.llm.line import GenerationLine
 
-from .fakes import ScriptedBackend
+from tests.fakes import ScriptedBackend
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from kbassist.chat.rewrite import concatenated
 from kbassist.text import cited_numbers, is_chinese
 from kbassist.llm.line import GenerationLine
 
-from .fakes import ScriptedBackend
+from tests.fakes import ScriptedBackend
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.llm.openai_compat import OpenAICompatibleBackend
 from kbassist.llm.line import GenerationLine
 
-from .conftest import free_port, running_server
+from tests.conftest import free_port, running_server
 
 pytestmark = pytest.mark.llm
 

@@ -11,7 +11,7 @@ from kbassist.knowledge.models import Chunk, Document
 from kbassist.retrieval.search import search
 from kbassist.retrieval.store import collection_dir, current_version, load_version
 
-from .conftest import ROOT, wait_until
+from tests.conftest import ROOT, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from kbassist.chat.models import Feedback, Message
 
-from .conftest import free_port, running_server, wait_until
+from tests.conftest import free_port, running_server, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"

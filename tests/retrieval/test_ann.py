@@ -10,7 +10,7 @@ from kbassist.retrieval.bm25 import BM25Index
 from kbassist.retrieval.dense import DenseIndex
 from kbassist.retrieval.embedder import get_embedder
 
-from .conftest import DATASETS
+from tests.conftest import DATASETS
 
 SCIFACT = DATASETS / "scifact"
 

@@ -10,7 +10,7 @@ from kbassist.chat.consumers import ChatConsumer
 from kbassist.chat.models import Message
 from kbassist.llm import set_backend
 
-from .fakes import ScriptedBackend
+from tests.fakes import ScriptedBackend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -9,7 +9,7 @@ from rank_bm25 import BM25Okapi
 from kbassist.retrieval.bm25 import BM25Index
 from kbassist.retrieval.tokenize import tokenize
 
-from .conftest import DATASETS
+from tests.conftest import DATASETS
 
 SCIFACT = DATASETS / "scifact"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, free_port, http_ok, wait_until
+from tests.conftest import ROOT, free_port, http_ok, wait_until
 
 pytestmark = pytest.mark.production
 
