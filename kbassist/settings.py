@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kbassist.knowledge",
     "kbassist.ingestion",
     "kbassist.chat",
+    "kbassist.evaluation",
 ]
 
 MIDDLEWARE = [

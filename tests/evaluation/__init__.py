@@ -1,0 +1,1 @@
+"""Specifications of manage.py evaluate and its metrics."""
