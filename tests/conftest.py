@@ -1,13 +1,17 @@
-"""Shared fixtures: users and collections, the real embedder and GGUF model, a real worker."""
+"""Shared fixtures: users and collections, the leave policy, chunks with real embeddings,
+SciFact, the real GGUF model and the process-wide backend, a real worker, and waits on
+conditions (``wait_until``) instead of fixed sleeps."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,14 @@ from django.contrib.auth.models import Group, User
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT.parent / "shared" / "datasets"
+
+# The one leave policy the chat, retrieval and browser tests ask about. Each section is a
+# chunk of its own: "Leave › Vacation", "Leave › Part-time staff", "Leave › Sick leave".
+LEAVE = (
+    "# Leave\n\n## Vacation\n\nFull-time staff get 28 vacation days per year.\n\n"
+    "## Part-time staff\n\nPart-time staff get vacation pro rata to their contracted hours.\n\n"
+    "## Sick leave\n\nTell your manager before 10:00 and bring a doctor's note from day 4.\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +98,49 @@ def make_document(tmp_path):
     return make
 
 
+@pytest.fixture
+def handbook(public_collection, make_document):
+    """The leave policy (``LEAVE``), ingested into the public collection."""
+    return make_document(public_collection, "leave.md", LEAVE)
+
+
+@pytest.fixture
+def add_chunks():
+    """``add_chunks(document, texts)``: chunks of ``document`` with real embeddings, straight
+    into the database (not into the index: ``sync_collection`` does that)."""
+    from kbassist.knowledge.models import Chunk
+    from kbassist.retrieval.embedder import get_embedder
+
+    def add(document, texts):
+        vectors = get_embedder().encode(texts, batch_size=64)
+        return Chunk.objects.bulk_create(
+            Chunk(collection_id=document.collection_id, document=document, position=i, text=t, embedding=v.tobytes())
+            for i, (t, v) in enumerate(zip(texts, vectors))
+        )
+
+    return add
+
+
+@dataclass(frozen=True)
+class SciFact:
+    corpus: list[dict]  # {"_id", "title", "text", ...}: 5,183 abstracts
+    queries: list[dict]  # {"_id", "text", ...}
+
+
+@pytest.fixture(scope="session")
+def scifact() -> SciFact:
+    """The BEIR SciFact corpus and questions from shared/datasets (read once per run)."""
+    folder = DATASETS / "scifact"
+    if not (folder / "corpus.jsonl").exists():
+        pytest.skip("shared/datasets/scifact is not beside the project")
+
+    def rows(name):
+        with open(folder / name, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh]
+
+    return SciFact(rows("corpus.jsonl"), rows("queries.jsonl"))
+
+
 @pytest.fixture(scope="session")
 def smollm2():
     """The real SmolLM2-135M model (fast), through the real llama.cpp backend."""
@@ -93,6 +148,20 @@ def smollm2():
     from kbassist.llm.llamacpp import LlamaCppBackend
 
     return LlamaCppBackend(str(smollm2_path()), context_size=2048, threads=os.cpu_count() or 2, seed=7)
+
+
+@pytest.fixture
+def backend():
+    """``backend(instance)`` makes ``instance`` the process-wide backend (what the websocket
+    and the commands use) for this test; it is reset afterwards, whatever happens."""
+    from kbassist.llm import set_backend
+
+    def use(instance):
+        set_backend(instance)
+        return instance
+
+    yield use
+    set_backend(None)
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Ingestion through a real Celery worker process, as in production."""
 
-import json
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError

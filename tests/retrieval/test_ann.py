@@ -1,7 +1,5 @@
 """The approximate dense index (IVF) against exact search, on real embeddings of a real corpus."""
 
-import json
-
 import numpy as np
 import pytest
 
@@ -10,20 +8,12 @@ from kbassist.retrieval.bm25 import BM25Index
 from kbassist.retrieval.dense import DenseIndex
 from kbassist.retrieval.embedder import get_embedder
 
-from tests.conftest import DATASETS
-
-SCIFACT = DATASETS / "scifact"
-
 
 @pytest.fixture(scope="module")
-def scifact_vectors():
-    """Real embeddings of SciFact's 5,183 titles, and of its 300 test questions."""
-    if not (SCIFACT / "corpus.jsonl").exists():
-        pytest.skip("shared/datasets/scifact is not beside the project")
-    with open(SCIFACT / "corpus.jsonl") as fh:
-        titles = [json.loads(line)["title"] for line in fh]
-    with open(SCIFACT / "queries.jsonl") as fh:
-        queries = [json.loads(line)["text"] for line in fh][:300]
+def scifact_vectors(scifact):
+    """Real embeddings of SciFact's 5,183 titles, and of its first 300 questions."""
+    titles = [row["title"] for row in scifact.corpus]
+    queries = [row["text"] for row in scifact.queries[:300]]
     embedder = get_embedder()
     return embedder.encode(titles, batch_size=128), embedder.encode(queries, batch_size=128)
 

@@ -1,31 +1,16 @@
 """The sparse BM25 index scores exactly like rank-bm25's BM25Okapi, on a real corpus."""
 
-import json
-
 import numpy as np
-import pytest
 from rank_bm25 import BM25Okapi
 
 from kbassist.retrieval.bm25 import BM25Index
 from kbassist.retrieval.tokenize import tokenize
 
-from tests.conftest import DATASETS
 
-SCIFACT = DATASETS / "scifact"
-
-
-def scifact(limit_docs=2000, limit_queries=40):
-    if not (SCIFACT / "corpus.jsonl").exists():
-        pytest.skip("shared/datasets/scifact is not beside the project")
-    docs, queries = [], []
-    with open(SCIFACT / "corpus.jsonl") as fh:
-        for line, _ in zip(fh, range(limit_docs)):
-            row = json.loads(line)
-            docs.append(tokenize(row["title"] + "\n" + row["text"]))
-    with open(SCIFACT / "queries.jsonl") as fh:
-        for line, _ in zip(fh, range(limit_queries)):
-            queries.append(tokenize(json.loads(line)["text"]))
-    return docs, queries
+def tokenized(scifact, n_docs, n_queries):
+    """The first abstracts (title and text) and questions of SciFact, tokenized."""
+    docs = [tokenize(row["title"] + "\n" + row["text"]) for row in scifact.corpus[:n_docs]]
+    return docs, [tokenize(row["text"]) for row in scifact.queries[:n_queries]]
 
 
 def assert_same_as_rank_bm25(index, reference, queries):
@@ -39,13 +24,13 @@ def assert_same_as_rank_bm25(index, reference, queries):
         np.testing.assert_allclose(scores, expected[rows], atol=1e-6)
 
 
-def test_scores_match_bm25okapi_on_scifact():
-    docs, queries = scifact()
+def test_scores_match_bm25okapi_on_scifact(scifact):
+    docs, queries = tokenized(scifact, 2000, 40)
     assert_same_as_rank_bm25(BM25Index.from_tokens(docs), BM25Okapi(docs), queries)
 
 
-def test_incremental_add_and_remove_match_a_fresh_bm25okapi():
-    docs, queries = scifact(limit_docs=600, limit_queries=20)
+def test_incremental_add_and_remove_match_a_fresh_bm25okapi(scifact):
+    docs, queries = tokenized(scifact, 600, 20)
     index = BM25Index.from_tokens(docs[:300]).extended(docs[300:])
     keep = np.ones(len(docs), dtype=bool)
     keep[::7] = False  # drop every 7th document, as deleting documents does
@@ -67,8 +52,8 @@ def test_unknown_terms_and_empty_index():
     assert index.top_k(["zzz"], 5)[0].size == 0
 
 
-def test_save_and_load_round_trip(tmp_path):
-    docs, queries = scifact(limit_docs=200, limit_queries=5)
+def test_save_and_load_round_trip(tmp_path, scifact):
+    docs, queries = tokenized(scifact, 200, 5)
     index = BM25Index.from_tokens(docs)
     index.save(tmp_path)
     loaded = BM25Index.load(tmp_path)

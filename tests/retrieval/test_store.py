@@ -5,18 +5,10 @@ import threading
 import numpy as np
 import pytest
 
-from kbassist.knowledge.models import Chunk
 from kbassist.ingestion.indexing import sync_collection
+from kbassist.knowledge.models import Chunk
 from kbassist.retrieval import store
 from kbassist.retrieval.embedder import get_embedder
-
-
-def add_chunks(collection, document, texts):
-    vectors = get_embedder().encode(texts)
-    return Chunk.objects.bulk_create(
-        Chunk(collection=collection, document=document, position=i, text=t, embedding=v.tobytes())
-        for i, (t, v) in enumerate(zip(texts, vectors))
-    )
 
 
 @pytest.fixture
@@ -25,12 +17,12 @@ def doc(public_collection, make_document):
 
 
 @pytest.mark.django_db
-def test_sync_adds_and_removes_exactly(public_collection, doc):
-    first = add_chunks(public_collection, doc, ["laptops are replaced every 3 years", "VPN uses WireGuard", "lunch is at noon"])
+def test_sync_adds_and_removes_exactly(public_collection, doc, add_chunks):
+    first = add_chunks(doc, ["laptops are replaced every 3 years", "VPN uses WireGuard", "lunch is at noon"])
     index = sync_collection(public_collection.pk)
     assert sorted(index.chunk_ids.tolist()) == sorted(c.pk for c in first)
     Chunk.objects.filter(pk=first[0].pk).delete()
-    second = add_chunks(public_collection, doc, ["parking is free on Fridays"])
+    second = add_chunks(doc, ["parking is free on Fridays"])
     index = sync_collection(public_collection.pk)
     assert sorted(index.chunk_ids.tolist()) == sorted([first[1].pk, first[2].pk, second[0].pk])
     assert len(index.bm25) == len(index.dense) == 3
@@ -40,21 +32,21 @@ def test_sync_adds_and_removes_exactly(public_collection, doc):
 
 
 @pytest.mark.django_db
-def test_reader_picks_up_a_new_version_without_restart(public_collection, doc):
-    add_chunks(public_collection, doc, ["one"])
+def test_reader_picks_up_a_new_version_without_restart(public_collection, doc, add_chunks):
+    add_chunks(doc, ["one"])
     sync_collection(public_collection.pk)
     seen = store.index_cache.get(public_collection.pk)
-    add_chunks(public_collection, doc, ["two"])
+    add_chunks(doc, ["two"])
     sync_collection(public_collection.pk)
     now = store.index_cache.get(public_collection.pk)
     assert now.version == seen.version + 1 and len(now) == 2
 
 
 @pytest.mark.django_db
-def test_old_versions_are_cleaned_up_and_current_is_complete(public_collection, doc):
+def test_old_versions_are_cleaned_up_and_current_is_complete(public_collection, doc, add_chunks):
     folder = store.collection_dir(public_collection.pk)
     for i in range(5):
-        add_chunks(public_collection, doc, [f"text {i}"])
+        add_chunks(doc, [f"text {i}"])
         sync_collection(public_collection.pk)
     versions = sorted(p.name for p in folder.glob("v*"))
     assert versions == ["v000004", "v000005"]
@@ -63,9 +55,9 @@ def test_old_versions_are_cleaned_up_and_current_is_complete(public_collection, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_syncs_index_every_chunk_exactly_once(public_collection, doc):
+def test_concurrent_syncs_index_every_chunk_exactly_once(public_collection, doc, add_chunks):
     """Two ingestions finishing together: both land in the index, neither twice."""
-    batches = [add_chunks(public_collection, doc, [f"batch {b} chunk {i}" for i in range(20)]) for b in range(4)]
+    batches = [add_chunks(doc, [f"batch {b} chunk {i}" for i in range(20)]) for b in range(4)]
     errors = []
 
     def run():
@@ -78,7 +70,8 @@ def test_concurrent_syncs_index_every_chunk_exactly_once(public_collection, doc)
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a sync never finished (a lock held forever?)"
     assert not errors
     index = store.load_version(store.collection_dir(public_collection.pk), store.current_version(store.collection_dir(public_collection.pk)))
     ids = index.chunk_ids.tolist()

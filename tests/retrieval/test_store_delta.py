@@ -7,20 +7,15 @@ from kbassist.knowledge.models import Chunk
 from kbassist.ingestion.indexing import sync_collection
 from kbassist.retrieval import store
 from kbassist.retrieval.bm25 import BM25Index
-from kbassist.retrieval.embedder import get_embedder
 from kbassist.retrieval.tokenize import tokenize
 
 WORDS = "vacation laptop vpn password parking lunch salary travel expense onboarding wifi badge".split()
 
 
-def add_chunks(collection, document, n, seed):
+def texts(n, seed):
+    """``n`` short texts of random policy words, each with a unique term ``item{seed}x{i}``."""
     rng = np.random.default_rng(seed)
-    texts = [" ".join(rng.choice(WORDS, 6)) + f" item{seed}x{i}" for i in range(n)]
-    vectors = get_embedder().encode(texts, batch_size=64)
-    return Chunk.objects.bulk_create(
-        Chunk(collection=collection, document=document, position=i, text=t, embedding=v.tobytes())
-        for i, (t, v) in enumerate(zip(texts, vectors))
-    )
+    return [" ".join(rng.choice(WORDS, 6)) + f" item{seed}x{i}" for i in range(n)]
 
 
 def assert_same_as_full_build(index):
@@ -34,13 +29,13 @@ def assert_same_as_full_build(index):
 
 
 @pytest.mark.django_db
-def test_appends_are_written_as_deltas_over_hard_linked_base_files(public_collection, make_document):
+def test_appends_are_written_as_deltas_over_hard_linked_base_files(public_collection, make_document, add_chunks):
     doc = make_document(public_collection, "seed.txt", "seed", ingest=False)
     folder = store.collection_dir(public_collection.pk)
-    add_chunks(public_collection, doc, 30, seed=0)
+    add_chunks(doc, texts(30, seed=0))
     sync_collection(public_collection.pk)
     for seed in range(1, 4):
-        add_chunks(public_collection, doc, 5, seed=seed)
+        add_chunks(doc, texts(5, seed=seed))
         sync_collection(public_collection.pk)
     vdir = folder / (folder / "CURRENT").read_text().strip()
     assert (vdir / "delta_vectors.npy").exists()
@@ -61,15 +56,15 @@ def test_appends_are_written_as_deltas_over_hard_linked_base_files(public_collec
 
 
 @pytest.mark.django_db
-def test_large_appends_compact_into_a_full_version(public_collection, make_document, monkeypatch):
+def test_large_appends_compact_into_a_full_version(public_collection, make_document, add_chunks, monkeypatch):
     monkeypatch.setattr(store, "DELTA_MIN_ROWS", 4)
     doc = make_document(public_collection, "seed.txt", "seed", ingest=False)
     folder = store.collection_dir(public_collection.pk)
-    add_chunks(public_collection, doc, 20, seed=0)
+    add_chunks(doc, texts(20, seed=0))
     sync_collection(public_collection.pk)
-    add_chunks(public_collection, doc, 4, seed=1)
+    add_chunks(doc, texts(4, seed=1))
     assert sync_collection(public_collection.pk).base_rows == 20
-    add_chunks(public_collection, doc, 4, seed=2)  # 8 appended > 25% of 20: written in full
+    add_chunks(doc, texts(4, seed=2))  # 8 appended > 25% of 20: written in full
     index = sync_collection(public_collection.pk)
     assert index.base_rows == 28
     vdir = folder / (folder / "CURRENT").read_text().strip()
