@@ -223,6 +223,12 @@ KB_FAQ_MATCH_COSINE = env.float("KB_FAQ_MATCH_COSINE", default=0.9)  # question 
 KB_FAQ_MATCH_LEXICAL = env.float("KB_FAQ_MATCH_LEXICAL", default=0.7)  # token Dice overlap
 KB_MIN_SIMILARITY = env.float("KB_MIN_SIMILARITY", default=0.4)  # best cosine, English questions
 KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted token coverage, Chinese
+# Answer trust (README, "Answers you can check"): refuse when no retrieved sentence answers the
+# question itself (evidence answerability below this), translate Chinese questions into
+# English for search, and show the model the best evidence sentences first.
+KB_MIN_ANSWERABILITY = env.float("KB_MIN_ANSWERABILITY", default=0.5)
+KB_TRANSLATE_QUERIES = env.bool("KB_TRANSLATE_QUERIES", default=True)
+KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=True)
 
 LOGGING = {
     "version": 1,

@@ -28,10 +28,25 @@ class FeedbackFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ClaimsRemovedFilter(admin.SimpleListFilter):
+    title = _("verification")
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return [("removed", _("unsupported claims removed")), ("clean", _("every claim supported"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "removed":
+            return queryset.filter(claims_removed__gt=0)
+        if self.value() == "clean":
+            return queryset.filter(claims_removed=0, kind=Message.Kind.GENERATED)
+        return queryset
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["question", "short_answer", "kind", "status", "rating", "user", "created_at"]
-    list_filter = ["kind", FeedbackFilter, "status", "created_at"]
+    list_display = ["question", "short_answer", "kind", "status", "claims_removed", "rating", "user", "created_at"]
+    list_filter = ["kind", FeedbackFilter, ClaimsRemovedFilter, "status", "created_at"]
     search_fields = ["content", "search_query"]
     readonly_fields = [f.name for f in Message._meta.fields]
     actions = ["make_faq"]

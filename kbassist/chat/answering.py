@@ -39,10 +39,11 @@ from kbassist.text import cited_numbers, is_chinese
 
 from . import policy
 from .attribution import attribute
+from .grounding import Checked, Grounding, model_declined
 from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
 from .rendering import render_markdown
-from .rewrite import concatenated, is_follow_up, standalone_question
+from .rewrite import concatenated, is_follow_up, standalone_question, to_english
 
 log = logging.getLogger(__name__)
 Kind, Status = Message.Kind, Message.Status
@@ -53,6 +54,10 @@ NOTHING_TO_REGENERATE = gettext_noop("There is no answer to regenerate.")
 REFUSED = gettext_noop("The knowledge base does not cover this question, so I would rather not guess.")
 CLOSEST = gettext_noop("The closest FAQ entries:")
 CURATORS = gettext_noop("Your question has been passed on to the people who maintain the knowledge base.")
+NOT_ANSWERED = gettext_noop(
+    "The knowledge base has passages on this topic, but none of them answers this question, so I would rather not guess."
+)
+COVERS = gettext_noop("What it does cover:")
 UNAVAILABLE = gettext_noop(
     "The language model is unavailable right now. These passages from the knowledge base are the closest match:"
 )
@@ -73,14 +78,23 @@ class Outcome:
 
 @dataclass
 class Found:
-    """What retrieval found for the turn's search query."""
+    """What retrieval found for the turn's search query, as numbered sources, and the
+    evidence in them (built once, shared by the refusal decision, prompt and verification)."""
 
     query: str
-    how: str  # "as asked", "model" (rewritten) or "concatenated"
+    how: str  # "as asked", "model" (rewritten), "concatenated" or "translated"
     hits: list[Hit]
 
     def event(self, sources: list[dict]) -> dict:
         return {"type": "sources", "query": self.query, "query_how": self.how, "sources": sources}
+
+    @cached_property
+    def sources(self) -> list[dict]:
+        return [_source(n, h) for n, h in enumerate(self.hits, start=1)]
+
+    @cached_property
+    def grounding(self) -> Grounding:
+        return Grounding(self.query, self.sources)
 
 
 @dataclass
@@ -205,28 +219,50 @@ def _from_sources(turn: Turn):
     query, how = yield from _search_query(turn)
     if query is None:
         return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
-    found = Found(query, how, search(query, turn.user).hits)
+    hits = search(query, turn.user).hits
+    if how == "translated":  # the question as asked finds passages in its own language
+        hits = _interleave(hits, search(turn.question, turn.user).hits, settings.KB_TOP_K)
+    found = Found(query, how, hits)
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
 
 
 def _search_query(turn: Turn):
-    """``(query, how)``: what to search for. A follow-up is rewritten by the model, which
-    needs the generation slot; ``(None, "")`` if the user stopped while waiting for it."""
-    if not is_follow_up(turn.history):
-        return turn.question, "as asked"
-    if settings.KB_QUERY_REWRITE:
-        if not (yield from turn.wait_for_model()):
-            return None, ""
-        try:
-            return standalone_question(turn.question, turn.history, turn.model())
-        except GenerationError:
-            pass  # the model cannot load: search without it
-    return concatenated(turn.question, turn.history), "concatenated"
+    """``(query, how)``: what to search for. A follow-up is rewritten by the model, and a
+    Chinese question is translated into English (the documents may be English); both need
+    the generation slot. ``(None, "")`` if the user stopped while waiting for it."""
+    query, how = turn.question, "as asked"
+    if is_follow_up(turn.history):
+        query, how = concatenated(turn.question, turn.history), "concatenated"
+    wants_model = (how != "as asked" and settings.KB_QUERY_REWRITE) or (is_chinese(turn.question) and settings.KB_TRANSLATE_QUERIES)
+    if not wants_model:
+        return query, how
+    if not (yield from turn.wait_for_model()):
+        return None, ""
+    try:
+        if how != "as asked" and settings.KB_QUERY_REWRITE:
+            query, how = standalone_question(turn.question, turn.history, turn.model())
+        if is_chinese(query) and settings.KB_TRANSLATE_QUERIES and (english := to_english(query, turn.model())):
+            query, how = english, "translated"
+    except GenerationError:
+        pass  # the model cannot load: search without it
+    return query, how
+
+
+def _interleave(first: list[Hit], second: list[Hit], k: int) -> list[Hit]:
+    """Hits of two searches, alternating, each chunk once, at most ``k``."""
+    merged, seen = [], set()
+    for pair in zip(first + [None] * len(second), second + [None] * len(first)):
+        for hit in pair:
+            if hit is not None and hit.chunk.pk not in seen:
+                seen.add(hit.chunk.pk)
+                merged.append(hit)
+    return merged[:k]
 
 
 def _curated(turn: Turn, found: Found):
-    match = None if turn.regenerate else policy.find_curated(found.query if turn.history else turn.question, found.hits)
+    asked = found.query if turn.history or found.how == "translated" else turn.question
+    match = None if turn.regenerate else policy.find_curated(asked, found.hits) or policy.find_curated(turn.question, found.hits)
     if match is None:
         return None
     sources = [_source(1, match.hit)]
@@ -238,15 +274,24 @@ def _curated(turn: Turn, found: Found):
 
 
 def _refused(turn: Turn, found: Found):
+    """Refuse when nothing retrieved is on the topic, or when passages are on the topic but
+    no sentence of theirs answers the question itself (evidence answerability)."""
     relevance = policy.judge_relevance(found.query, found.hits)
     turn.timings["relevance"] = {"dense": round(relevance.dense, 3), "coverage": round(relevance.coverage, 3), "by": relevance.measure}
     if relevance.relevant:
-        return None
+        grounding = found.grounding
+        turn.timings["answerability"] = round(grounding.answerability.score, 3)
+        if grounding.answers_question:
+            return None
     suggestions = [_source(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
     yield found.event([])
-    text = turn.say(REFUSED)
-    if suggestions:
-        text += "\n\n" + turn.say(CLOSEST) + "\n" + "\n".join(f"- {s['faq_question']}" for s in suggestions)
+    if relevance.relevant:  # on the topic, but not the answer: say what it does cover
+        covered = list(dict.fromkeys(f"- {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources[:3]))
+        text = turn.say(NOT_ANSWERED) + "\n\n" + turn.say(COVERS) + "\n" + "\n".join(covered)
+    else:
+        text = turn.say(REFUSED)
+        if suggestions:
+            text += "\n\n" + turn.say(CLOSEST) + "\n" + "\n".join(f"- {s['faq_question']}" for s in suggestions)
     text += "\n\n" + turn.say(CURATORS)
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
@@ -254,7 +299,7 @@ def _refused(turn: Turn, found: Found):
 
 
 def _generated(turn: Turn, found: Found):
-    sources = [_source(n, h) for n, h in enumerate(found.hits, start=1)]
+    sources = found.sources
     yield found.event(sources)
     if not (yield from turn.wait_for_model()):
         return Outcome(Kind.GENERATED, Status.STOPPED, citations=_cite(sources, ""), query=found.query)
@@ -265,7 +310,8 @@ def _generated(turn: Turn, found: Found):
         backend = turn.model()
         model_name = backend.name
         budget = backend.context_size - settings.KB_LLM_MAX_TOKENS - 16
-        messages, n_used = build_messages(turn.question, [h.chunk for h in found.hits], turn.history, backend.count_tokens, budget)
+        evidence = found.grounding.best if settings.KB_PROMPT_EVIDENCE else []
+        messages, n_used = build_messages(turn.question, [h.chunk for h in found.hits], turn.history, backend.count_tokens, budget, evidence)
         sources = sources[:n_used]  # the ones that fitted in the model's context
         yield from _stream(turn, backend, messages, pieces)
         if turn.should_stop():
@@ -278,8 +324,14 @@ def _generated(turn: Turn, found: Found):
         status = Status.ERROR
     finally:
         turn.release()
-    text = attribute("".join(pieces).strip(), [s["text"] for s in sources])
-    return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name)
+    text = "".join(pieces).strip()
+    if status == Status.COMPLETE and model_declined(text):
+        return Outcome(Kind.REFUSED, text=text, query=found.query, model_name=model_name)
+    checked = found.grounding.check(text) if status == Status.COMPLETE else Checked(text, {}, False)
+    text = checked.text if checked.from_evidence else attribute(checked.text, [s["text"] for s in sources])
+    citations = _cite(sources, text, found.grounding.support(text))
+    extra = {"evidence": found.grounding.evidence(), "verification": {**checked.verification, "from_evidence": checked.from_evidence}}
+    return Outcome(Kind.GENERATED, status, text, citations, found.query, model_name, extra)
 
 
 def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
@@ -312,9 +364,11 @@ def _source(n: int, hit: Hit) -> dict:
     return data
 
 
-def _cite(sources: list[dict], text: str) -> list[dict]:
+def _cite(sources: list[dict], text: str, support: dict | None = None) -> list[dict]:
+    """The sources, each marked whether the answer cites it, with the ``[start, end]`` spans
+    of its text that support the answer (highlighted when the passage is opened)."""
     cited = cited_numbers(text, len(sources))
-    return [{**s, "cited": s["n"] in cited} for s in sources]
+    return [{**s, "cited": s["n"] in cited, "support": (support or {}).get(s["n"], [])} for s in sources]
 
 
 def _finish(turn: Turn, outcome: Outcome) -> dict:
@@ -330,6 +384,9 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
         citations=outcome.citations,
         timings=turn.timings,
         model_name=outcome.model_name,
+        evidence=outcome.extra.get("evidence", []),
+        verification=outcome.extra.get("verification", {}),
+        claims_removed=outcome.extra.get("verification", {}).get("claims_removed", 0),
     )
     turn.conversation.save(update_fields=["updated_at"])
     if turn.use_cache and outcome.kind == Kind.GENERATED and outcome.status == Status.COMPLETE and outcome.text:

@@ -51,6 +51,11 @@ class Message(models.Model):
     citations = models.JSONField(default=list, blank=True)  # [{n, title, page, section, ...}]
     timings = models.JSONField(default=dict, blank=True)  # retrieval_ms, ttft_ms, tokens_per_s, ...
     model_name = models.CharField(max_length=200, blank=True)
+    # The sentences of the sources quoted under the answer: [{n, quote, title, location, ...}].
+    evidence = models.JSONField(default=list, blank=True)
+    # What verification checked: claims_checked/supported/removed, and the sentences removed.
+    verification = models.JSONField(default=dict, blank=True)
+    claims_removed = models.PositiveSmallIntegerField(default=0, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

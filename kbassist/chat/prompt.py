@@ -15,7 +15,9 @@ the answer, reply that the knowledge base does not cover this question. Keep the
 
 Sources:
 
-{sources}"""
+{sources}{evidence}"""
+
+EVIDENCE = "\n\nThe sentences of the sources that most likely answer the question:\n{lines}"
 
 LANGUAGE_EN = "Answer in English."
 LANGUAGE_ZH = "The question is in Chinese: answer in Simplified Chinese (简体中文)."
@@ -26,14 +28,30 @@ def format_source(n: int, chunk) -> str:
     return f"[{n}] ({chunk.source_title}{where})\n{chunk.text.strip()}"
 
 
-def build_messages(question: str, chunks: list, history: list, count_tokens, budget: int) -> tuple[list[ChatMessage], int]:
+def format_evidence(evidence: list) -> str:
+    """The best evidence sentences (``EvidenceSentence``), quoted with their table header or
+    list lead-in, so that a small model reads the right row of a table."""
+    if not evidence:
+        return ""
+    lines = []
+    for ev in evidence:
+        lead = f"{ev.context.rstrip(':：')}: " if ev.kind in ("row", "item") and ev.context else ""
+        lines.append(f'- "{lead}{ev.quote}" [{ev.source_n}]')
+    return EVIDENCE.format(lines="\n".join(lines))
+
+
+def build_messages(
+    question: str, chunks: list, history: list, count_tokens, budget: int, evidence: list = ()
+) -> tuple[list[ChatMessage], int]:
     """The chat messages for the model, and how many sources fitted in ``budget`` tokens.
 
-    The question and the rules always go in; then sources in rank order while they fit (the
-    last one shortened if need be); then as many recent turns as still fit, newest first.
+    The question, the rules and the best evidence sentences always go in; then sources in
+    rank order while they fit (the last one shortened if need be); then as many recent turns
+    as still fit, newest first.
     """
     language = LANGUAGE_ZH if is_chinese(question) else LANGUAGE_EN
-    used = count_tokens(RULES) + count_tokens(question) + 32
+    quoted = format_evidence(list(evidence))
+    used = count_tokens(RULES) + count_tokens(question) + count_tokens(quoted) + 32
     sources: list[str] = []
     for n, chunk in enumerate(chunks, start=1):
         text = format_source(n, chunk)
@@ -46,7 +64,7 @@ def build_messages(question: str, chunks: list, history: list, count_tokens, bud
             break
         sources.append(text)
         used += cost
-    system = RULES.format(language=language, sources="\n\n".join(sources) if sources else "(none found)")
+    system = RULES.format(language=language, sources="\n\n".join(sources) if sources else "(none found)", evidence=quoted)
 
     turns: list[ChatMessage] = []
     for message in reversed(history):

@@ -12,6 +12,7 @@ import re
 
 from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.retrieval.tokenize import tokenize
+from kbassist.text import is_chinese
 
 INSTRUCTION = (
     "Rewrite the user's last question as one standalone question that can be understood "
@@ -68,3 +69,27 @@ def acceptable(candidate: str, question: str, history: list) -> bool:
     mine = set(tokenize(candidate))
     # It must keep something of what the follow-up itself asks, and not just answer it.
     return bool(mine & set(tokenize(question))) and len(mine & asked) >= max(1, len(mine) // 3)
+
+
+TRANSLATE = (
+    "Translate the user's question into English. Keep names, numbers and terms as they are. "
+    "Reply with the English question only."
+)
+
+
+def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
+    """The question in English, for searching English documents with a Chinese question;
+    None when the model's reply does not look like an English question."""
+    try:
+        text = "".join(
+            backend.stream([ChatMessage("system", TRANSLATE), ChatMessage("user", question)], max_tokens=max_tokens, temperature=0.0)
+        )
+    except GenerationError:
+        return None
+    candidate = clean(text)
+    letters = [c for c in candidate if c.isalpha()]
+    if not 3 <= len(candidate) <= 300 or not letters or is_chinese(candidate) or not candidate.endswith("?"):
+        return None  # not an English question (an answer, or no translation at all)
+    if sum(c.isascii() for c in letters) / len(letters) < 0.9:
+        return None
+    return candidate

@@ -41,6 +41,8 @@ def message_data(message: Message) -> dict:
         data.update(
             html=render_markdown(message.content, len(message.citations)),
             citations=message.citations,
+            evidence=message.evidence,
+            verification=message.verification,
             query=message.search_query,
             feedback=getattr(getattr(message, "feedback", None), "helpful", None),
         )

@@ -62,20 +62,22 @@
     const badge = el("div", "badge");
     badge.hidden = true;
     const body = el("div", "body");
+    const evidence = el("div", "evidence");
+    evidence.hidden = true;
     const searched = el("p", "searched");
     searched.hidden = true;
     const sources = el("ol", "sources");
     const tools = el("div", "tools");
-    bubble.append(badge, body, searched, sources, tools);
+    bubble.append(badge, body, evidence, searched, sources, tools);
     list.appendChild(bubble);
     scroll();
-    return { bubble, badge, body, searched, sources, tools, text: "", id: null };
+    return { bubble, badge, body, evidence, searched, sources, tools, text: "", id: null };
   }
 
   function showSearched(answer, query, how) {
     if (!query) return;
     answer.searched.hidden = false;
-    answer.searched.textContent = (how === "model" || how === "concatenated" ? _("Searched for (with the conversation):") : _("Searched for:")) + " " + query;
+    answer.searched.textContent = (how === "model" || how === "concatenated" ? _("Searched for (with the conversation):") : how === "translated" ? _("Searched for (translated):") : _("Searched for:")) + " " + query;
   }
 
   function renderSources(answer, sources, onlyCited) {
@@ -94,7 +96,7 @@
       if (s.location) head.appendChild(el("span", "source-location", "— " + s.location));
       const panel = el("div", "passage");
       panel.hidden = true;
-      panel.appendChild(el("blockquote", "passage-text", s.text || ""));
+      panel.appendChild(passageText(s.text || "", s.support || []));
       if (s.url) {
         const open = el("a", "open-source", s.page ? fmt(_("Open the document at page %s"), [s.page]) : _("Open the document"));
         open.href = s.url;
@@ -106,6 +108,41 @@
       item.append(head, panel);
       target.appendChild(item);
     }
+  }
+
+  // The passage, with the sentences that support the answer marked (offsets from the server).
+  function passageText(text, spans) {
+    const quote = el("blockquote", "passage-text");
+    let at = 0;
+    for (const [start, end] of spans.slice().sort((a, b) => a[0] - b[0])) {
+      if (start < at || end > text.length) continue;
+      quote.appendChild(document.createTextNode(text.slice(at, start)));
+      quote.appendChild(el("mark", "support", text.slice(start, end)));
+      at = end;
+    }
+    quote.appendChild(document.createTextNode(text.slice(at)));
+    return quote;
+  }
+
+  // "From <title › section>:" and the quoted sentences that answer the question.
+  function renderEvidence(answer, evidence, verification) {
+    answer.evidence.replaceChildren();
+    const shown = (evidence || []).filter((e) => !(verification && verification.from_evidence));
+    for (const e of shown) {
+      const head = el("p", "evidence-head");
+      head.append(_("From") + " ", el("em", null, e.title + (e.section ? " › " + e.section : "")), ":");
+      const quote = el("blockquote", "evidence-quote", (e.context && !e.quote.startsWith(e.context) ? e.context.replace(/[:：]\s*$/, "") + ": " : "") + e.quote + " ");
+      const cite = el("a", "cite-link", "[" + e.n + "]");
+      cite.href = "#source-" + e.n;
+      cite.dataset.cite = e.n;
+      quote.appendChild(cite);
+      answer.evidence.append(head, quote);
+    }
+    const removed = verification && verification.claims_removed;
+    if (removed) {
+      answer.evidence.appendChild(el("p", "note", fmt(_("Left out: %s statement(s) of the model that the sources do not support."), [removed])));
+    }
+    answer.evidence.hidden = !answer.evidence.childElementCount;
   }
 
   function openPassage(item, open) {
@@ -186,6 +223,7 @@
       answer.badge.textContent = BADGES[data.kind];
       answer.bubble.classList.add("kind-" + data.kind);
     }
+    renderEvidence(answer, data.evidence, data.verification);
     renderSources(answer, data.citations || [], true);
     showSearched(answer, data.query, data.query_how);
     renderTools(answer, data);

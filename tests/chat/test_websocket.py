@@ -67,7 +67,7 @@ async def test_answer_streams_token_by_token_from_the_real_model(handbook, emplo
 async def test_stop_ends_generation_and_keeps_the_partial_answer(handbook, employee, real_model):
     communicator = communicator_for(employee)
     await communicator.connect()
-    await communicator.send_json_to({"type": "ask", "question": "Write a long story about vacation days."})
+    await communicator.send_json_to({"type": "ask", "question": "How many vacation days do full-time staff get per year? Please explain in detail."})
     while (await communicator.receive_json_from(timeout=60))["type"] != "token":
         pass
     await communicator.send_json_to({"type": "stop"})

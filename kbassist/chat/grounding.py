@@ -1,0 +1,118 @@
+"""What ties an answer to its sources: the evidence to quote, whether the sources answer the
+question at all, and the generated answer checked fact by fact before it is shown.
+
+Glue between the answer pipeline (sources as the numbered dicts the chat sends) and the
+plain text analysis in ``evidence.py`` and ``verification.py``. One ``Grounding`` is built
+per answer and shared by the refusal decision, the prompt, verification and the ``done``
+event, so the sources are split and scored once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.conf import settings
+
+from kbassist.retrieval.embedder import get_embedder
+from kbassist.text import CITATION, is_chinese, sentence_spans
+
+from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, rank_evidence
+from .verification import evidence_answer, verify
+
+# A generated reply that says the sources do not answer (the prompt asks the model to say so).
+_MODEL_DECLINES = re.compile(
+    r"(knowledge base|sources?|documents?|context|information provided)\b[^.]{0,40}\b(does not|do not|doesn't|don't)"
+    r"\s+(cover|contain|mention|say|include|provide|specify)|\bno information (about|on)\b|\bnot (mentioned|covered|specified)\b"
+    r"|没有(涵盖|提及|提到|相关信息|说明)|未(提及|涵盖|说明)|无法(回答|找到)",
+    re.I,
+)
+
+
+def model_declined(text: str) -> bool:
+    """The model itself said that its sources do not answer the question."""
+    return bool(_MODEL_DECLINES.search(text[:400]))
+
+
+@dataclass
+class Checked:
+    """A generated answer after verification: the text to show, and what was checked."""
+
+    text: str
+    verification: dict
+    from_evidence: bool  # nothing generated could be trusted: the quoted evidence is the answer
+
+
+class Grounding:
+    """The evidence for one question over its numbered sources (dicts with ``n``, ``text``,
+    ``section``, ``title``)."""
+
+    def __init__(self, question: str, sources: list[dict]):
+        self.question = question
+        self.sources = sources
+        self.index = EvidenceIndex(sources)
+
+    @cached_property
+    def ranked(self) -> list[EvidenceSentence]:
+        return rank_evidence(self.question, index=self.index, encode=_encode)
+
+    @cached_property
+    def best(self) -> list[EvidenceSentence]:
+        return best_evidence(self.question, index=self.index, ranked=self.ranked)
+
+    @cached_property
+    def answerability(self) -> Answerability:
+        return answerability(self.question, index=self.index, ranked=self.ranked, encode=_encode)
+
+    @property
+    def answers_question(self) -> bool:
+        return self.answerability.score >= settings.KB_MIN_ANSWERABILITY
+
+    def evidence(self) -> list[dict]:
+        """The quoted evidence as the chat shows it: each sentence with its source."""
+        by_n = {s["n"]: s for s in self.sources}
+        return [
+            {
+                "n": ev.source_n,
+                "quote": ev.quote,
+                "context": ev.context,
+                "start": ev.start,
+                "end": ev.end,
+                "title": by_n[ev.source_n]["title"],
+                "location": by_n[ev.source_n]["location"],
+                "page": by_n[ev.source_n].get("page"),
+                "section": by_n[ev.source_n].get("section"),
+            }
+            for ev in self.best
+            if ev.source_n in by_n
+        ]
+
+    def check(self, answer: str) -> Checked:
+        """Verify ``answer`` against the sources: sentences whose facts no source states (or
+        states for another condition) are taken out; with nothing verified left, the quoted
+        evidence becomes the answer."""
+        verification = verify(answer, question=self.question, index=self.index)
+        shown = verification.shown()
+        details = verification.as_dict()
+        if shown.use_evidence and self.best:
+            return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
+        return Checked(shown.text or answer, details, False)
+
+    def support(self, answer: str) -> dict[int, list[list[int]]]:
+        """For each source an answer sentence cites with ``[n]``, the ``[start, end]`` of the
+        source sentence that best supports it (to highlight inside the opened passage)."""
+        spans: dict[int, list[list[int]]] = {}
+        for start, end in sentence_spans(answer):
+            sentence = answer[start:end]
+            for n in {int(m.group(1)) for m in CITATION.finditer(sentence)}:
+                ranked = rank_evidence(CITATION.sub("", sentence), index=self.index, only=n, limit=1)
+                if ranked and ranked[0].score > 0:
+                    span = [ranked[0].start, ranked[0].end]
+                    if span not in spans.setdefault(n, []):
+                        spans[n].append(span)
+        return spans
+
+
+def _encode(texts: list[str]):
+    return get_embedder().encode(texts)

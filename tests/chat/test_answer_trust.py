@@ -1,0 +1,113 @@
+"""Answers an employee can rely on: every fact checked against the sources before it is
+shown, the supporting sentences quoted, and "the knowledge base does not say" when the
+sources do not answer the question itself."""
+
+import pytest
+from django.urls import reverse
+
+from kbassist.chat.answering import answer
+from kbassist.chat.models import Message
+from kbassist.llm.line import GenerationLine
+from tests.fakes import ScriptedBackend
+
+pytestmark = pytest.mark.django_db
+
+ACCRUAL = (
+    "# Leave\n\n## Annual leave\n\n"
+    "Annual leave accrues based on how long you have worked for the government:\n\n"
+    "- Fewer than 3 years: 4 hours per pay period\n"
+    "- Between 3 and 15 years: 6 hours per pay period\n"
+    "- More than 15 years: 8 hours per pay period\n\n"
+    "## Parental leave\n\nEligible employees get 12 weeks of paid parental leave after the birth of a child.\n"
+)
+
+
+class Translating(ScriptedBackend):
+    """Answers translation requests with ``english``, everything else with ``reply``."""
+
+    def __init__(self, english, reply):
+        super().__init__(reply)
+        self.english = english
+
+    def stream(self, messages, **kwargs):
+        if messages[0].content.startswith("Translate"):
+            self.calls.append(messages)
+            yield self.english
+            return
+        yield from super().stream(messages, **kwargs)
+
+
+@pytest.fixture
+def handbook(public_collection, make_document):
+    return make_document(public_collection, "leave.md", ACCRUAL)
+
+
+def ask(question, user, backend, **kwargs):
+    return list(answer(question, user=user, backend=backend, line=GenerationLine(), **kwargs))[-1]
+
+
+def test_a_supported_answer_is_shown_with_its_evidence_and_the_supporting_sentence(handbook, employee):
+    done = ask("How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("You get 12 weeks of paid parental leave."))
+    assert done["kind"] == "generated" and "12 weeks" in done["answer"]
+    assert done["verification"]["claims_checked"] >= 1 and done["verification"]["claims_removed"] == 0
+    assert any("12 weeks" in e["quote"] for e in done["evidence"])
+    assert done["evidence"][0]["title"] == "Leave" and "Parental leave" in done["evidence"][0]["section"]
+    cited = next(c for c in done["citations"] if c["cited"])
+    start, end = cited["support"][0]
+    assert "12 weeks" in cited["text"][start:end]
+
+
+def test_a_duration_that_appears_in_no_source_is_never_shown(handbook, employee):
+    done = ask("How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("You get 16 weeks of paid parental leave."))
+    assert "16" not in done["answer"]
+    assert done["verification"]["claims_removed"] == 1
+    assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]  # the quote is the answer
+    message = Message.objects.get(pk=done["message_id"])
+    assert message.claims_removed == 1 and message.verification["removed"][0]["claims"][0]["text"].startswith("16")
+
+
+def test_a_number_from_the_wrong_table_row_is_caught(handbook, employee):
+    done = ask("I am a new employee. How many hours of annual leave do I earn per pay period?", employee,
+               ScriptedBackend("You earn 6 hours per pay period."))
+    assert "6 hours" not in done["answer"] and "4 hours" in done["answer"]
+    assert done["verification"]["claims_misread"] == 1
+
+
+def test_an_on_topic_question_the_sources_do_not_answer_is_refused(handbook, employee):
+    backend = ScriptedBackend("You get 10 days of leave for your wedding.")
+    done = ask("How many days of wedding leave do I get?", employee, backend)
+    assert done["kind"] == "refused" and not backend.calls
+    assert "none of them answers this question" in done["answer"] and "Leave" in done["answer"]
+
+
+def test_the_model_saying_its_sources_do_not_answer_counts_as_a_refusal(handbook, employee):
+    done = ask("How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("The knowledge base does not cover this question."))
+    assert done["kind"] == "refused"
+
+
+def test_a_chinese_question_is_translated_to_search_english_documents(handbook, employee):
+    backend = Translating("How many weeks of paid parental leave do I get?", "您可以享受12周的带薪育儿假。")
+    done = ask("我可以休几周带薪育儿假？", employee, backend)
+    assert done["kind"] == "generated" and "12" in done["answer"]
+    assert Message.objects.get(pk=done["message_id"]).search_query == "How many weeks of paid parental leave do I get?"
+    assert done["verification"]["claims_removed"] == 0  # "12周" is the source's "12 weeks"
+
+
+def test_a_reopened_answer_keeps_its_evidence(client, handbook, employee):
+    done = ask("How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("You get 12 weeks of paid parental leave."))
+    client.force_login(employee)
+    conversation = Message.objects.get(pk=done["message_id"]).conversation
+    page = client.get(reverse("chat:conversation", args=[conversation.pk])).content.decode()
+    assert "evidence" in page and "12 weeks" in page
+
+
+def test_curators_can_list_answers_whose_claims_were_removed(client, handbook, employee, admin_user):
+    ask("How many weeks of paid parental leave do I get?", employee, ScriptedBackend("You get 16 weeks of paid parental leave."))
+    ask("How many weeks of paid parental leave do I get?", employee, ScriptedBackend("You get 12 weeks of paid parental leave."))
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:chat_message_changelist") + "?verified=removed").content.decode()
+    assert "1 message" in page or page.count('class="action-select"') == 1
