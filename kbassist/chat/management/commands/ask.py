@@ -54,7 +54,12 @@ class Command(BaseCommand):
                 "question": opts["question"],
                 "answer": final["answer"],
                 "status": final["status"],
+                "kind": final["kind"],
                 "citations": citations,
+                "evidence": [
+                    {k: e.get(k) for k in ("n", "quote", "context", "title", "page", "section")} for e in final.get("evidence", [])
+                ],
+                "verification": final.get("verification", {}),
                 "timings": final["timings"],
             }
             if errors:
@@ -62,6 +67,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(out, ensure_ascii=False, indent=2))
             return
         self.stdout.write("\n")
+        for e in final.get("evidence", []):
+            where = " › ".join(x for x in (e["title"], e.get("section")) if x)
+            self.stdout.write(f"  From {where}: “{e['quote']}” [{e['n']}]")
         shown = [c for c in citations if c["cited"]] or citations
         for c in shown:
             where = ", ".join(str(x) for x in (f"p. {c['page']}" if c["page"] else None, c["section"]) if x)
