@@ -59,6 +59,25 @@ def admin_user(db):
 
 
 @pytest.fixture
+def make_staff(db):
+    """``make_staff(username, *permission_codenames, editor_of=[collections])``: a staff
+    user with those model permissions, in an editor group of each of those collections."""
+    from django.contrib.auth.models import Permission
+
+    def make(username, *permissions, editor_of=()):
+        user = User.objects.create_user(username, password="pw", is_staff=True)
+        for codename in permissions:
+            user.user_permissions.add(Permission.objects.get(codename=codename))
+        for collection in editor_of:
+            group, _ = Group.objects.get_or_create(name=f"editors of {collection}")
+            collection.editor_groups.add(group)
+            user.groups.add(group)
+        return user
+
+    return make
+
+
+@pytest.fixture
 def public_collection(db):
     from kbassist.knowledge.models import Collection
 

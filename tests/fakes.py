@@ -4,6 +4,12 @@ import threading
 
 from kbassist.llm.base import GenerationError, LLMBackend
 
+GATE_TIMEOUT = 30.0
+
+
+class GateNeverOpened(AssertionError):
+    """The test that held the stream at its gate never opened it: fail, do not carry on."""
+
 
 class ScriptedBackend(LLMBackend):
     name = "scripted"
@@ -12,7 +18,7 @@ class ScriptedBackend(LLMBackend):
         self.reply = reply
         self.context_size = context_size
         self.fail_after = fail_after
-        self.gate = gate  # a threading.Event the stream waits on before each token
+        self.gate = gate  # a threading.Event the stream waits on before each token (at most GATE_TIMEOUT)
         self.calls = []
         self.started = threading.Event()
 
@@ -23,8 +29,8 @@ class ScriptedBackend(LLMBackend):
         self.calls.append(messages)
         self.started.set()
         for i, word in enumerate(self.reply.split(" ")):
-            if self.gate is not None:
-                self.gate.wait(5)
+            if self.gate is not None and not self.gate.wait(GATE_TIMEOUT):
+                raise GateNeverOpened(f"the gate was not opened within {GATE_TIMEOUT:.0f}s")
             if should_stop():
                 return
             if self.fail_after is not None and i >= self.fail_after:

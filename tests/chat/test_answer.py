@@ -1,36 +1,53 @@
 """answer(): the one pipeline behind the websocket and the CLI."""
 
+import json
 import threading
 
 import pytest
+from django.conf import settings
 
 from kbassist.chat.answering import answer
-from kbassist.chat.models import Conversation, Message
 from kbassist.chat.attribution import attribute
+from kbassist.chat.models import Conversation, Message
 from kbassist.chat.prompt import build_messages
 from kbassist.chat.rewrite import concatenated
-from kbassist.text import cited_numbers, is_chinese
+from kbassist.knowledge.models import Document
 from kbassist.llm.line import GenerationLine
+from kbassist.llm.openai_compat import OpenAICompatibleBackend
+from kbassist.text import cited_numbers, is_chinese
 
 from tests.fakes import ScriptedBackend
 
 pytestmark = pytest.mark.django_db
 
-LEAVE = (
-    "# Leave\n\n## Vacation\n\nFull-time staff get 28 vacation days per year.\n\n"
-    "## Part-time staff\n\nPart-time staff get vacation pro rata to their contracted hours.\n\n"
-    "## Sick leave\n\nTell your manager before 10:00.\n"
-)
-
-
-@pytest.fixture
-def handbook(public_collection, make_document):
-    return make_document(public_collection, "leave.md", LEAVE)
-
 
 def run(question, user, **kwargs):
     kwargs.setdefault("line", GenerationLine())
     return list(answer(question, user=user, **kwargs))
+
+
+def in_thread(function):
+    """Run ``function`` in a thread; returns the thread and a dict that gets its ``result``
+    or the ``error`` it raised (a thread's exception would otherwise only be printed)."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["result"] = function()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test, which fails with it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, outcome
+
+
+def finished(thread, outcome, what, timeout=60):
+    thread.join(timeout)
+    assert not thread.is_alive(), f"{what} still running after {timeout}s"
+    if "error" in outcome:
+        raise AssertionError(f"{what} failed") from outcome["error"]
+    return outcome["result"]
 
 
 def test_events_in_order_and_message_saved_with_citations(handbook, employee):
@@ -120,31 +137,39 @@ def test_waiting_users_are_told_their_place_in_line(handbook, employee, hr_user)
     line = GenerationLine()
     gate = threading.Event()
     slow = ScriptedBackend(reply="a b c", gate=gate)
-    first = threading.Thread(target=lambda: run("vacation days?", employee, backend=slow, line=line))
-    first.start()
-    assert slow.started.wait(10)
-    seen = []
+    first = in_thread(lambda: run("vacation days?", employee, backend=slow, line=line))
+    assert slow.started.wait(10), "the first answer never reached the model"
 
     def second():
+        seen = []
         for event in answer("sick leave?", user=hr_user, backend=ScriptedBackend(), line=line):
             seen.append(event)
             if event["type"] == "queued":
                 gate.set()  # let the first answer finish once we were told we wait
+        return seen
 
-    t = threading.Thread(target=second)
-    t.start()
-    t.join(20)
-    first.join(20)
+    seen = finished(*in_thread(second), "the second answer")
+    first_events = finished(*first, "the first answer")
     queued = [e for e in seen if e["type"] == "queued"]
     assert queued and queued[0]["position"] == 1
     assert seen[-1]["type"] == "done" and seen[-1]["status"] == "complete"
+    assert first_events[-1]["status"] == "complete" and first_events[-1]["answer"] == "a b c"
 
 
-def test_no_sources_still_answers_honestly(public_collection, employee):
-    events = run("What is the capital of Mars?", employee, backend=ScriptedBackend(reply="The knowledge base does not cover this."))
+def test_with_no_sources_the_answer_is_an_honest_refusal(public_collection, employee):
+    """An empty knowledge base: the model is not asked to make something up; the user is told
+    the knowledge base does not cover the question, and nothing is cited."""
+    backend = ScriptedBackend(reply="Mars has no capital [1].")
+    events = run("What is the capital of Mars?", employee, backend=backend)
     sources = next(e for e in events if e["type"] == "sources")
     assert sources["sources"] == []
-    assert events[-1]["citations"] == []
+    done = events[-1]
+    assert done["kind"] == "refused" and done["status"] == "complete"
+    assert done["answer"].startswith("The knowledge base does not cover this question")
+    assert "Mars has no capital" not in done["answer"] and backend.calls == []
+    assert done["citations"] == [] and "data-cite" not in done["html"]
+    message = Message.objects.get(pk=done["message_id"])
+    assert message.kind == "refused" and message.citations == []
 
 
 def test_helpers():
@@ -162,6 +187,24 @@ def test_attribution_marks_supported_sentences_only():
     assert attribute("Full-time staff get 28 vacation days per year. [1]", sources) == "Full-time staff get 28 vacation days per year. [1]"
     zh = attribute("全职员工每年有二十八天年假。", ["全职员工每年享有二十八个工作日的带薪年假。"])
     assert zh == "全职员工每年有二十八天年假 [1]。"
+
+
+def test_answers_never_carry_a_server_path(handbook, employee):
+    Document.objects.filter(pk=handbook.pk).update(source_path="/srv/imports/hr/leave.md")
+    events = run("How many vacation days do I get?", employee, backend=ScriptedBackend())
+    sent = json.dumps(events)
+    assert events[-1]["citations"] and "file_path" not in sent
+    for path in ("/srv/imports", handbook.file.name, str(settings.MEDIA_ROOT)):
+        assert path not in sent
+    assert events[-1]["citations"][0]["url"] == f"/documents/{handbook.pk}/file"
+
+
+def test_an_unreachable_model_server_degrades_to_passages(handbook, employee):
+    events = run("How many vacation days do I get?", employee, backend=OpenAICompatibleBackend("http://127.0.0.1:9/v1", timeout=2))
+    assert any(e["type"] == "error" and "could not be reached" in e["message"] for e in events)
+    done = events[-1]
+    assert done["kind"] == "passages" and done["status"] == "error"
+    assert "[1] Leave" in done["answer"] and done["citations"][0]["section"] == "Leave › Vacation"
 
 
 def test_uncited_model_answer_gets_markers_from_attribution(handbook, employee):

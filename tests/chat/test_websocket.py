@@ -8,18 +8,10 @@ from channels.testing import WebsocketCommunicator
 from kbassist.asgi import application
 from kbassist.chat.consumers import ChatConsumer
 from kbassist.chat.models import Message
-from kbassist.llm import set_backend
 
 from tests.fakes import ScriptedBackend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-LEAVE = "# Leave\n\n## Vacation\n\nFull-time staff get 28 vacation days per year.\n"
-
-
-@pytest.fixture
-def handbook(public_collection, make_document):
-    return make_document(public_collection, "leave.md", LEAVE)
 
 
 def communicator_for(user):
@@ -38,10 +30,8 @@ async def collect(communicator, until=("done",), timeout=120):
 
 
 @pytest.fixture
-def real_model(smollm2):
-    set_backend(smollm2)
-    yield smollm2
-    set_backend(None)
+def real_model(backend, smollm2):
+    return backend(smollm2)
 
 
 async def test_answer_streams_token_by_token_from_the_real_model(handbook, employee, real_model):
@@ -77,21 +67,18 @@ async def test_stop_ends_generation_and_keeps_the_partial_answer(handbook, emplo
     await communicator.disconnect()
 
 
-async def test_follow_up_in_the_same_conversation(handbook, employee):
-    set_backend(ScriptedBackend())
-    try:
-        communicator = communicator_for(employee)
-        await communicator.connect()
-        await communicator.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
-        first = await collect(communicator)
-        conversation_id = first[0]["id"]
-        await communicator.send_json_to({"type": "ask", "question": "and part-time?", "conversation_id": conversation_id})
-        second = await collect(communicator)
-        assert second[0]["id"] == conversation_id
-        assert second[1]["query"] == "How many vacation days do I get? and part-time?"
-        await communicator.disconnect()
-    finally:
-        set_backend(None)
+async def test_follow_up_in_the_same_conversation(handbook, employee, backend):
+    backend(ScriptedBackend())
+    communicator = communicator_for(employee)
+    await communicator.connect()
+    await communicator.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
+    first = await collect(communicator)
+    conversation_id = first[0]["id"]
+    await communicator.send_json_to({"type": "ask", "question": "and part-time?", "conversation_id": conversation_id})
+    second = await collect(communicator)
+    assert second[0]["id"] == conversation_id
+    assert second[1]["query"] == "How many vacation days do I get? and part-time?"
+    await communicator.disconnect()
 
 
 async def test_other_users_conversation_is_not_found(handbook, employee, hr_user):
@@ -121,19 +108,16 @@ async def test_full_asgi_stack_requires_a_session(handbook):
     await asyncio.sleep(0)
 
 
-async def test_regenerate_replaces_the_last_answer(handbook, employee):
-    set_backend(ScriptedBackend(reply="Full-time staff get 28 vacation days per year."))
-    try:
-        communicator = communicator_for(employee)
-        await communicator.connect()
-        await communicator.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
-        first = await collect(communicator)
-        await communicator.send_json_to({"type": "regenerate", "conversation_id": first[0]["id"]})
-        second = await collect(communicator)
-        assert second[-1]["kind"] == "generated" and second[-1]["message_id"] != first[-1]["message_id"]
-        roles = [m.role async for m in Message.objects.filter(conversation_id=first[0]["id"]).order_by("id")]
-        assert roles == ["user", "assistant"]
-        assert not await Message.objects.filter(pk=first[-1]["message_id"]).aexists()
-        await communicator.disconnect()
-    finally:
-        set_backend(None)
+async def test_regenerate_replaces_the_last_answer(handbook, employee, backend):
+    backend(ScriptedBackend(reply="Full-time staff get 28 vacation days per year."))
+    communicator = communicator_for(employee)
+    await communicator.connect()
+    await communicator.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
+    first = await collect(communicator)
+    await communicator.send_json_to({"type": "regenerate", "conversation_id": first[0]["id"]})
+    second = await collect(communicator)
+    assert second[-1]["kind"] == "generated" and second[-1]["message_id"] != first[-1]["message_id"]
+    roles = [m.role async for m in Message.objects.filter(conversation_id=first[0]["id"]).order_by("id")]
+    assert roles == ["user", "assistant"]
+    assert not await Message.objects.filter(pk=first[-1]["message_id"]).aexists()
+    await communicator.disconnect()

@@ -1,4 +1,4 @@
-"""The bundled models and the llama.cpp backend."""
+"""The bundled models and the llama.cpp backend (the GGUF model run in this process)."""
 
 import hashlib
 
@@ -7,7 +7,6 @@ import pytest
 from kbassist.llm import bundled
 from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.llm.llamacpp import LlamaCppBackend
-from kbassist.llm.line import GenerationLine
 
 
 def test_assembly_refuses_a_checksum_mismatch(tmp_path, monkeypatch):
@@ -63,13 +62,3 @@ def test_real_model_streams_and_stops_early(smollm2):
         count += 1
     assert count == 3
     assert smollm2.count_tokens("hello world") >= 2
-
-
-def test_generation_line_is_first_come_first_served():
-    line = GenerationLine()
-    a, b, c = line.join(), line.join(), line.join()
-    assert (a.position, b.position, c.position) == (0, 1, 2)
-    b.release()  # someone gives up while waiting
-    assert c.position == 1
-    a.release()
-    assert c.wait(0.1) and c.position == 0

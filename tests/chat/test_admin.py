@@ -1,0 +1,56 @@
+"""The message admin (kbassist.chat.admin): curators find refused and disliked answers and turn
+good ones into FAQs, which needs the FAQ permission and an editable collection."""
+
+import pytest
+from django.urls import reverse
+
+from kbassist.chat.models import Conversation, Feedback, Message
+from kbassist.knowledge.models import FAQ
+
+pytestmark = pytest.mark.django_db
+
+
+def promote(client, message):
+    return client.post(
+        reverse("admin:chat_message_changelist"),
+        {"action": "make_faq", "_selected_action": [message.pk]},
+    )
+
+
+def test_curators_see_refused_and_disliked_answers_and_make_faqs(client, admin_user, employee, public_collection, django_capture_on_commit_callbacks):
+    conversation = Conversation.objects.create(user=employee)
+    Message.objects.create(conversation=conversation, role="user", content="Is parking free?")
+    good = Message.objects.create(conversation=conversation, role="assistant", content="Yes, on Fridays [1].",
+                                  citations=[{"n": 1, "collection": "Handbook", "cited": True}])
+    Message.objects.create(conversation=conversation, role="user", content="Capital of Mars?")
+    refused = Message.objects.create(conversation=conversation, role="assistant", content="Not covered.", kind="refused")
+    Feedback.objects.create(message=good, user=employee, helpful=False, comment="too short")
+    client.force_login(admin_user)
+    changelist = reverse("admin:chat_message_changelist")
+    page = client.get(changelist + "?kind__exact=refused").content.decode()
+    assert "Capital of Mars?" in page and "Is parking free?" not in page
+    page = client.get(changelist + "?feedback=down").content.decode()
+    assert "Is parking free?" in page and "too short" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "make_faq", "_selected_action": [good.pk, refused.pk]})
+    faq = FAQ.objects.get()
+    assert (faq.question, faq.answer, faq.origin, faq.collection) == ("Is parking free?", "Yes, on Fridays.", "curated", public_collection)
+    assert faq.chunks.count() == 1  # indexed, so it is answered as a curated answer from now on
+
+
+def test_turning_an_answer_into_an_faq_needs_the_faq_permission_and_an_editable_collection(client, employee, public_collection, make_staff):
+    conversation = Conversation.objects.create(user=employee, title="t")
+    Message.objects.create(conversation=conversation, role="user", content="When is payday?")
+    answer_message = Message.objects.create(
+        conversation=conversation, role="assistant", content="On the 25th [1].",
+        citations=[{"n": 1, "collection": "Handbook", "cited": True}],
+    )
+    client.force_login(make_staff("vic", "view_message"))
+    promote(client, answer_message)
+    assert FAQ.objects.count() == 0
+    client.force_login(make_staff("val", "view_message", "add_faq"))  # no editable collection
+    promote(client, answer_message)
+    assert FAQ.objects.count() == 0
+    client.force_login(make_staff("cur", "view_message", "add_faq", editor_of=[public_collection]))
+    promote(client, answer_message)
+    assert list(FAQ.objects.values_list("question", "answer")) == [("When is payday?", "On the 25th.")]
