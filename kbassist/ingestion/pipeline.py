@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from kbassist.knowledge.models import FAQ, Chunk, Document
 from kbassist.retrieval.embedder import get_embedder
+from kbassist.retrieval.store import EmbedderMismatch
 
 from .chunking import chunk_blocks
 from .indexing import sync_collection
@@ -34,7 +35,7 @@ def ingest_document(document_id: int) -> Document | None:
     document.set_progress(Status.PROCESSING, 1, error="")
     try:
         _ingest(document)
-    except ParseError as exc:
+    except (ParseError, EmbedderMismatch) as exc:
         document.set_progress(Status.FAILED, 0, error=str(exc))
     except Exception as exc:  # the worker must carry on whatever one file does
         log.exception("ingesting document %s failed", document_id)

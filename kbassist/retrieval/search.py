@@ -6,6 +6,7 @@ collections returned by ``Collection.objects.visible_to(user)``.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from .embedder import get_embedder
 from .fusion import reciprocal_rank_fusion
 from .store import index_cache
 from .tokenize import tokenize
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,7 +122,10 @@ def hybrid_rank(
 
     t = time.perf_counter()
     if query_vector is None:
-        query_vector = get_embedder().encode_query(query)
+        embedder = get_embedder()
+        query_vector = embedder.encode_query(query)
+        # an index built with another embedder is searched by keywords only until re-embedded
+        indexes = [ix for ix in indexes if _same_space(ix, embedder.name)]
     timings["embed"] = _ms(t)
     t = time.perf_counter()
     dense_hits: list[tuple[float, int]] = []
@@ -138,6 +144,14 @@ def hybrid_rank(
     )[:top_k]
     timings["fusion"] = _ms(t)
     return fused, bm25_hits, dense_hits
+
+
+def _same_space(index, embedder_name: str) -> bool:
+    if not index.embedder or index.embedder == embedder_name:
+        return True
+    log.warning("index v%s holds %s vectors, not %s: run `manage.py rebuild_index --reembed`",
+                index.version, index.embedder, embedder_name)
+    return False
 
 
 def _ms(since: float) -> float:

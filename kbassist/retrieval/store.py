@@ -66,6 +66,9 @@ class CollectionIndex:
     # the base files of version ``version``'s folder; rows after them were only appended.
     base_rows: int = 0
     base_terms: int = 0
+    # The embedder whose vectors the dense index holds (``TextEmbedder.name``); "" while
+    # empty. Vectors of two embedders are never mixed in one index.
+    embedder: str = ""
 
     @classmethod
     def empty(cls) -> CollectionIndex:
@@ -104,7 +107,7 @@ def load_version(folder: Path, version: int) -> CollectionIndex:
         bm25 = bm25.appended(rows, new_terms)
         dense = dense.extended(np.load(vdir / "delta_vectors.npy"))
         bm25.weights  # noqa: B018 - derive them now, not in the first search that uses this version
-    return CollectionIndex(version, chunk_ids, bm25, dense, base_rows, base_terms)
+    return CollectionIndex(version, chunk_ids, bm25, dense, base_rows, base_terms, meta.get("embedder", ""))
 
 
 def write_version(folder: Path, index: CollectionIndex) -> int:
@@ -149,7 +152,7 @@ def write_version(folder: Path, index: CollectionIndex) -> int:
             index.dense.save(tmp)
             index.base_rows, index.base_terms = len(index), len(index.bm25.vocab)
             written = list(tmp.iterdir())
-        meta = {"chunks": len(index), "written_at": time.time(), "delta": as_delta,
+        meta = {"chunks": len(index), "written_at": time.time(), "delta": as_delta, "embedder": index.embedder,
                 "base_rows": index.base_rows, "base_terms": index.base_terms}
         (tmp / "meta.json").write_text(json.dumps(meta))
         for f in [*written, tmp / "meta.json"]:
@@ -197,17 +200,24 @@ def writer_lock(folder: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class EmbedderMismatch(RuntimeError):
+    """The index holds vectors of another embedder than the one new rows come from."""
+
+
 def sync(
     collection_id: int,
     wanted_ids: Callable[[], np.ndarray],
     rows_for: Callable[[np.ndarray], Iterable[tuple[int, str, np.ndarray]]],
+    embedder: str,
 ) -> CollectionIndex:
     """Make the collection's index hold exactly the chunk ids ``wanted_ids()`` returns.
 
     Under the writer lock: ids no longer wanted are dropped, and the new ones are appended
     from ``rows_for(new_ids)``, which yields ``(chunk_id, indexed_text, unit_vector)`` (a
     row it leaves out is simply not added). ``wanted_ids`` is called under the lock, so two
-    writers syncing at once both end up in the index exactly once.
+    writers syncing at once both end up in the index exactly once. ``embedder`` names the
+    model of the new rows' vectors: appending them to an index of another embedder raises
+    ``EmbedderMismatch`` (re-embed the collection: ``manage.py rebuild_index --reembed``).
     """
     folder = collection_dir(collection_id)
     with writer_lock(folder):
@@ -223,9 +233,15 @@ def sync(
             return index
         if not keep.all():  # rows removed: the next version is written in full
             index = CollectionIndex(
-                version, index.chunk_ids[keep], index.bm25.without(keep), index.dense.without(keep)
+                version, index.chunk_ids[keep], index.bm25.without(keep), index.dense.without(keep),
+                embedder=index.embedder if len(index.chunk_ids[keep]) else "",
             )
         rows = list(rows_for(new_ids)) if len(new_ids) else []
+        if rows and len(index) and index.embedder and index.embedder != embedder:
+            raise EmbedderMismatch(
+                f"The index of collection {collection_id} holds vectors of {index.embedder}, not of {embedder}: "
+                "re-embed it with `manage.py rebuild_index --reembed`."
+            )
         if rows:
             index = CollectionIndex(
                 version,
@@ -234,6 +250,7 @@ def sync(
                 index.dense.extended(np.vstack([r[2] for r in rows])),
                 index.base_rows,
                 index.base_terms,
+                embedder,
             )
         write_version(folder, index)
         index_cache.put(collection_id, index)

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from kbassist.ingestion.indexing import rebuild_collection
+from kbassist.ingestion.indexing import rebuild_collection, reembed_collection
 from kbassist.knowledge.models import Collection
 
 
@@ -13,6 +13,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--collection", action="append", help="Only this collection (repeatable).")
+        parser.add_argument(
+            "--reembed", action="store_true",
+            help="Embed every chunk again with the current embedder (KB_EMBEDDER) first, e.g. after changing it.",
+        )
 
     def handle(self, *args, **opts):
         collections = Collection.objects.all()
@@ -20,5 +24,8 @@ class Command(BaseCommand):
             collections = collections.filter(name__in=opts["collection"])
         for collection in collections:
             start = time.monotonic()
-            index = rebuild_collection(collection.pk)
+            if opts["reembed"]:
+                index = reembed_collection(collection.pk, progress=True)
+            else:
+                index = rebuild_collection(collection.pk)
             self.stdout.write(f"{collection}: {len(index)} chunks indexed in {time.monotonic() - start:.1f}s")
