@@ -1,0 +1,28 @@
+"""What parsing a file yields: a ``ParsedDocument`` of ``Block``s, or a ``ParseError``.
+
+Each block is a piece of text with its page number (for paged formats) and its section
+heading path. A ``ParseError`` carries a sentence an admin can act on; it names the file at
+most by its own name, never by a path on the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ParseError(Exception):
+    """A file that cannot be ingested; the message is shown to the admin as it is."""
+
+
+@dataclass
+class Block:
+    text: str
+    page: int | None = None
+    heading: str = ""  # "Leave policy › Annual vacation"
+
+
+@dataclass
+class ParsedDocument:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    page_count: int | None = None
