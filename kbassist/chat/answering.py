@@ -24,30 +24,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import cached_property
 
 from django.conf import settings
-from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
-from kbassist.knowledge.models import Collection
-from kbassist.llm import GenerationError, LLMBackend, get_backend
+from kbassist.llm import GenerationError, LLMBackend
 from kbassist.llm.line import GenerationLine, generation_line
 from kbassist.retrieval.search import Hit, search
 from kbassist.text import cited_numbers, is_chinese
 
 from . import policy
 from .attribution import attribute
-from .grounding import Checked, Grounding, model_declined
+from .grounding import Checked, model_declined
 from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
 from .rendering import render_markdown
 from .rewrite import concatenated, is_follow_up, standalone_question, to_english
+from .turn import Found, Outcome, Turn, source_dict
 
 log = logging.getLogger(__name__)
 Kind, Status = Message.Kind, Message.Status
-QUEUE_POLL_SECONDS = 0.5
 
 EMPTY = gettext_noop("Please type a question.")
 NOTHING_TO_REGENERATE = gettext_noop("There is no answer to regenerate.")
@@ -61,101 +57,6 @@ COVERS = gettext_noop("What it does cover:")
 UNAVAILABLE = gettext_noop(
     "The language model is unavailable right now. These passages from the knowledge base are the closest match:"
 )
-
-
-@dataclass
-class Outcome:
-    """What an answer path produced; ``_finish`` saves it as the answer message."""
-
-    kind: str
-    status: str = Status.COMPLETE
-    text: str = ""
-    citations: list[dict] = field(default_factory=list)
-    query: str = ""
-    model_name: str = ""
-    extra: dict = field(default_factory=dict)  # sent with the ``done`` event only
-
-
-@dataclass
-class Found:
-    """What retrieval found for the turn's search query, as numbered sources, and the
-    evidence in them (built once, shared by the refusal decision, prompt and verification)."""
-
-    query: str
-    how: str  # "as asked", "model" (rewritten), "concatenated" or "translated"
-    hits: list[Hit]
-
-    def event(self, sources: list[dict]) -> dict:
-        return {"type": "sources", "query": self.query, "query_how": self.how, "sources": sources}
-
-    @cached_property
-    def sources(self) -> list[dict]:
-        return [_source(n, h) for n, h in enumerate(self.hits, start=1)]
-
-    @cached_property
-    def grounding(self) -> Grounding:
-        return Grounding(self.query, self.sources)
-
-
-@dataclass
-class Turn:
-    """One question being answered: who asks, where, what came before, the clock, and the
-    turn's place in the generation line (joined at most once, released in one place)."""
-
-    question: str
-    user: object
-    conversation: Conversation
-    history: list[Message]
-    should_stop: Callable[[], bool]
-    backend: LLMBackend | None
-    line: GenerationLine
-    regenerate: bool
-    timings: dict = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
-    ticket: object = None
-
-    @property
-    def language(self) -> str:
-        return "zh-hans" if is_chinese(self.question) else "en"
-
-    @property
-    def use_cache(self) -> bool:
-        return settings.KB_ANSWER_CACHE and not self.history and not self.regenerate
-
-    @cached_property
-    def cache_key(self) -> str:
-        visible = Collection.objects.visible_to(self.user).values_list("pk", flat=True)
-        return policy.cache_key(self.question, list(visible))
-
-    def say(self, text: str) -> str:
-        """``text`` in the language of the question (answers follow the question)."""
-        with translation.override(self.language):
-            return gettext(text)
-
-    def ms(self) -> float:
-        return round((time.perf_counter() - self.started) * 1000, 1)
-
-    def model(self) -> LLMBackend:
-        return self.backend or get_backend()
-
-    def wait_for_model(self) -> Iterator[dict]:
-        """Join the line (once) and yield ``queued`` events until this turn's go; returns
-        False if the user gave up meanwhile."""
-        if self.ticket is None:
-            self.ticket = self.line.join()
-        last = None
-        while not self.ticket.wait(QUEUE_POLL_SECONDS):
-            if self.should_stop():
-                return False
-            if (position := self.ticket.position) and position != last:
-                last = position
-                yield {"type": "queued", "position": position}
-        return not self.should_stop()
-
-    def release(self):
-        if self.ticket is not None:
-            self.ticket.release()
-            self.ticket = None
 
 
 def answer(
@@ -265,7 +166,7 @@ def _curated(turn: Turn, found: Found):
     match = None if turn.regenerate else policy.find_curated(asked, found.hits) or policy.find_curated(turn.question, found.hits)
     if match is None:
         return None
-    sources = [_source(1, match.hit)]
+    sources = [source_dict(1, match.hit)]
     yield found.event(sources)
     text = f"{match.hit.chunk.faq.answer.strip()} [1]"
     turn.timings.update(ttft_ms=turn.ms(), faq_similarity=round(match.similarity, 3))
@@ -283,7 +184,7 @@ def _refused(turn: Turn, found: Found):
         turn.timings["answerability"] = round(grounding.answerability.score, 3)
         if grounding.answers_question:
             return None
-    suggestions = [_source(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
+    suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
     yield found.event([])
     if relevance.relevant:  # on the topic, but not the answer: say what it does cover
         covered = list(dict.fromkeys(f"- {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources[:3]))
@@ -355,13 +256,6 @@ def _passages(turn: Turn, query: str, sources: list[dict]) -> Outcome:
     listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in sources]
     text = turn.say(UNAVAILABLE) + "\n\n" + "\n".join(listed)
     return Outcome(Kind.PASSAGES, Status.ERROR, text, _cite(sources, text), query)
-
-
-def _source(n: int, hit: Hit) -> dict:
-    data = {"n": n, **hit.as_dict(), "text": hit.chunk.text}
-    if hit.chunk.faq_id:
-        data["faq_question"] = hit.chunk.faq.question
-    return data
 
 
 def _cite(sources: list[dict], text: str, support: dict | None = None) -> list[dict]:

@@ -1,0 +1,127 @@
+"""One answer in the making: who asks and where (``Turn``), what retrieval found
+(``Found``), and what an answer path produced (``Outcome``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
+
+from kbassist.knowledge.models import Collection
+from kbassist.llm import LLMBackend, get_backend
+from kbassist.llm.line import GenerationLine
+from kbassist.retrieval.search import Hit
+from kbassist.text import is_chinese
+
+from . import policy
+from .grounding import Grounding
+from .models import Conversation, Message
+
+QUEUE_POLL_SECONDS = 0.5
+
+
+@dataclass
+class Outcome:
+    """What an answer path produced; ``_finish`` saves it as the answer message."""
+
+    kind: str
+    status: str = Message.Status.COMPLETE
+    text: str = ""
+    citations: list[dict] = field(default_factory=list)
+    query: str = ""
+    model_name: str = ""
+    extra: dict = field(default_factory=dict)  # sent with the ``done`` event only
+
+
+@dataclass
+class Found:
+    """What retrieval found for the turn's search query, as numbered sources, and the
+    evidence in them (built once, shared by the refusal decision, prompt and verification)."""
+
+    query: str
+    how: str  # "as asked", "model" (rewritten), "concatenated" or "translated"
+    hits: list[Hit]
+
+    def event(self, sources: list[dict]) -> dict:
+        return {"type": "sources", "query": self.query, "query_how": self.how, "sources": sources}
+
+    @cached_property
+    def sources(self) -> list[dict]:
+        return [source_dict(n, h) for n, h in enumerate(self.hits, start=1)]
+
+    @cached_property
+    def grounding(self) -> Grounding:
+        return Grounding(self.query, self.sources)
+
+
+@dataclass
+class Turn:
+    """One question being answered: who asks, where, what came before, the clock, and the
+    turn's place in the generation line (joined at most once, released in one place)."""
+
+    question: str
+    user: object
+    conversation: Conversation
+    history: list[Message]
+    should_stop: Callable[[], bool]
+    backend: LLMBackend | None
+    line: GenerationLine
+    regenerate: bool
+    timings: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    ticket: object = None
+
+    @property
+    def language(self) -> str:
+        return "zh-hans" if is_chinese(self.question) else "en"
+
+    @property
+    def use_cache(self) -> bool:
+        return settings.KB_ANSWER_CACHE and not self.history and not self.regenerate
+
+    @cached_property
+    def cache_key(self) -> str:
+        visible = Collection.objects.visible_to(self.user).values_list("pk", flat=True)
+        return policy.cache_key(self.question, list(visible))
+
+    def say(self, text: str) -> str:
+        """``text`` in the language of the question (answers follow the question)."""
+        with translation.override(self.language):
+            return gettext(text)
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 1)
+
+    def model(self) -> LLMBackend:
+        return self.backend or get_backend()
+
+    def wait_for_model(self) -> Iterator[dict]:
+        """Join the line (once) and yield ``queued`` events until this turn's go; returns
+        False if the user gave up meanwhile."""
+        if self.ticket is None:
+            self.ticket = self.line.join()
+        last = None
+        while not self.ticket.wait(QUEUE_POLL_SECONDS):
+            if self.should_stop():
+                return False
+            if (position := self.ticket.position) and position != last:
+                last = position
+                yield {"type": "queued", "position": position}
+        return not self.should_stop()
+
+    def release(self):
+        if self.ticket is not None:
+            self.ticket.release()
+            self.ticket = None
+
+
+def source_dict(n: int, hit: Hit) -> dict:
+    data = {"n": n, **hit.as_dict(), "text": hit.chunk.text}
+    if hit.chunk.faq_id:
+        data["faq_question"] = hit.chunk.faq.question
+    return data
