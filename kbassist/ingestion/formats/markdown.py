@@ -1,0 +1,66 @@
+"""Markdown: one block per section, split at the headings markdown-it finds; front matter
+(read by python-frontmatter) gives the title, and template tags are left out."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..decoding import decode
+from ..parsed import Block, ParsedDocument, ParseError
+from .sections import HeadingTrail, tidy
+
+_TEMPLATE_TAGS = re.compile(r"{%.*?%}|{{.*?}}", re.S)  # Jekyll/Liquid tags carry no knowledge
+
+
+def parse_markdown(path: Path) -> ParsedDocument:
+    from markdown_it import MarkdownIt
+
+    metadata, source = _front_matter(decode(path.read_bytes()))
+    title = metadata.get("title")
+    title = "" if title is None or isinstance(title, (bool, dict, list)) else str(title).strip()
+    source = _TEMPLATE_TAGS.sub("", source)
+    lines = source.splitlines()
+    trail = HeadingTrail()
+    blocks: list[Block] = []
+    start = 0  # first line of the current section's body
+
+    def flush(end: int):
+        text = tidy("\n".join(lines[start:end]))
+        if text:
+            blocks.append(Block(text, heading=trail.path))
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(source)
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.level == 0 and token.map:
+            flush(token.map[0])
+            text = tokens[i + 1].content if i + 1 < len(tokens) else ""
+            level = int(token.tag[1])
+            trail.enter(level, text)
+            if level == 1 and not title:
+                title = text
+            start = token.map[1]
+    flush(len(lines))
+    if not blocks:
+        raise ParseError("The Markdown file contains no text beyond its front matter (a redirect or placeholder page?).")
+    return ParsedDocument(title, blocks)
+
+
+def _front_matter(source: str) -> tuple[dict, str]:
+    """Split a page into its front matter (YAML between ``---`` lines, TOML between ``+++``,
+    or a JSON object) and its body. Front matter that is not valid YAML/TOML/JSON is still
+    removed from the body; only its values are lost."""
+    import frontmatter
+
+    handler = frontmatter.detect_format(source, frontmatter.handlers)
+    if handler is None:
+        return {}, source
+    try:
+        metadata, body = frontmatter.parse(source, handler=handler)
+    except Exception:  # yaml.YAMLError, json.JSONDecodeError, toml's errors: no common base
+        try:
+            _, body = handler.split(source)
+        except ValueError:  # no closing delimiter: not front matter after all
+            return {}, source
+        return {}, body
+    return (metadata if isinstance(metadata, dict) else {}), body
