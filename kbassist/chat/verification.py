@@ -31,25 +31,17 @@ for ``chat/evidence.py``) and the question.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
-from kbassist.chat.evidence import (
-    Condition,
-    EvidenceIndex,
-    EvidenceSentence,
-    Quantity,
-    UNIT_WORDS,
-    Unit,
-    compatible_values,
-    parse_condition,
-    parse_quantities,
-    mask,
-    plain,
-    sentences,
-)
+from kbassist.chat.evidence import EvidenceIndex, EvidenceSentence
+from kbassist.chat.facts.conditions import Condition, condition_at, parse_condition
+from kbassist.chat.facts.markup import mask
+from kbassist.chat.facts.quantities import UNIT_WORDS, Quantity, compatible_values, parse_quantities
+from kbassist.chat.facts.spans import overlaps
+from kbassist.chat.facts.terms import TermIndex, named_terms
+from kbassist.chat.facts.units import Unit, sentences
 from kbassist.retrieval.tokenize import tokenize
-from kbassist.text import CJK
 
 SUPPORTED, UNSUPPORTED, MISREAD = "supported", "unsupported", "misread"
 
@@ -194,24 +186,6 @@ def answer_sentences(answer: str) -> list[tuple[int, int]]:
 # Claims
 # =============================================================================================
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
-_NAME_RUN = re.compile(r"(?<![\w-])[A-Z][A-Za-z’'&-]*(?:\s+(?:(?:of|and|or|for|the|on|to|in|&)\s+)*[A-Z][A-Za-z’'&-]*)*(?![\w-])")
-_WORD = re.compile(r"[A-Za-z][A-Za-z’'.-]*[A-Za-z]|[A-Za-z]")
-_FUNCTION = set(
-    "the a an you your yours if for as in on to at after before when whenever this that these those all each "
-    "every our we it its they their yes no please also note however and but or so then from with by under "
-    "per during while since once because most some many both either neither any there here what which who how "
-    "why where contact ask use go visit check submit see refer talk email call make take get keep request "
-    "employees employee new current unless until within about over only even just first next finally "
-    "i my me he she his her us one two three ok okay sure according".split()
-)
-_NOT_TERMS = {
-    "I", "OK", "AM", "PM", "US", "USA", "FAQ", "FAQs", "ID", "IDs", "PDF", "URL", "HR", "IT", "TV", "AI", "Q", "A",
-    "N/A", "NA", "ETC", "EN", "ZH", "COVID",
-}
-_MONTH_OR_DAY = set(
-    "january february march april may june july august september october november december monday tuesday "
-    "wednesday thursday friday saturday sunday english chinese".split()
-)
 
 
 def extract_claims(sentence: str, offset: int = 0) -> list[Claim]:
@@ -233,121 +207,16 @@ def extract_claims(sentence: str, offset: int = 0) -> list[Claim]:
             continue  # "one of them", "一些": a number word counts only with a unit
         claims.append(Claim(sentence[q.start : q.end], q.kind, q.start + offset, q.end + offset, q))
         taken.append((q.start, q.end))
-    for start, end, term in _terms(scan):
-        if not any(s < end and start < e for s, e in taken):
+    for start, end, term in named_terms(scan):
+        if not overlaps(taken, start, end):
             claims.append(Claim(term, "term", start + offset, end + offset))
     claims.sort(key=lambda c: c.start)
     return claims
 
 
-def _terms(scan: str) -> list[tuple[int, int, str]]:
-    """Named terms: acronyms and CamelCase names anywhere, runs of capitalised words (a run
-    at the start of the sentence loses its leading function words: "If Paid Parental
-    Leave" -> "Paid Parental Leave"), and single capitalised words inside a sentence."""
-    terms = []
-    first_word = re.search(r"[A-Za-z]", scan)
-    sentence_start = first_word.start() if first_word else 0
-    for match in _NAME_RUN.finditer(scan):
-        words = list(_WORD.finditer(match.group(0)))
-        if not words:
-            continue
-        while words and words[0].group(0).lower() in _FUNCTION:
-            words = words[1:]
-        while words and words[-1].group(0).lower() in _FUNCTION:
-            words = words[:-1]
-        if not words:
-            continue
-        a = match.start() + words[0].start()
-        b = match.start() + words[-1].end()
-        text = scan[a:b]
-        at_start = a <= sentence_start or re.search(r"(?:^|[:：.!?;(\"“*]\s*|\n\s*)$", scan[:a]) is not None
-        capitalised = [w for w in words if w.group(0)[0].isupper()]
-        if len(capitalised) >= 2:
-            terms.append((a, b, text))
-            continue
-        word = words[0].group(0)
-        if word in _NOT_TERMS or word.lower() in _MONTH_OR_DAY or len(word) < 2:
-            continue
-        is_acronym = sum(c.isupper() for c in word) >= 2
-        if is_acronym or (not at_start and word[0].isupper() and len(words) == 1):
-            terms.append((a, b, text))
-    return terms
-
-
 # =============================================================================================
 # Support
 # =============================================================================================
-def _words(text: str) -> list[str]:
-    return re.findall(rf"[0-9a-z]+|[{CJK}]", text.lower())
-
-
-class _TermIndex:
-    """What the sources (and the question) name, for matching terms case- and space-blind."""
-
-    def __init__(self, texts: list[str]):
-        self.words_by_text = []
-        self.joined = set()  # concatenations of 1..4 consecutive words ("hr links" -> "hrlinks")
-        self.normalised = []
-        initials = set()
-        for text in texts:
-            clean = plain(text)
-            words = _words(clean)
-            self.normalised.append(" " + " ".join(words) + " ")
-            self.words_by_text.append(set(words))
-            for n in range(1, 5):
-                for k in range(len(words) - n + 1):
-                    self.joined.add("".join(words[k : k + n]))
-            for run in re.finditer(r"[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|the|&)\s+)?[A-Z][\w’'-]*)+", clean):
-                letters = "".join(w[0] for w in run.group(0).split() if w[0].isupper())
-                for i in range(len(letters)):
-                    for j in range(i + 2, len(letters) + 1):
-                        initials.add(letters[i:j].lower())
-        self.initials = initials
-
-    def supports(self, term: str) -> bool:
-        words = _words(term)
-        if not words:
-            return True
-        phrase = " " + " ".join(words) + " "
-        if any(phrase in text for text in self.normalised):
-            return True
-        compact = "".join(words)
-        for candidate in (compact, compact[:-1] if compact.endswith("s") and len(compact) > 3 else None):
-            if candidate and (candidate in self.joined or (len(words) == 1 and term.isupper() and candidate in self.initials)):
-                return True
-        if len(words) >= 2:  # word order or endings differ: every content word in one source
-            content = [w for w in words if w not in ("of", "and", "for", "the", "to", "in", "on")]
-            for vocabulary in self.words_by_text:
-                if all(any(v.startswith(w[:5]) for v in vocabulary if v[:1] == w[:1]) for w in content):
-                    return True
-        return False
-
-
-_CLAUSE = re.compile(r"[,;:，；：]|\b(?:and|but|while|whereas|then)\b|而|但")
-
-
-def _clauses(sentence: str) -> list[tuple[int, int]]:
-    spans, start = [], 0
-    for match in _CLAUSE.finditer(sentence):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(sentence)))
-    return spans
-
-
-def _condition_for(sentence: str, position: int, asked: Condition) -> Condition:
-    """The condition in force at ``position`` of an answer sentence: that of its clause, or of
-    the nearest earlier clause that states one; else the question's."""
-    clauses = _clauses(sentence)
-    index = next((k for k, (a, b) in enumerate(clauses) if a <= position <= b), len(clauses) - 1)
-    for k in range(index, -1, -1):
-        a, b = clauses[k]
-        condition = parse_condition(sentence[a:b], "claim")
-        if condition:
-            return condition.filled_from(asked)
-    return asked
-
-
 @dataclass
 class _Place:
     quantity: Quantity
@@ -366,13 +235,13 @@ class _Sources:
                     continue
                 unit = index.unit_at(source.n, q.start)
                 if unit is not None:
-                    q = Quantity(q.value, q.unit, q.kind, q.start - unit.start, q.end - unit.start, q.text, q.written, q.modifier, q.date, q.ordinal)
+                    q = replace(q, start=q.start - unit.start, end=q.end - unit.start)
                 self.places.append(_Place(q, unit, source.n, unit.text if unit else source.text[max(0, q.start - 80) : q.end + 80]))
             for extra in (source.title, source.heading):
                 for q in parse_quantities(extra or ""):
                     self.places.append(_Place(q, None, source.n, extra))
         self.question_quantities = [q for q in parse_quantities(question) if q.kind != "code"]
-        self.terms = _TermIndex([question] + [f"{s.title}\n{s.heading}\n{s.text}" for s in index.sources])
+        self.terms = TermIndex([question] + [f"{s.title}\n{s.heading}\n{s.text}" for s in index.sources])
 
 
 def _unit_words_present(unit_name: str, place: _Place) -> bool:
@@ -400,7 +269,7 @@ def _check_quantity(claim: Claim, sentence: str, sentence_offset: int, asked: Co
         if any(compatible_values(q, given) for given in sources.question_quantities):
             claim.status = SUPPORTED  # the question states it ("I have worked 2 years")
         return
-    condition = _condition_for(sentence, claim.start - sentence_offset, asked)
+    condition = condition_at(sentence, claim.start - sentence_offset, asked)
     best, best_rank = None, -1
     mismatched = []
     for place in places:

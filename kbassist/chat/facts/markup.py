@@ -1,0 +1,37 @@
+"""Markup in source text (Markdown, HTML, template tags, ``[n]`` citation markers): blanked
+out in place (:func:`mask`, offsets kept) before values are looked for, or made readable
+(:func:`plain`) for quoting and matching words."""
+
+from __future__ import annotations
+
+import re
+
+from kbassist.text import CITATION
+
+# Masked before scanning (same length, so offsets hold): link targets, bare URLs, template
+# tags, ``[n]`` citation markers, HTML tags.
+_MASK = re.compile(r"\]\([^)\s]*\)|<https?://[^>\s]*>|https?://\S+|www\.\S+|{%.*?%}|{{.*?}}|<[^>\n]{1,200}>", re.S)
+
+
+def mask(text: str) -> str:
+    """``text`` with URLs, link targets, template tags, markers and HTML tags blanked out
+    (same length, so offsets into the result are offsets into ``text``)."""
+    def blank(match: re.Match) -> str:
+        piece = match.group(0)
+        keep = "]" if piece.startswith("](") else ""
+        return keep + re.sub(r"[^\n]", " ", piece[len(keep):])
+
+    text = CITATION.sub(lambda m: " " * len(m.group(0)), text)  # before links: "[5](url)" is a link
+    return _MASK.sub(blank, text)
+
+
+def plain(text: str) -> str:
+    """Markdown made readable: links become their text, emphasis and escapes go, template
+    tags and HTML tags go, table pipes become separators."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"<https?://[^>]+>|{%.*?%}|{{.*?}}|<[^>\n]{1,200}>", "", text, flags=re.S)
+    text = re.sub(r"\*\*|__|(?<![\w*])[*_](?=\S)|(?<=\S)[*_](?![\w*])", "", text)
+    text = re.sub(r"\\([^\w\s])", r"\1", text)
+    text = re.sub(r"^\s*\|\s*|\s*\|\s*$", "", text)
+    text = re.sub(r"\s*\|\s*", " | ", text)
+    return re.sub(r"[ \t]+", " ", text).strip()

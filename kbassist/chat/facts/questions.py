@@ -1,0 +1,78 @@
+"""What a question asks: the kind of value it wants ("how long" wants a duration, "how much"
+an amount; :func:`wanted_value`), the unit it names ("how many weeks", "多少天";
+:func:`asked_unit`), the names it uses (:func:`name_tokens`), and the words every question
+uses (``GENERIC``), which say nothing about its topic.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kbassist.chat.facts.quantities import EN_UNIT, Quantity
+from kbassist.retrieval.tokenize import tokenize
+
+_GENERIC_WORDS = (
+    "how many much long often what when where which who whom whose why do does did can could should would will "
+    "shall may might must i me my mine we us our you your get gets got have has had need needs want know tell please "
+    "about is are am be been there any some give given there's what's i'm i've let allowed allow able "
+    "amount number"
+)
+GENERIC = frozenset(tokenize(_GENERIC_WORDS)) | {
+    "多少", "什么", "怎么", "如何", "可以", "请问", "时候", "需要", "我的", "我们", "哪些", "是否", "能否",
+    "几天", "几个", "多久", "多长", "长时", "时间", "我有", "我能", "我可", "有多", "吗", "呢", "我", "么",
+}
+_QUESTION_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|and|for|the|&)?\s*[A-Z][a-z]+)+\b|\b[A-Z]{2,}[a-z]*\b|\b[A-Z]{1,6}-\d+\b")
+
+
+def name_tokens(question: str) -> set[str]:
+    """The retrieval tokens of the names ``question`` uses ("Paid Parental Leave", "HR",
+    "SF-71")."""
+    named = set()
+    for match in _QUESTION_NAME.finditer(question):
+        named.update(tokenize(match.group(0)))
+    return named
+
+
+def wanted_value(question: str) -> str | None:
+    """The kind of value the question asks for: "duration", "amount", "date", "number" or None."""
+    q = question.lower()
+    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
+        return "duration"
+    if re.search(r"how much|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|金额|费用|价格", q):
+        return "amount"
+    if re.search(r"\bwhen\b|what date|what day|by when|deadline|什么时候|何时|哪天|几号|截止", q):
+        return "date"
+    if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|几|最多|最少|上限|下限|百分之", q):
+        return "number"
+    return None
+
+
+_ASKED_UNIT = re.compile(
+    r"how many (?P<en>weeks?|days?|hours?|months?|years?|minutes?|nights?|pay periods?)|(?:多少|几)个?(?P<zh>周|星期|天|小时|个月|月|年)"
+)
+_ZH_ASKED = {"周": "week", "星期": "week", "天": "day", "小时": "hour", "个月": "month", "月": "month", "年": "year"}
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit a "how many weeks / 多少天" question asks for, canonical (week, day, ...)."""
+    match = _ASKED_UNIT.search(question.lower())
+    if not match:
+        return None
+    if match.group("zh"):
+        return _ZH_ASKED[match.group("zh")]
+    unit = EN_UNIT.fullmatch(match.group("en"))
+    return unit.lastgroup if unit else None
+
+
+def fits_wanted(wanted: str | None, quantities: list[Quantity]) -> bool:
+    """Whether ``quantities`` hold a value of the kind ``wanted`` (see :func:`wanted_value`)."""
+    kinds = {q.kind for q in quantities if not q.ordinal}
+    if wanted is None:
+        return True
+    if wanted == "duration":
+        return bool(kinds & {"duration"})
+    if wanted == "amount":
+        return bool(kinds & {"money", "number", "percent", "duration"})
+    if wanted == "date":
+        return bool(kinds & {"date", "duration", "time"})
+    return bool(kinds - {"code", "phone"})
