@@ -7,18 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kbassist.chat.evidence import (
-    EvidenceIndex,
-    acronym_definitions,
-    answerability,
-    best_evidence,
-    compare_conditions,
-    parse_condition,
-    parse_number,
-    parse_quantities,
-    rank_evidence,
-    split_units,
-)
+from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, rank_evidence
+from kbassist.chat.facts.conditions import compare_conditions, parse_condition
+from kbassist.chat.facts.numbers import parse_number
+from kbassist.chat.facts.quantities import parse_quantities
+from kbassist.chat.facts.terms import acronym_definitions
+from kbassist.chat.facts.units import split_units
 
 # A few rows of the 18F handbook, travel-and-leave/leave.md.
 ANNUAL_LEAVE = """You may use annual leave for any reason. Annual leave accrues based on how long you’ve worked for the federal government:
