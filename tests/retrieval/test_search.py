@@ -1,21 +1,23 @@
 """Hybrid retrieval over what a user may see — access enforced inside search()."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
+from kbassist.knowledge.models import Chunk
 from kbassist.retrieval.search import search
+from kbassist.retrieval.store import index_cache
 
 pytestmark = pytest.mark.django_db
 
-LEAVE = "# Leave\n\n## Vacation\n\nFull-time staff get 28 vacation days per year.\n\n## Sick leave\n\nTell your manager before 10:00.\n"
 SALARY = "# Salaries\n\n## Bands\n\nEngineering salary band E3 ranges from 70,000 to 85,000 EUR.\n"
 IT = "# VPN\n\nConnect with the NorthwindVPN WireGuard client. Password resets go through the helpdesk.\n"
 ZH = "# 休假制度\n\n## 年假\n\n全职员工每年享有二十八个工作日的带薪年假。\n\n## 病假\n\n请在上午十点前通知经理。\n"
 
 
 @pytest.fixture
-def corpus(public_collection, hr_collection, make_document):
+def corpus(public_collection, hr_collection, handbook, make_document):
     return {
-        "leave": make_document(public_collection, "leave.md", LEAVE),
+        "leave": handbook,
         "it": make_document(public_collection, "vpn.md", IT),
         "zh": make_document(public_collection, "zh.md", ZH),
         "salary": make_document(hr_collection, "salaries.md", SALARY),
@@ -52,8 +54,6 @@ def test_collection_filter_narrows_but_never_widens(corpus, employee, hr_collect
 
 
 def test_anonymous_user_gets_nothing(corpus):
-    from django.contrib.auth.models import AnonymousUser
-
     assert search("vacation", AnonymousUser()).hits == []
 
 
@@ -62,10 +62,6 @@ def test_deleting_a_document_removes_its_chunks_from_both_indexes(corpus, employ
         corpus["it"].delete()
     result = search("NorthwindVPN WireGuard", employee, top_k=10)
     assert all(hit.chunk.document_id != corpus["it"].pk for hit in result.hits)
-    from kbassist.retrieval.store import index_cache
-
     index = index_cache.get(corpus["leave"].collection_id)
     assert len(index.bm25) == len(index.dense) == len(index.chunk_ids)
-    from kbassist.knowledge.models import Chunk
-
     assert set(index.chunk_ids.tolist()) == set(Chunk.objects.filter(collection_id=corpus["leave"].collection_id).values_list("pk", flat=True))
