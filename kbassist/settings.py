@@ -229,6 +229,8 @@ KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted toke
 KB_MIN_ANSWERABILITY = env.float("KB_MIN_ANSWERABILITY", default=0.5)
 KB_TRANSLATE_QUERIES = env.bool("KB_TRANSLATE_QUERIES", default=True)
 KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=True)
+# Off: answers are the quoted evidence sentences, nothing generated (fast, on any machine).
+KB_GENERATE = env.bool("KB_GENERATE", default=True)
 
 LOGGING = {
     "version": 1,

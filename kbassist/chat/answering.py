@@ -36,6 +36,7 @@ from kbassist.text import cited_numbers, is_chinese
 from . import policy
 from .attribution import attribute
 from .grounding import Checked, model_declined
+from .verification import evidence_answer
 from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
 from .rendering import render_markdown
@@ -202,6 +203,8 @@ def _refused(turn: Turn, found: Found):
 def _generated(turn: Turn, found: Found):
     sources = found.sources
     yield found.event(sources)
+    if not settings.KB_GENERATE:
+        return (yield from _quoted(turn, found))
     if not (yield from turn.wait_for_model()):
         return Outcome(Kind.GENERATED, Status.STOPPED, citations=_cite(sources, ""), query=found.query)
     turn.timings["queue_ms"] = round(turn.ms() - turn.timings["retrieval_ms"], 1)
@@ -221,7 +224,7 @@ def _generated(turn: Turn, found: Found):
         log.warning("generation failed: %s", exc)
         yield {"type": "error", "message": f"{turn.say(UNAVAILABLE)} ({exc})"}
         if not "".join(pieces).strip():
-            return _passages(turn, found.query, sources)
+            return _passages(turn, found)
         status = Status.ERROR
     finally:
         turn.release()
@@ -252,10 +255,22 @@ def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
         turn.timings["tokens_per_s"] = round((len(pieces) - 1) / (last - first), 1)
 
 
-def _passages(turn: Turn, query: str, sources: list[dict]) -> Outcome:
-    listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in sources]
-    text = turn.say(UNAVAILABLE) + "\n\n" + "\n".join(listed)
-    return Outcome(Kind.PASSAGES, Status.ERROR, text, _cite(sources, text), query)
+def _quoted(turn: Turn, found: Found):
+    """The answer is the quoted evidence, nothing generated (KB_GENERATE off)."""
+    text = evidence_answer(found.grounding.best, chinese=is_chinese(turn.question))
+    turn.timings["ttft_ms"] = turn.ms()
+    yield {"type": "token", "text": text}
+    extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True}}
+    return Outcome(Kind.QUOTED, text=text, citations=_cite(found.sources, text), query=found.query, extra=extra)
+
+
+def _passages(turn: Turn, found: Found) -> Outcome:
+    """The model failed: the quoted evidence, then the passages, with a clear message."""
+    listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources]
+    quoted = evidence_answer(found.grounding.best, chinese=is_chinese(turn.question)) + "\n\n" if found.grounding.best else ""
+    text = turn.say(UNAVAILABLE) + "\n\n" + quoted + "\n".join(listed)
+    extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True}}
+    return Outcome(Kind.PASSAGES, Status.ERROR, text, _cite(found.sources, text), found.query, extra=extra)
 
 
 def _cite(sources: list[dict], text: str, support: dict | None = None) -> list[dict]:

@@ -41,6 +41,7 @@ class Message(models.Model):
         CACHED = "cached", _("cached answer")
         REFUSED = "refused", _("not covered by the knowledge base")
         PASSAGES = "passages", _("passages only (model unavailable)")
+        QUOTED = "quoted", _("quoted from the sources (no generation)")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)

@@ -157,6 +157,7 @@
     cached: _("Answered before (cached)"),
     refused: _("Not in the knowledge base"),
     passages: _("Model unavailable"),
+    quoted: _("Quoted from the sources"),
   };
 
   function renderTools(answer, data) {

@@ -111,3 +111,16 @@ def test_curators_can_list_answers_whose_claims_were_removed(client, handbook, e
     client.force_login(admin_user)
     page = client.get(reverse("admin:chat_message_changelist") + "?verified=removed").content.decode()
     assert "1 message" in page or page.count('class="action-select"') == 1
+
+
+def test_without_generation_the_answer_is_the_quoted_evidence(handbook, employee, settings):
+    settings.KB_GENERATE = False
+    backend = ScriptedBackend("never asked")
+    done = ask("How many weeks of paid parental leave do I get?", employee, backend)
+    assert done["kind"] == "quoted" and not backend.calls
+    assert "12 weeks of paid parental leave" in done["answer"] and done["evidence"]
+
+
+def test_when_the_model_fails_the_evidence_still_answers(handbook, employee):
+    done = ask("How many weeks of paid parental leave do I get?", employee, ScriptedBackend("x y", fail_after=0))
+    assert done["kind"] == "passages" and "12 weeks of paid parental leave" in done["answer"]
