@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kbassist.knowledge.models import FAQ, Collection, Document
 
-from .importing import FileRejected, add_document, import_faq_csv, queue_ingestion
+from .importing import FileRejected, add_document, check_size, import_faq_csv, queue_ingestion
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -90,6 +90,10 @@ class DocumentForm(forms.ModelForm):
         cleaned = super().clean()
         upload = cleaned.get("file")
         if upload and "file" in self.changed_data and cleaned.get("collection"):
+            try:
+                check_size(upload, upload.name)
+            except FileRejected as exc:
+                raise forms.ValidationError(str(exc)) from None
             self.instance.file = upload
             self.instance.original_name = upload.name
             self.instance.fill_file_facts()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
@@ -19,6 +20,18 @@ from .tasks import ingest_document_task, ingest_faqs_task
 
 class FileRejected(Exception):
     """The file was not added (e.g. it is already in the collection)."""
+
+
+def check_size(fileobj, name: str):
+    """Refuse a file over KB_MAX_UPLOAD_MB before anything of it is stored."""
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    limit = settings.KB_MAX_UPLOAD_MB * 1024 * 1024
+    if size > limit:
+        raise FileRejected(
+            f"{name} is {size / 1024 / 1024:.1f} MB, over the {settings.KB_MAX_UPLOAD_MB} MB limit (KB_MAX_UPLOAD_MB)"
+        )
 
 
 def queue_ingestion(document: Document):
@@ -42,6 +55,7 @@ def add_document(collection: Collection, fileobj, name: str, source_path: str = 
     which case nothing is done (``queued`` is False). A changed file at a known
     ``source_path`` replaces the old document, whose chunks are then replaced too.
     """
+    check_size(fileobj, name)
     digest = sha256_of(fileobj)
     same = Document.objects.filter(collection=collection, sha256=digest).first()
     if same is not None:
@@ -70,6 +84,8 @@ def add_document(collection: Collection, fileobj, name: str, source_path: str = 
 
 def import_faq_csv(collection: Collection, data: bytes) -> list[FAQ]:
     """Import question,answer rows. A question already in the collection gets the new answer."""
+    if len(data) > settings.KB_MAX_UPLOAD_MB * 1024 * 1024:
+        raise ValueError(f"The CSV file is over the {settings.KB_MAX_UPLOAD_MB} MB limit (KB_MAX_UPLOAD_MB).")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
