@@ -231,6 +231,8 @@ KB_TRANSLATE_QUERIES = env.bool("KB_TRANSLATE_QUERIES", default=True)
 KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=True)
 # Off: answers are the quoted evidence sentences, nothing generated (fast, on any machine).
 KB_GENERATE = env.bool("KB_GENERATE", default=True)
+# Off: generated answers are shown unchecked (only for measuring what verification does).
+KB_VERIFY = env.bool("KB_VERIFY", default=True)
 
 LOGGING = {
     "version": 1,

@@ -231,7 +231,8 @@ def _generated(turn: Turn, found: Found):
     text = "".join(pieces).strip()
     if status == Status.COMPLETE and model_declined(text):
         return Outcome(Kind.REFUSED, text=text, query=found.query, model_name=model_name)
-    checked = found.grounding.check(text) if status == Status.COMPLETE else Checked(text, {}, False)
+    verify = status == Status.COMPLETE and settings.KB_VERIFY
+    checked = found.grounding.check(text) if verify else Checked(text, {}, False)
     text = checked.text if checked.from_evidence else attribute(checked.text, [s["text"] for s in sources])
     citations = _cite(sources, text, found.grounding.support(text))
     extra = {"evidence": found.grounding.evidence(), "verification": {**checked.verification, "from_evidence": checked.from_evidence}}
