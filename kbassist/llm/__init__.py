@@ -5,6 +5,8 @@
   openai    any OpenAI-compatible server (llama.cpp server, vLLM, TGI) at KB_OPENAI_BASE_URL
 """
 
+from importlib import import_module
+
 from django.conf import settings
 
 from kbassist.process import ProcessWide
@@ -12,28 +14,29 @@ from kbassist.process import ProcessWide
 from .base import ChatMessage, GenerationError, LLMBackend
 
 
+# For each KB_LLM_BACKEND: the module and class that run it (imported when built, so that a
+# process imports only the client it uses), and the setting each argument defaults to.
+_BACKENDS = {
+    "llamacpp": (".llamacpp", "LlamaCppBackend", {
+        "model_path": "KB_LLM_MODEL_PATH", "context_size": "KB_LLM_CONTEXT", "threads": "KB_LLM_THREADS",
+        "gpu_layers": "KB_LLM_GPU_LAYERS", "seed": "KB_LLM_SEED",
+    }),
+    "openai": (".openai_compat", "OpenAICompatibleBackend", {
+        "base_url": "KB_OPENAI_BASE_URL", "api_key": "KB_OPENAI_API_KEY", "model": "KB_OPENAI_MODEL",
+        "context_size": "KB_LLM_CONTEXT",
+    }),
+}
+
+
 def build_backend(name: str | None = None, **overrides) -> LLMBackend:
+    """A new backend named ``name`` (default KB_LLM_BACKEND); ``overrides`` replace the settings
+    its arguments default to."""
     name = name or settings.KB_LLM_BACKEND
-    if name == "llamacpp":
-        from .llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(
-            model_path=overrides.get("model_path", settings.KB_LLM_MODEL_PATH),
-            context_size=overrides.get("context_size", settings.KB_LLM_CONTEXT),
-            threads=overrides.get("threads", settings.KB_LLM_THREADS),
-            gpu_layers=overrides.get("gpu_layers", settings.KB_LLM_GPU_LAYERS),
-            seed=overrides.get("seed", settings.KB_LLM_SEED),
-        )
-    if name == "openai":
-        from .openai_compat import OpenAICompatibleBackend
-
-        return OpenAICompatibleBackend(
-            base_url=overrides.get("base_url", settings.KB_OPENAI_BASE_URL),
-            api_key=overrides.get("api_key", settings.KB_OPENAI_API_KEY),
-            model=overrides.get("model", settings.KB_OPENAI_MODEL),
-            context_size=overrides.get("context_size", settings.KB_LLM_CONTEXT),
-        )
-    raise ValueError(f"Unknown KB_LLM_BACKEND {name!r}: use 'llamacpp' or 'openai'.")
+    if name not in _BACKENDS:
+        raise ValueError(f"Unknown KB_LLM_BACKEND {name!r}: use 'llamacpp' or 'openai'.")
+    module, class_name, defaults = _BACKENDS[name]
+    backend_class = getattr(import_module(module, __package__), class_name)
+    return backend_class(**{arg: overrides.get(arg, getattr(settings, setting)) for arg, setting in defaults.items()})
 
 
 _backend: ProcessWide[LLMBackend] = ProcessWide(lambda: build_backend())

@@ -70,14 +70,8 @@ class LlamaCppBackend(LLMBackend):
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        should_stop: Callable[[], bool] = lambda: False,
-    ) -> Iterator[str]:
+    def stream(self, messages: list[ChatMessage], *, max_tokens: int, temperature: float,
+               should_stop: Callable[[], bool] = lambda: False) -> Iterator[str]:
         out: queue.Queue = queue.Queue()
         abandoned = threading.Event()  # the caller stopped reading
 

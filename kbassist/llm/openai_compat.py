@@ -35,14 +35,8 @@ class OpenAICompatibleBackend(LLMBackend):
     def count_tokens(self, text: str) -> int:
         return max(1, len(text) // 3)
 
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        should_stop: Callable[[], bool] = lambda: False,
-    ) -> Iterator[str]:
+    def stream(self, messages: list[ChatMessage], *, max_tokens: int, temperature: float,
+               should_stop: Callable[[], bool] = lambda: False) -> Iterator[str]:
         if should_stop():
             return
         try:
