@@ -112,12 +112,7 @@ def hybrid_rank(
     timings = {} if timings is None else timings
     t = time.perf_counter()
     query_tokens = tokenize(query)
-    bm25_hits: list[tuple[float, int]] = []
-    for ix in indexes:
-        rows, scores = ix.bm25.top_k(query_tokens, depth)
-        bm25_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
-    bm25_hits.sort(key=lambda h: -h[0])
-    bm25_hits = bm25_hits[:depth]
+    bm25_hits = _best_over(indexes, lambda ix: ix.bm25.top_k(query_tokens, depth), depth)
     timings["bm25"] = _ms(t)
 
     t = time.perf_counter()
@@ -128,12 +123,7 @@ def hybrid_rank(
         indexes = [ix for ix in indexes if _same_space(ix, embedder.name)]
     timings["embed"] = _ms(t)
     t = time.perf_counter()
-    dense_hits: list[tuple[float, int]] = []
-    for ix in indexes:
-        rows, scores = ix.dense.top_k(query_vector, depth)
-        dense_hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
-    dense_hits.sort(key=lambda h: -h[0])
-    dense_hits = dense_hits[:depth]
+    dense_hits = _best_over(indexes, lambda ix: ix.dense.top_k(query_vector, depth), depth)
     timings["dense"] = _ms(t)
 
     t = time.perf_counter()
@@ -144,6 +134,17 @@ def hybrid_rank(
     )[:top_k]
     timings["fusion"] = _ms(t)
     return fused, bm25_hits, dense_hits
+
+
+def _best_over(indexes, top_k, depth: int) -> list[tuple[float, int]]:
+    """The ``depth`` best ``(score, chunk_id)`` pairs over all ``indexes``, best first;
+    ``top_k(index)`` returns one index's best ``(rows, scores)``."""
+    hits: list[tuple[float, int]] = []
+    for ix in indexes:
+        rows, scores = top_k(ix)
+        hits.extend(zip(scores.tolist(), ix.chunk_ids[rows].tolist()))
+    hits.sort(key=lambda h: -h[0])
+    return hits[:depth]
 
 
 def _same_space(index, embedder_name: str) -> bool:
