@@ -4,25 +4,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('chat', '0004_kind_is_for_answers'),
-    ]
-
+    dependencies = [("chat", "0004_kind_is_for_answers")]
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='claims_removed',
-            field=models.PositiveSmallIntegerField(db_index=True, default=0),
+            model_name="message", name="claims_removed", field=models.PositiveSmallIntegerField(db_index=True, default=0)
         ),
-        migrations.AddField(
-            model_name='message',
-            name='evidence',
-            field=models.JSONField(blank=True, default=list),
-        ),
-        migrations.AddField(
-            model_name='message',
-            name='verification',
-            field=models.JSONField(blank=True, default=dict),
-        ),
+        migrations.AddField(model_name="message", name="evidence", field=models.JSONField(blank=True, default=list)),
+        migrations.AddField(model_name="message", name="verification", field=models.JSONField(blank=True, default=dict)),
     ]
