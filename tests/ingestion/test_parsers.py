@@ -20,6 +20,13 @@ def make_pdf(path, pages):
     return path
 
 
+def parse_written(tmp_path, name, content):
+    """``content`` (text is written as UTF-8) saved as ``tmp_path / name``, then parsed."""
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return parse(path)
+
+
 def test_pdf_keeps_page_numbers_and_title(tmp_path):
     path = make_pdf(tmp_path / "travel.pdf", [("Booking", "Book trains early."), ("Hotels", "Hotel cap is 150 EUR per night.")])
     doc = parse(path)
@@ -70,18 +77,19 @@ def test_docx_headings_paragraphs_and_tables(tmp_path):
 
 
 def test_broken_docx_fails(tmp_path):
-    (tmp_path / "x.docx").write_bytes(b"PK\x03\x04 this is not really a zip")
     with pytest.raises(ParseError, match="Word"):
-        parse(tmp_path / "x.docx")
+        parse_written(tmp_path, "x.docx", b"PK\x03\x04 this is not really a zip")
+
+
+VPN_HTML = (
+    "<html><head><title>VPN guide</title><script>alert(1)</script></head><body>"
+    "<h1>VPN</h1><p>Install the client.</p><h2>Troubleshooting</h2><ol><li>Restart</li><li>Call IT</li></ol>"
+    "<table><tr><th>Office</th><th>Server</th></tr><tr><td>Berlin</td><td>vpn-ber</td></tr></table></body></html>"
+)
 
 
 def test_html_sections_without_scripts(tmp_path):
-    (tmp_path / "vpn.html").write_text(
-        "<html><head><title>VPN guide</title><script>alert(1)</script></head><body>"
-        "<h1>VPN</h1><p>Install the client.</p><h2>Troubleshooting</h2><ol><li>Restart</li><li>Call IT</li></ol>"
-        "<table><tr><th>Office</th><th>Server</th></tr><tr><td>Berlin</td><td>vpn-ber</td></tr></table></body></html>"
-    )
-    doc = parse(tmp_path / "vpn.html")
+    doc = parse_written(tmp_path, "vpn.html", VPN_HTML)
     assert doc.title == "VPN guide"
     assert [b.heading for b in doc.blocks] == ["VPN", "VPN › Troubleshooting"]
     text = doc.blocks[1].text
@@ -89,34 +97,19 @@ def test_html_sections_without_scripts(tmp_path):
     assert "alert" not in "".join(b.text for b in doc.blocks)
 
 
-def test_markdown_front_matter_headings_and_liquid_tags(tmp_path):
-    (tmp_path / "leave.md").write_text(
-        "---\ntitle: Leave policy\n---\n\nIntro {% include note.html %} text.\n\n## Vacation\n\n28 days.\n\n"
-        "```\n# not a heading\n```\n\n### Carry-over\n\nUp to 5 days.\n\n## Sick leave\n\nTell your manager.\n"
-    )
-    doc = parse(tmp_path / "leave.md")
-    assert doc.title == "Leave policy"
-    assert [b.heading for b in doc.blocks] == ["", "Vacation", "Vacation › Carry-over", "Sick leave"]
-    assert "{%" not in doc.blocks[0].text
-    assert "# not a heading" in doc.blocks[1].text
-
-
 def test_chinese_markdown(tmp_path):
-    (tmp_path / "zh.md").write_text("# 休假制度\n\n## 年假\n\n全职员工每年享有二十八天年假。\n", encoding="utf-8")
-    doc = parse(tmp_path / "zh.md")
+    doc = parse_written(tmp_path, "zh.md", "# 休假制度\n\n## 年假\n\n全职员工每年享有二十八天年假。\n")
     assert doc.title == "休假制度"
     assert doc.blocks[-1].heading == "休假制度 › 年假"
 
 
 def test_text_with_underlined_and_caps_headings(tmp_path):
-    (tmp_path / "guide.txt").write_text("Onboarding\n==========\n\nWelcome.\n\nFIRST DAY\nBring your ID.\n")
-    doc = parse(tmp_path / "guide.txt")
+    doc = parse_written(tmp_path, "guide.txt", "Onboarding\n==========\n\nWelcome.\n\nFIRST DAY\nBring your ID.\n")
     assert [(b.heading, b.text) for b in doc.blocks] == [("Onboarding", "Welcome."), ("FIRST DAY", "Bring your ID.")]
 
 
 def test_gb18030_text_is_decoded(tmp_path):
-    (tmp_path / "gb.txt").write_bytes("报销须在三十天内提交。".encode("gb18030"))
-    assert "三十天" in parse(tmp_path / "gb.txt").blocks[0].text
+    assert "三十天" in parse_written(tmp_path, "gb.txt", "报销须在三十天内提交。".encode("gb18030")).blocks[0].text
 
 
 @pytest.mark.parametrize(
@@ -124,9 +117,8 @@ def test_gb18030_text_is_decoded(tmp_path):
     [("image.png", b"\x89PNG....", "Unsupported file type '.png'"), ("empty.md", b"", "empty"), ("blank.txt", b"\n\n  \n", "empty")],
 )
 def test_unusable_files(tmp_path, name, content, reason):
-    (tmp_path / name).write_bytes(content)
     with pytest.raises(ParseError, match=reason):
-        parse(tmp_path / name)
+        parse_written(tmp_path, name, content)
 
 
 def test_pdf_running_headers_and_footers_are_dropped(tmp_path):
@@ -154,8 +146,7 @@ LEAVE_FR = "Congés\n======\n\nLes congés payés sont de vingt-huit jours par a
     ],
 )
 def test_text_files_in_other_encodings_are_decoded(tmp_path, text, encoding):
-    (tmp_path / "leave.txt").write_bytes(text.encode(encoding))
-    doc = parse(tmp_path / "leave.txt")
+    doc = parse_written(tmp_path, "leave.txt", text.encode(encoding))
     heading, body = text.lstrip("\ufeff").split("\n")[0], text.split("\n\n")[1].strip()
     assert [(b.heading, b.text) for b in doc.blocks] == [(heading, body)]
 
@@ -163,52 +154,66 @@ def test_text_files_in_other_encodings_are_decoded(tmp_path, text, encoding):
 def test_html_in_its_declared_encoding(tmp_path):
     """As browsers do, a GB2312 label is read as its superset GB18030 (镕 is not in GB2312)."""
     page = "<html><head><meta charset='gb2312'><title>休假制度</title></head><body><p>朱镕基：年假二十八天。</p></body></html>"
-    (tmp_path / "leave.html").write_bytes(page.encode("gb18030"))
-    doc = parse(tmp_path / "leave.html")
+    doc = parse_written(tmp_path, "leave.html", page.encode("gb18030"))
     assert doc.title == "休假制度" and doc.blocks[0].text == "朱镕基：年假二十八天。"
 
 
 def test_binary_file_named_txt_is_refused_as_such(tmp_path):
-    (tmp_path / "notes.txt").write_bytes(make_pdf(tmp_path / "x.pdf", [("A", "a")]).read_bytes())
     with pytest.raises(ParseError, match=r"This \.txt file is a PDF document, not a text file"):
-        parse(tmp_path / "notes.txt")
+        parse_written(tmp_path, "notes.txt", make_pdf(tmp_path / "x.pdf", [("A", "a")]).read_bytes())
 
 
 # --- Markdown front matter (python-frontmatter) -------------------------------------------------------
-def test_front_matter_is_read_as_yaml_and_left_out_of_the_text(tmp_path):
-    (tmp_path / "travel.md").write_text(
-        '---\ntitle: "Travel: booking and expenses"\nredirect_from:\n  - /travel/\n  - /expenses/\n'
-        "tags: [travel, money]\n---\n\n## Booking\n\nBook trains two weeks ahead.\n"
-    )
-    doc = parse(tmp_path / "travel.md")
-    assert doc.title == "Travel: booking and expenses"
-    assert [(b.heading, b.text) for b in doc.blocks] == [("Booking", "Book trains two weeks ahead.")]
-
-
-def test_front_matter_that_is_not_valid_yaml_is_still_left_out(tmp_path):
-    (tmp_path / "broken.md").write_text("---\ntitle: @draft: [unclosed\n---\n\n# Parking\n\nFree on Fridays.\n")
-    doc = parse(tmp_path / "broken.md")
-    assert doc.title == "Parking"  # from the first heading, since the front matter's title is lost
-    assert "draft" not in "".join(b.text for b in doc.blocks)
+@pytest.mark.parametrize(
+    "text, title, blocks",
+    [
+        pytest.param(
+            "---\ntitle: Leave policy\n---\n\nIntro {% include note.html %} text.\n\n## Vacation\n\n28 days.\n\n"
+            "```\n# not a heading\n```\n\n### Carry-over\n\nUp to 5 days.\n\n## Sick leave\n\nTell your manager.\n",
+            "Leave policy",
+            [
+                ("", "Intro  text."),
+                ("Vacation", "28 days.\n\n```\n# not a heading\n```"),
+                ("Vacation › Carry-over", "Up to 5 days."),
+                ("Sick leave", "Tell your manager."),
+            ],
+            id="liquid-tags-dropped-and-no-headings-inside-code",
+        ),
+        pytest.param(
+            '---\ntitle: "Travel: booking and expenses"\nredirect_from:\n  - /travel/\n  - /expenses/\n'
+            "tags: [travel, money]\n---\n\n## Booking\n\nBook trains two weeks ahead.\n",
+            "Travel: booking and expenses",
+            [("Booking", "Book trains two weeks ahead.")],
+            id="read-as-yaml",
+        ),
+        pytest.param(
+            "---\ntitle: @draft: [unclosed\n---\n\n# Parking\n\nFree on Fridays.\n",
+            "Parking",  # from the first heading, since the front matter's title is lost
+            [("Parking", "Free on Fridays.")],
+            id="not-valid-yaml",
+        ),
+    ],
+)
+def test_markdown_front_matter_gives_the_title_and_is_left_out_of_the_text(tmp_path, text, title, blocks):
+    doc = parse_written(tmp_path, "page.md", text)
+    assert doc.title == title
+    assert [(b.heading, b.text) for b in doc.blocks] == blocks
 
 
 def test_front_matter_only_page_is_refused_as_a_redirect_or_placeholder(tmp_path):
-    (tmp_path / "old.md").write_text("---\ntitle: Old page\nredirect_to: /new/\n---\n")
     with pytest.raises(ParseError, match="no text beyond its front matter"):
-        parse(tmp_path / "old.md")
+        parse_written(tmp_path, "old.md", "---\ntitle: Old page\nredirect_to: /new/\n---\n")
 
 
 # --- The content decides what a file is; a wrong extension is named as such --------------------------
 def test_html_page_saved_as_pdf_is_named_as_an_html_page(tmp_path):
-    (tmp_path / "policy.pdf").write_text("<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body></body></html>")
     with pytest.raises(ParseError, match=r"This \.pdf file is an HTML page, not a PDF\. Upload it with the extension \.html"):
-        parse(tmp_path / "policy.pdf")
+        parse_written(tmp_path, "policy.pdf", "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body></body></html>")
 
 
 def test_html_without_doctype_and_after_blank_lines_is_recognised_too(tmp_path):
-    (tmp_path / "policy.pdf").write_text("\n\n  <HTML><BODY><P>Moved.</P></BODY></HTML>")
     with pytest.raises(ParseError, match="is an HTML page"):
-        parse(tmp_path / "policy.pdf")
+        parse_written(tmp_path, "policy.pdf", "\n\n  <HTML><BODY><P>Moved.</P></BODY></HTML>")
 
 
 def test_zip_renamed_docx_is_not_a_word_file(tmp_path):
@@ -232,8 +237,7 @@ def test_word_document_named_pdf_says_it_is_a_word_document(tmp_path):
 
 def test_text_that_starts_like_a_bitmap_is_still_text(tmp_path):
     """Two-byte signatures ("BM": bitmap, "MZ": program) are too weak to overrule a text file."""
-    (tmp_path / "cars.txt").write_text("BMW and MZ motorbikes are pool vehicles.\n")
-    assert parse(tmp_path / "cars.txt").blocks[0].text.startswith("BMW")
+    assert parse_written(tmp_path, "cars.txt", "BMW and MZ motorbikes are pool vehicles.\n").blocks[0].text.startswith("BMW")
 
 
 # --- Encrypted PDFs ----------------------------------------------------------------------------------------
