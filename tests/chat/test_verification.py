@@ -4,6 +4,8 @@ condition of the row it comes from fitting the question. Plain functions, no dat
 
 from __future__ import annotations
 
+import pytest
+
 from kbassist.chat.evidence import best_evidence
 from kbassist.chat.verification import (
     MISREAD,
@@ -66,61 +68,51 @@ def test_a_number_found_only_in_a_link_target_is_not_supported():
     assert statuses("The calendar lists 2117738946 weeks.", sources) == [UNSUPPORTED]
 
 
-# --- normalisation ------------------------------------------------------------------------------------
-def test_twelve_weeks_matches_12_weeks():
-    assert statuses("You are entitled to twelve weeks of paid leave.") == [SUPPORTED]
+# --- normalisation: a value is found in its source however either writes it ---------------------------
+TRAINING = "Employees get 2 weeks of training and a $150 stipend; 50% is paid upfront."
+BUDGET = "The training budget is 1500 dollars per person."
+PROCUREMENT = "Procurements over $10,000 need a review."
+DURATIONS = "Requests take 14 days. Access lasts 12 months."
+LEAVE_YEAR = "The 2022 leave year ends on December 31st."
+MATCHING = "The agency matches 5 percent of your pay."
 
 
-def test_12_week_matches_12_weeks():
-    assert statuses("Parents get a 12-week paid leave.") == [SUPPORTED]
-
-
-def test_a_chinese_number_written_in_characters_matches_its_digits():
-    assert statuses("你可以享受十二周的带薪育儿假。") == [SUPPORTED]
-    assert statuses("你可以享受十三周的带薪育儿假。") == [UNSUPPORTED]
-
-
-def test_chinese_digits_with_a_chinese_unit_match_english_units():
-    assert statuses("带薪育儿假共 12 周。[2]") == [SUPPORTED]
-    assert statuses("年假最多可结转240小时。") == [SUPPORTED]
-
-
-def test_chinese_numerals_two_and_hundreds_and_percentages():
-    sources = [{"n": 1, "text": "Employees get 2 weeks of training and a $150 stipend; 50% is paid upfront."}]
-    assert statuses("员工有两周培训。", sources) == [SUPPORTED]
-    assert statuses("津贴为一百五十美元。", sources) == [SUPPORTED]
-    assert statuses("预付百分之五十。", sources) == [SUPPORTED]
-    assert statuses("预付百分之六十。", sources) == [UNSUPPORTED]
-
-
-def test_dollar_1500_matches_1500_dollars():
-    sources = [{"n": 1, "text": "The training budget is 1500 dollars per person."}]
-    assert statuses("Each person may spend $1,500 on training.", sources) == [SUPPORTED]
-    assert statuses("Each person may spend 1.5k on training.", sources) == [SUPPORTED]
-    assert statuses("每人培训预算为1500美元。", sources) == [SUPPORTED]
-    assert statuses("Each person may spend $2,500 on training.", sources) == [UNSUPPORTED]
-
-
-def test_thousands_separators_are_ignored():
-    sources = [{"n": 1, "text": "Procurements over $10,000 need a review."}]
-    assert statuses("Purchases above $10000 are reviewed.", sources) == [SUPPORTED]
-
-
-def test_exact_conversions_between_units_count():
-    sources = [{"n": 1, "text": "Requests take 14 days. Access lasts 12 months."}]
-    assert statuses("Requests take two weeks. Access lasts one year.", sources) == [SUPPORTED, SUPPORTED]
-
-
-def test_dates_match_however_they_are_written():
-    sources = [{"n": 1, "text": "The 2022 leave year ends on December 31st."}]
-    assert statuses("The leave year ends on Dec 31.", sources) == [SUPPORTED]
-    assert statuses("假期年度于12月31日结束。", sources) == [SUPPORTED]
-    assert statuses("The leave year ends on December 30.", sources) == [UNSUPPORTED]
-
-
-def test_percentages_match_in_words_and_signs():
-    sources = [{"n": 1, "text": "The agency matches 5 percent of your pay."}]
-    assert statuses("Your contributions are matched up to 5%.", sources) == [SUPPORTED]
+@pytest.mark.parametrize(
+    "answer, source, expected",
+    [
+        # in words, and with a hyphen (source None: the handbook rows above)
+        ("You are entitled to twelve weeks of paid leave.", None, [SUPPORTED]),
+        ("Parents get a 12-week paid leave.", None, [SUPPORTED]),
+        # a Chinese number written in characters matches its digits
+        ("你可以享受十二周的带薪育儿假。", None, [SUPPORTED]),
+        ("你可以享受十三周的带薪育儿假。", None, [UNSUPPORTED]),
+        # Chinese digits with a Chinese unit match English units
+        ("带薪育儿假共 12 周。[2]", None, [SUPPORTED]),
+        ("年假最多可结转240小时。", None, [SUPPORTED]),
+        # Chinese numerals: two, hundreds and percentages
+        ("员工有两周培训。", TRAINING, [SUPPORTED]),
+        ("津贴为一百五十美元。", TRAINING, [SUPPORTED]),
+        ("预付百分之五十。", TRAINING, [SUPPORTED]),
+        ("预付百分之六十。", TRAINING, [UNSUPPORTED]),
+        # $1,500 matches 1500 dollars
+        ("Each person may spend $1,500 on training.", BUDGET, [SUPPORTED]),
+        ("Each person may spend 1.5k on training.", BUDGET, [SUPPORTED]),
+        ("每人培训预算为1500美元。", BUDGET, [SUPPORTED]),
+        ("Each person may spend $2,500 on training.", BUDGET, [UNSUPPORTED]),
+        # thousands separators are ignored
+        ("Purchases above $10000 are reviewed.", PROCUREMENT, [SUPPORTED]),
+        # exact conversions between units count
+        ("Requests take two weeks. Access lasts one year.", DURATIONS, [SUPPORTED, SUPPORTED]),
+        # dates match however they are written
+        ("The leave year ends on Dec 31.", LEAVE_YEAR, [SUPPORTED]),
+        ("假期年度于12月31日结束。", LEAVE_YEAR, [SUPPORTED]),
+        ("The leave year ends on December 30.", LEAVE_YEAR, [UNSUPPORTED]),
+        # percentages match in words and signs
+        ("Your contributions are matched up to 5%.", MATCHING, [SUPPORTED]),
+    ],
+)
+def test_a_value_matches_however_it_is_written(answer, source, expected):
+    assert statuses(answer, SOURCES if source is None else [{"n": 1, "text": source}]) == expected
 
 
 # --- named forms, systems and terms -------------------------------------------------------------------
@@ -193,16 +185,19 @@ def test_without_a_condition_in_the_question_presence_suffices():
     assert statuses("Annual leave accrues at 6 hours per pay period.", question="How does annual leave accrue?") == [SUPPORTED]
 
 
+def table_source(header, *rows, before=""):
+    """One source holding a Markdown table (``before`` it: text such as its caption)."""
+    def line(cells):
+        return f"| {' | '.join(cells)} |\n"
+
+    return [{"n": 1, "text": before + line(header) + "|---" * len(header) + "|\n" + "".join(map(line, rows))}]
+
+
 def test_a_table_row_condition_is_checked_like_a_list_item():
-    table = (
-        "Annual leave accrual:\n\n"
-        "| Years of service | Hours per pay period |\n"
-        "|---|---|\n"
-        "| Less than 3 | 4 |\n"
-        "| 3 to 15 | 6 |\n"
-        "| More than 15 | 8 |\n"
+    sources = table_source(
+        ["Years of service", "Hours per pay period"], ["Less than 3", "4"], ["3 to 15", "6"], ["More than 15", "8"],
+        before="Annual leave accrual:\n\n",
     )
-    sources = [{"n": 1, "text": table}]
     question = "I have 20 years of service. How many hours of leave per pay period?"
     assert statuses("You earn 8 hours per pay period.", sources, question) == [SUPPORTED]
     assert statuses("You earn 6 hours per pay period.", sources, question) == [MISREAD]
@@ -211,13 +206,7 @@ def test_a_table_row_condition_is_checked_like_a_list_item():
 
 
 def test_rows_named_by_place_must_match_the_place_asked_about():
-    table = (
-        "| Location | Address |\n"
-        "|---|---|\n"
-        "| Washington, D.C. | 1800 F St. NW |\n"
-        "| Chicago, IL | 230 S. Dearborn St. |\n"
-    )
-    sources = [{"n": 1, "text": table}]
+    sources = table_source(["Location", "Address"], ["Washington, D.C.", "1800 F St. NW"], ["Chicago, IL", "230 S. Dearborn St."])
     question = "What is the address of the Chicago office?"
     assert statuses("The office is at 230 S. Dearborn St.", sources, question) == [SUPPORTED]
     assert statuses("The office is at 1800 F St. NW.", sources, question) == [MISREAD]
