@@ -12,7 +12,7 @@ import re
 
 from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.retrieval.tokenize import tokenize
-from kbassist.text import is_chinese
+from kbassist.text import CJK
 
 INSTRUCTION = (
     "Rewrite the user's last question as one standalone question that can be understood "
@@ -71,25 +71,38 @@ def acceptable(candidate: str, question: str, history: list) -> bool:
     return bool(mine & set(tokenize(question))) and len(mine & asked) >= max(1, len(mine) // 3)
 
 
+# Measured on the 0.5B model: without examples it answers or paraphrases the question
+# ("EAP can provide several free psychological consultations."); three examples make it
+# translate. A few Chinese characters may survive; search ignores them.
 TRANSLATE = (
-    "Translate the user's question into English. Keep names, numbers and terms as they are. "
-    "Reply with the English question only."
+    "You translate employees' questions from Chinese into English. Translate every word. "
+    "Never answer the question. Reply with the English question only, ending with a question mark."
 )
+TRANSLATION_EXAMPLES = [
+    ("我每年有多少天年假？", "How many days of annual leave do I get each year?"),
+    ("忘记VPN密码了，应该联系谁？", "I forgot my VPN password. Who should I contact?"),
+    ("出差的酒店费用报销上限是多少？", "What is the reimbursement limit for hotel costs on a business trip?"),
+]
+_CJK_RUN = re.compile(f"[{CJK}]+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
     """The question in English, for searching English documents with a Chinese question;
-    None when the model's reply does not look like an English question."""
+    None when the model's reply is not a translation (mostly Chinese still, or with numbers
+    the question does not have: an answer, not a translation)."""
+    messages = [ChatMessage("system", TRANSLATE)]
+    for chinese, english in TRANSLATION_EXAMPLES:
+        messages += [ChatMessage("user", chinese), ChatMessage("assistant", english)]
     try:
-        text = "".join(
-            backend.stream([ChatMessage("system", TRANSLATE), ChatMessage("user", question)], max_tokens=max_tokens, temperature=0.0)
-        )
+        text = "".join(backend.stream([*messages, ChatMessage("user", question)], max_tokens=max_tokens, temperature=0.0))
     except GenerationError:
         return None
     candidate = clean(text)
-    letters = [c for c in candidate if c.isalpha()]
-    if not 3 <= len(candidate) <= 300 or not letters or is_chinese(candidate) or not candidate.endswith("?"):
-        return None  # not an English question (an answer, or no translation at all)
-    if sum(c.isascii() for c in letters) / len(letters) < 0.9:
+    latin = _CJK_RUN.sub(" ", candidate)
+    letters = [c for c in latin if c.isalpha()]
+    if not 3 <= len(candidate) <= 300 or len(letters) < 0.6 * len([c for c in candidate if c.isalpha()]):
         return None
-    return candidate
+    if not set(_NUMBER.findall(candidate)) <= set(_NUMBER.findall(question)):
+        return None  # the model answered instead of translating
+    return " ".join(candidate.split())

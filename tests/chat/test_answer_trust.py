@@ -30,7 +30,7 @@ class Translating(ScriptedBackend):
         self.english = english
 
     def stream(self, messages, **kwargs):
-        if messages[0].content.startswith("Translate"):
+        if "You translate" in messages[0].content:
             self.calls.append(messages)
             yield self.english
             return
@@ -124,3 +124,15 @@ def test_without_generation_the_answer_is_the_quoted_evidence(handbook, employee
 def test_when_the_model_fails_the_evidence_still_answers(handbook, employee):
     done = ask("How many weeks of paid parental leave do I get?", employee, ScriptedBackend("x y", fail_after=0))
     assert done["kind"] == "passages" and "12 weeks of paid parental leave" in done["answer"]
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("How many weeks of paid parental leave do I get?", "How many weeks of paid parental leave do I get?"),
+    ("How many weeks of 带薪 parental leave do I get?", "How many weeks of 带薪 parental leave do I get?"),  # search ignores them
+    ("You get 12 weeks of paid parental leave.", None),  # an answer, not a translation: a number it was not asked
+    ("我可以休几周带薪育儿假？", None),  # not translated
+])
+def test_only_a_translation_is_searched_for(reply, expected):
+    from kbassist.chat.rewrite import to_english
+
+    assert to_english("我可以休几周带薪育儿假？", Translating(reply, "unused")) == expected
