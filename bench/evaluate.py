@@ -63,7 +63,12 @@ def main(argv=None) -> int:
 
 
 def as_argv(args, handbook: str) -> list[str]:
-    argv = ["--handbook", handbook]
+    return ["--handbook", handbook, *evaluate_options(args)] + (["--fresh"] if args.fresh else [])
+
+
+def evaluate_options(args) -> list[str]:
+    """The options this script hands on to ``manage.py evaluate``, as they were given."""
+    argv = []
     if args.overrides:
         argv += ["--set", *args.overrides]
     if args.compare:
@@ -72,7 +77,7 @@ def as_argv(args, handbook: str) -> list[str]:
         argv += ["--limit", str(args.limit)]
     for category in args.categories:
         argv += ["--only-category", category]
-    return argv + (["--fresh"] if args.fresh else [])
+    return argv
 
 
 def prepare_chat_models(args) -> None:
@@ -180,15 +185,8 @@ def run_one(name: str, args) -> int:
     when = datetime.now().strftime("%Y%m%d-%H%M%S")
     REPORTS.mkdir(parents=True, exist_ok=True)
     out = REPORTS / f"{name}-{when}.json"
-    command = [str(handbook["questions"]), "--user", USER, "--out", str(out), "--markdown", str(out.with_suffix(".md"))]
-    if args.overrides:
-        command += ["--set", *args.overrides]
-    if args.compare:
-        command += ["--compare", *args.compare]
-    if args.limit is not None:
-        command += ["--limit", str(args.limit)]
-    for category in args.categories:
-        command += ["--only-category", category]
+    command = [str(handbook["questions"]), "--user", USER, "--out", str(out), "--markdown", str(out.with_suffix(".md")),
+               *evaluate_options(args)]
     print(f"{name}: manage.py evaluate {' '.join(command)}", flush=True)
     call_command("evaluate", *command)
     report = json.loads(out.read_text())
