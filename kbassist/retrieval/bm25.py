@@ -4,7 +4,7 @@
 which is fine for a few thousand chunks and far too slow for a large collection. This index
 keeps the same formula (same idf, including BM25Okapi's epsilon floor for very common
 terms, same k1 and b) but stores term frequencies in a compressed sparse matrix, so a query
-only touches the documents that contain one of its terms. ``tests/test_bm25.py`` checks the
+only touches the documents that contain one of its terms. ``tests/retrieval/test_bm25.py`` checks the
 scores against rank-bm25 itself.
 """
 

@@ -4,7 +4,7 @@ Small indexes are searched exactly (``IndexFlatIP``). From ``KB_DENSE_ANN_THRESH
 on (default 50,000) an approximate index is used as well: an inverted file (IVF) of 8-bit
 scalar-quantised vectors, whose best ``max(4k, 100)`` candidates are re-scored exactly against
 the full-precision vectors, so the returned similarities are exact and only recall is
-approximate (``bench/scale.py`` and ``tests/test_retrieval_ann.py`` measure it against exact
+approximate (``bench/scale.py`` and ``tests/retrieval/test_ann.py`` measure it against exact
 search).
 
 An index object is never changed after it is built — readers may be using it while a writer
