@@ -235,7 +235,8 @@ def _generated(turn: Turn, found: Found):
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
     text = checked.text if checked.from_evidence else attribute(checked.text, [s["text"] for s in sources])
     citations = _cite(sources, text, found.grounding.support(text))
-    extra = {"evidence": found.grounding.evidence(), "verification": {**checked.verification, "from_evidence": checked.from_evidence}}
+    evidence = found.grounding.evidence("" if checked.from_evidence else text)
+    extra = {"evidence": evidence, "verification": {**checked.verification, "from_evidence": checked.from_evidence}}
     return Outcome(Kind.GENERATED, status, text, citations, found.query, model_name, extra)
 
 

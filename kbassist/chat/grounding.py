@@ -69,9 +69,12 @@ class Grounding:
     def answers_question(self) -> bool:
         return self.answerability.score >= settings.KB_MIN_ANSWERABILITY
 
-    def evidence(self) -> list[dict]:
-        """The quoted evidence as the chat shows it: each sentence with its source."""
+    def evidence(self, answer: str = "") -> list[dict]:
+        """The quoted evidence as the chat shows it: each sentence with its source. For an
+        answer, the source sentences that support what it says (so the quote matches the
+        answer); otherwise, or when none does, the sentences that best answer the question."""
         by_n = {s["n"]: s for s in self.sources}
+        chosen = self.supporting(answer)[:2] if answer else []
         return [
             {
                 "n": ev.source_n,
@@ -84,7 +87,7 @@ class Grounding:
                 "page": by_n[ev.source_n].get("page"),
                 "section": by_n[ev.source_n].get("section"),
             }
-            for ev in self.best
+            for ev in chosen or self.best
             if ev.source_n in by_n
         ]
 
@@ -99,18 +102,26 @@ class Grounding:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
 
-    def support(self, answer: str) -> dict[int, list[list[int]]]:
-        """For each source an answer sentence cites with ``[n]``, the ``[start, end]`` of the
-        source sentence that best supports it (to highlight inside the opened passage)."""
-        spans: dict[int, list[list[int]]] = {}
+    def supporting(self, answer: str) -> list[EvidenceSentence]:
+        """For each answer sentence that cites ``[n]``, the sentence of source n that best
+        supports it; best first, each once."""
+        found: dict[tuple[int, int], EvidenceSentence] = {}
         for start, end in sentence_spans(answer):
             sentence = answer[start:end]
-            for n in {int(m.group(1)) for m in CITATION.finditer(sentence)}:
+            for n in sorted({int(m.group(1)) for m in CITATION.finditer(sentence)}):
                 ranked = rank_evidence(CITATION.sub("", sentence), index=self.index, only=n, limit=1)
                 if ranked and ranked[0].score > 0:
-                    span = [ranked[0].start, ranked[0].end]
-                    if span not in spans.setdefault(n, []):
-                        spans[n].append(span)
+                    key = (n, ranked[0].start)
+                    if key not in found or found[key].score < ranked[0].score:
+                        found[key] = ranked[0]
+        return sorted(found.values(), key=lambda ev: -ev.score)
+
+    def support(self, answer: str) -> dict[int, list[list[int]]]:
+        """For each source, the ``[start, end]`` spans of its sentences that support the
+        answer (to highlight inside the opened passage)."""
+        spans: dict[int, list[list[int]]] = {}
+        for ev in self.supporting(answer):
+            spans.setdefault(ev.source_n, []).append([ev.start, ev.end])
         return spans
 
 

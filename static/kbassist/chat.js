@@ -130,7 +130,8 @@
     const shown = (evidence || []).filter((e) => !(verification && verification.from_evidence));
     for (const e of shown) {
       const head = el("p", "evidence-head");
-      head.append(_("From") + " ", el("em", null, e.title + (e.section ? " › " + e.section : "")), ":");
+      const where = e.section ? (e.section.startsWith(e.title) ? e.section : e.title + " › " + e.section) : e.title;
+      head.append(_("From") + " ", el("em", null, where), ":");
       const quote = el("blockquote", "evidence-quote", (e.context && !e.quote.startsWith(e.context) ? e.context.replace(/[:：]\s*$/, "") + ": " : "") + e.quote + " ");
       const cite = el("a", "cite-link", "[" + e.n + "]");
       cite.href = "#source-" + e.n;

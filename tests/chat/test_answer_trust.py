@@ -136,3 +136,9 @@ def test_only_a_translation_is_searched_for(reply, expected):
     from kbassist.chat.rewrite import to_english
 
     assert to_english("我可以休几周带薪育儿假？", Translating(reply, "unused")) == expected
+
+
+def test_the_quote_under_an_answer_is_the_sentence_that_supports_it(handbook, employee):
+    done = ask("What leave do I get after the birth of my child?", employee,
+               ScriptedBackend("Eligible employees get 12 weeks of paid parental leave."))
+    assert "12 weeks of paid parental leave" in done["evidence"][0]["quote"]
