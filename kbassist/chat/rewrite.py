@@ -105,4 +105,4 @@ def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
         return None
     if not set(_NUMBER.findall(candidate)) <= set(_NUMBER.findall(question)):
         return None  # the model answered instead of translating
-    return " ".join(candidate.split())
+    return " ".join(latin.split())  # Chinese left in it would only count as unanswered words

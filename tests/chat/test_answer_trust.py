@@ -128,7 +128,7 @@ def test_when_the_model_fails_the_evidence_still_answers(handbook, employee):
 
 @pytest.mark.parametrize("reply, expected", [
     ("How many weeks of paid parental leave do I get?", "How many weeks of paid parental leave do I get?"),
-    ("How many weeks of 带薪 parental leave do I get?", "How many weeks of 带薪 parental leave do I get?"),  # search ignores them
+    ("How many weeks of 带薪 parental leave do I get?", "How many weeks of parental leave do I get?"),  # left out
     ("You get 12 weeks of paid parental leave.", None),  # an answer, not a translation: a number it was not asked
     ("我可以休几周带薪育儿假？", None),  # not translated
 ])
