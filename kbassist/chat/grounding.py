@@ -18,6 +18,7 @@ from django.conf import settings
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
+from .facts.questions import wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, rank_evidence
 from .verification import evidence_answer, verify
 
@@ -93,12 +94,15 @@ class Grounding:
 
     def check(self, answer: str) -> Checked:
         """Verify ``answer`` against the sources: sentences whose facts no source states (or
-        states for another condition) are taken out; with nothing verified left, the quoted
-        evidence becomes the answer."""
+        states for another condition) are taken out; with nothing verified left, or no value
+        at all when the question asks for one, the quoted evidence becomes the answer."""
         verification = verify(answer, question=self.question, index=self.index)
         shown = verification.shown()
         details = verification.as_dict()
-        if shown.use_evidence and self.best:
+        # Asked for a number, a duration, an amount or a date, and none stated: no answer (a
+        # small model sometimes only restates the question).
+        states_nothing = wanted_value(self.question) in ("number", "duration", "amount", "date") and not verification.claims_checked
+        if (shown.use_evidence or states_nothing) and self.best:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
 

@@ -142,3 +142,9 @@ def test_the_quote_under_an_answer_is_the_sentence_that_supports_it(handbook, em
     done = ask("What leave do I get after the birth of my child?", employee,
                ScriptedBackend("Eligible employees get 12 weeks of paid parental leave."))
     assert "12 weeks of paid parental leave" in done["evidence"][0]["quote"]
+
+
+def test_an_answer_without_the_value_asked_for_is_replaced_by_the_quote(handbook, employee):
+    done = ask("How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("You want to know how many weeks of paid parental leave you get."))
+    assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
