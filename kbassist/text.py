@@ -25,6 +25,7 @@ _CITATION_WITH_SPACE = re.compile(r"\s*\[\d{1,2}\](?!\()")
 # A sentence ends at: . ! ? (one or more) before white space; 。！？； (and a run of them);
 # a line break. The end punctuation belongs to the sentence it ends.
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|[。！？；!?]+|\n")
+_SENTENCE_END_IN_LINES = re.compile(r"[.!?]+(?=\s|$)|[。！？；!?]+")
 
 
 def is_cjk(char: str) -> bool:
@@ -37,11 +38,12 @@ def is_chinese(text: str) -> bool:
     return bool(letters) and sum(bool(_HAN_RE.match(c)) for c in letters) / len(letters) >= 0.2
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence, white space around it excluded, in order."""
+def sentence_spans(text: str, *, at_line_breaks: bool = True) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence, white space around it excluded, in order.
+    ``at_line_breaks=False`` keeps lines together (a table's rows stay one piece)."""
     spans = []
     start = 0
-    for match in _SENTENCE_END.finditer(text):
+    for match in (_SENTENCE_END if at_line_breaks else _SENTENCE_END_IN_LINES).finditer(text):
         end = match.end()
         _add_span(text, start, end, spans)
         start = end
@@ -57,8 +59,8 @@ def _add_span(text: str, start: int, end: int, spans: list):
         spans.append((start + lead, start + lead + len(stripped)))
 
 
-def split_sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in sentence_spans(text)]
+def split_sentences(text: str, *, at_line_breaks: bool = True) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text, at_line_breaks=at_line_breaks)]
 
 
 def cited_numbers(text: str, available: int) -> list[int]:

@@ -194,7 +194,6 @@ def worker(transactional_db):
         "DJANGO_SETTINGS_MODULE": "kbassist.settings",
         "KB_DATA_DIR": str(settings.DATA_DIR),
         "DATABASE_URL": f"sqlite:///{db_name}",
-        "HF_HUB_OFFLINE": "1",
     }
     log = open(Path(settings.DATA_DIR) / "worker.log", "ab")
     proc = subprocess.Popen(

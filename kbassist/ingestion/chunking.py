@@ -17,10 +17,11 @@ import re
 from dataclasses import dataclass
 from itertools import groupby
 
+from kbassist.text import CJK, split_sentences
+
 from .parsers import Block
 
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+|[^\w\s]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")
+_TOKEN = re.compile(rf"[{CJK}]|[^\W_]+|[^\w\s]")
 _WORD = re.compile(r"\S+\s*")
 
 
@@ -67,8 +68,7 @@ def _units(text: str, size: int) -> list[_Unit]:
             units.append(_Unit(paragraph, n, "\n\n"))
             continue
         pieces = []
-        for sentence in _SENTENCE_END.split(paragraph):
-            sentence = sentence.strip()
+        for sentence in split_sentences(paragraph, at_line_breaks=False):
             if sentence:
                 pieces.extend([sentence] if count_tokens(sentence) <= size else _split_long(sentence, size))
         for i, piece in enumerate(pieces):
@@ -77,7 +77,7 @@ def _units(text: str, size: int) -> list[_Unit]:
     return units
 
 
-_CJK_END = re.compile(r"[\u3400-\u9fff\uf900-\ufaff。！？；，]$")
+_CJK_END = re.compile(rf"[{CJK}。！？；，]$")
 
 
 def _split_long(text: str, size: int) -> list[str]:

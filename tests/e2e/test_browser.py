@@ -43,7 +43,6 @@ def server(transactional_db):
         "KB_LLM_CONTEXT": "2048",
         "KB_LLM_MAX_TOKENS": "400",
         "KB_CELERY_EAGER": "1",
-        "HF_HUB_OFFLINE": "1",
     }
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"]

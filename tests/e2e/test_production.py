@@ -106,7 +106,6 @@ def production_env(postgres_url, redis_url, tmp_path_factory):
         "KB_LLM_MODEL_PATH": str(smollm2_path()),
         "KB_LLM_MAX_TOKENS": "64",
         "KB_ADMIN_PASSWORD": "pw-production-admin",
-        "HF_HUB_OFFLINE": "1",
     }
 
 
