@@ -227,10 +227,10 @@ KB_MIN_SIMILARITY = env.float("KB_MIN_SIMILARITY", default=0.4)  # best cosine, 
 KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted token coverage, Chinese
 # Answer trust (README, "Answers you can check"): refuse when no retrieved sentence answers the
 # question itself (evidence answerability below this), translate Chinese questions into
-# English for search, and show the model the best evidence sentences first.
+# English for search, and (off by default) show the model the best evidence sentences first.
 KB_MIN_ANSWERABILITY = env.float("KB_MIN_ANSWERABILITY", default=0.4)
 KB_TRANSLATE_QUERIES = env.bool("KB_TRANSLATE_QUERIES", default=True)
-KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=True)
+KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=False)  # off: measured worse (README)
 # Off: answers are the quoted evidence sentences, nothing generated (fast, on any machine).
 KB_GENERATE = env.bool("KB_GENERATE", default=True)
 # Off: generated answers are shown unchecked (only for measuring what verification does).

@@ -72,10 +72,14 @@ class Grounding:
 
     def evidence(self, answer: str = "") -> list[dict]:
         """The quoted evidence as the chat shows it: each sentence with its source. For an
-        answer, the source sentences that support what it says (so the quote matches the
-        answer); otherwise, or when none does, the sentences that best answer the question."""
+        answer, the source sentence that supports what it says, and the sentence that best
+        answers the question if that is another; without an answer (or support), the best
+        one or two sentences for the question."""
         by_n = {s["n"]: s for s in self.sources}
-        chosen = self.supporting(answer)[:2] if answer else []
+        chosen = self.supporting(answer)[:1] if answer else []
+        # ...and the sentence that best answers the question, when it is another one: a
+        # wrong answer must not hide the right sentence.
+        chosen += [ev for ev in self.best[:1] if all((ev.source_n, ev.start) != (c.source_n, c.start) for c in chosen)]
         return [
             {
                 "n": ev.source_n,
