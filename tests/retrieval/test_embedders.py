@@ -40,7 +40,7 @@ from kbassist.retrieval.embedder import (
     get_embedder,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT  # noqa: E402
 REQUIRED = os.environ.get("KB_REQUIRE_SERVERS") == "1"
 
 
