@@ -59,14 +59,13 @@ def main():
     from kbassist.ingestion import pipeline
     from kbassist.knowledge.models import Chunk, Collection, Document
     from kbassist.retrieval.embedder import get_embedder
-    from kbassist.text import index_text
 
     call_command("migrate", verbosity=0)
     embedder = get_embedder()
     embedder.encode(["warm-up"])
-    from kbassist.retrieval.embedder import _int_setting, torch_threads
+    from kbassist.retrieval.embedder import torch_threads
 
-    threads = _int_setting("KB_EMBED_THREADS", 0)
+    threads = settings.KB_EMBED_THREADS
     collection = Collection.objects.create(name="Sourcegraph handbook", is_public=True)
     paths = sorted(CONTENT.rglob("*.md"))
     if args.limit:
