@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from itertools import chain, zip_longest
 
 from django.conf import settings
 from django.utils.translation import gettext, gettext_noop
@@ -153,18 +154,20 @@ def _search_query(turn: Turn):
 
 def _interleave(first: list[Hit], second: list[Hit], k: int) -> list[Hit]:
     """Hits of two searches, alternating, each chunk once, at most ``k``."""
-    merged, seen = [], set()
-    for pair in zip(first + [None] * len(second), second + [None] * len(first)):
-        for hit in pair:
-            if hit is not None and hit.chunk.pk not in seen:
-                seen.add(hit.chunk.pk)
-                merged.append(hit)
-    return merged[:k]
+    merged: dict[int, Hit] = {}
+    for hit in chain.from_iterable(zip_longest(first, second)):
+        if hit is not None:
+            merged.setdefault(hit.chunk.pk, hit)
+    return list(merged.values())[:k]
 
 
 def _curated(turn: Turn, found: Found):
+    if turn.regenerate:
+        return None
     asked = found.query if turn.history or found.how == "translated" else turn.question
-    match = None if turn.regenerate else policy.find_curated(asked, found.hits) or policy.find_curated(turn.question, found.hits)
+    match = policy.find_curated(asked, found.hits)
+    if match is None and asked != turn.question:  # the question as typed may match an FAQ too
+        match = policy.find_curated(turn.question, found.hits)
     if match is None:
         return None
     sources = [source_dict(1, match.hit)]
@@ -297,7 +300,6 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
         model_name=outcome.model_name,
         evidence=outcome.extra.get("evidence", []),
         verification=outcome.extra.get("verification", {}),
-        claims_removed=outcome.extra.get("verification", {}).get("claims_removed", 0),
     )
     turn.conversation.save(update_fields=["updated_at"])
     if turn.use_cache and outcome.kind == Kind.GENERATED and outcome.status == Status.COMPLETE and outcome.text:

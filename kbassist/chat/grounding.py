@@ -53,6 +53,7 @@ class Grounding:
         self.question = question
         self.sources = sources
         self.index = EvidenceIndex(sources)
+        self._supporting: dict[str, list[EvidenceSentence]] = {}  # by answer text
 
     @cached_property
     def ranked(self) -> list[EvidenceSentence]:
@@ -112,7 +113,10 @@ class Grounding:
 
     def supporting(self, answer: str) -> list[EvidenceSentence]:
         """For each answer sentence that cites ``[n]``, the sentence of source n that best
-        supports it; best first, each once."""
+        supports it; best first, each once. Computed once per answer (the citations and the
+        quote both need it)."""
+        if answer in self._supporting:
+            return self._supporting[answer]
         found: dict[tuple[int, int], EvidenceSentence] = {}
         for start, end in sentence_spans(answer):
             sentence = answer[start:end]
@@ -122,7 +126,8 @@ class Grounding:
                     key = (n, ranked[0].start)
                     if key not in found or found[key].score < ranked[0].score:
                         found[key] = ranked[0]
-        return sorted(found.values(), key=lambda ev: -ev.score)
+        self._supporting[answer] = sorted(found.values(), key=lambda ev: -ev.score)
+        return self._supporting[answer]
 
     def support(self, answer: str) -> dict[int, list[list[int]]]:
         """For each source, the ``[start, end]`` spans of its sentences that support the
