@@ -37,9 +37,9 @@ class ClaimsRemovedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "removed":
-            return queryset.filter(claims_removed__gt=0)
+            return queryset.filter(verification__claims_removed__gt=0)
         if self.value() == "clean":
-            return queryset.filter(claims_removed=0, kind=Message.Kind.GENERATED)
+            return queryset.filter(verification__claims_removed=0, kind=Message.Kind.GENERATED)
         return queryset
 
 
@@ -62,6 +62,10 @@ class MessageAdmin(admin.ModelAdmin):
     def question(self, obj):
         asked = obj.replies_to()
         return asked.content[:120] if asked else "—"
+
+    @admin.display(description=_("unsupported claims removed"))
+    def claims_removed(self, obj):
+        return obj.verification.get("claims_removed", "")
 
     @admin.display(description=_("answer"))
     def short_answer(self, obj):

@@ -56,7 +56,6 @@ class Message(models.Model):
     evidence = models.JSONField(default=list, blank=True)
     # What verification checked: claims_checked/supported/removed, and the sentences removed.
     verification = models.JSONField(default=dict, blank=True)
-    claims_removed = models.PositiveSmallIntegerField(default=0, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -65,7 +65,7 @@ def test_a_duration_that_appears_in_no_source_is_never_shown(handbook, employee)
     assert done["verification"]["claims_removed"] == 1
     assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]  # the quote is the answer
     message = Message.objects.get(pk=done["message_id"])
-    assert message.claims_removed == 1 and message.verification["removed"][0]["claims"][0]["text"].startswith("16")
+    assert message.verification["claims_removed"] == 1 and message.verification["removed"][0]["claims"][0]["text"].startswith("16")
 
 
 def test_a_number_from_the_wrong_table_row_is_caught(handbook, employee):
