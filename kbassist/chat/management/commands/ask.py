@@ -30,10 +30,11 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError("No users yet: run `manage.py ensure_admin` or pass --user.")
 
-        final, errors = None, []
+        final, errors, streamed = None, [], []
         for event in answer(opts["question"], user=user):
             kind = event["type"]
             if kind == "token" and not opts["json"]:
+                streamed.append(event["text"])
                 self.stdout.write(event["text"], ending="")
                 self.stdout.flush()
             elif kind == "queued" and not opts["json"]:
@@ -67,6 +68,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(out, ensure_ascii=False, indent=2))
             return
         self.stdout.write("\n")
+        if final["answer"].strip() != "".join(streamed).strip():
+            # verification changed what the model wrote: the checked answer is the answer
+            self.stdout.write("\nChecked against the sources, the answer is:\n" + final["answer"] + "\n")
         for e in final.get("evidence", []):
             where = " › ".join(x for x in (e["title"], e.get("section")) if x)
             self.stdout.write(f"  From {where}: “{e['quote']}” [{e['n']}]")
