@@ -154,7 +154,7 @@ KB_OIDC_GROUPS_CLAIM = env.str("KB_OIDC_GROUPS_CLAIM", default="groups")  # dott
 KB_OIDC_GROUP_MAP = env.dict("KB_OIDC_GROUP_MAP", default={})  # claim value=Django group name,...
 KB_OIDC_USERNAME_CLAIM = env.str("KB_OIDC_USERNAME_CLAIM", default="preferred_username")
 KB_OIDC_ALLOWED_DOMAINS = env.list("KB_OIDC_ALLOWED_DOMAINS", default=[])  # empty: any e-mail domain
-KB_OIDC_PROVIDER_NAME = env.str("KB_OIDC_PROVIDER_NAME", default="single sign-on")
+KB_OIDC_PROVIDER_NAME = env.str("KB_OIDC_PROVIDER_NAME", default="SSO")  # "Sign in with <this>"
 KB_OIDC_SIGN_ALGO = env.str("KB_OIDC_SIGN_ALGO", default="RS256")
 KB_OIDC_LINK_BY_EMAIL = env.bool("KB_OIDC_LINK_BY_EMAIL", default=False)
 KB_OIDC_TOKEN_BASIC_AUTH = env.bool("KB_OIDC_TOKEN_BASIC_AUTH", default=False)

@@ -30,8 +30,10 @@ class LDAPBackend(backend.LDAPBackend):
         user = super().authenticate_ldap_user(ldap_user, password)
         if user is None:
             return None
+        if not self.settings.GROUP_SEARCH:
+            return user  # no group search configured: groups are managed in the admin
         try:
-            names = ldap_user.group_names if self.settings.GROUP_SEARCH else set()
+            names = ldap_user.group_names
         except ldap.LDAPError as exc:
             # Without the groups the user's access cannot be known: refuse the sign-in.
             log.error("LDAP group search for %s failed: %s", user.get_username(), exc)

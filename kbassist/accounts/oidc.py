@@ -227,7 +227,8 @@ class OIDCBackend(OIDCAuthenticationBackend):
                 changed.append(field)
         if changed:
             user.save(update_fields=changed)
-        sync_groups(user, group_names(claims), source="oidc")
+        if settings.KB_OIDC_GROUPS_CLAIM:  # empty: groups are managed in the admin
+            sync_groups(user, group_names(claims), source="oidc")
         return user
 
 
@@ -273,11 +274,6 @@ class OIDCCallbackView(OIDCAuthenticationCallbackView):
             }
         messages.error(self.request, message)
         return redirect(self.failure_url)
-
-    def login_success(self):
-        response = super().login_success()
-        self.request.session["kb_sign_in"] = "oidc"
-        return response
 
 
 def end_session_url(request, id_token: str) -> str | None:

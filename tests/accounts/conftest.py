@@ -61,8 +61,7 @@ def provider_server(app_port):
 @pytest.fixture
 def provider(provider_server):
     """The provider, its users back in their original groups."""
-    for username, person in OIDC_USERS.items():
-        provider_server.set_groups(username, *person["groups"])
+    provider_server.reset_groups(OIDC_USERS)
     forget()
     yield provider_server
     forget()

@@ -358,7 +358,8 @@ if command == "setup":
     client.save()
     client.response_types.add(ResponseType.objects.get(value="code"))
 elif command == "groups":
-    set_groups(spec["username"], spec["groups"])
+    for username, names in spec.items():
+        set_groups(username, names)
 """
 
 
@@ -376,7 +377,10 @@ class OIDCProvider:
                        cwd=self.folder, env=self.env, check=True, capture_output=True, timeout=60)
 
     def set_groups(self, username: str, *groups: str):
-        self.admin("groups", {"username": username, "groups": list(groups)})
+        self.admin("groups", {username: list(groups)})
+
+    def reset_groups(self, users: dict[str, dict]):
+        self.admin("groups", {username: person["groups"] for username, person in users.items()})
 
     def settings(self, **overrides) -> dict:
         """The KB_OIDC_* settings that point the app at this provider."""

@@ -90,3 +90,13 @@ def test_a_wrong_service_password_refuses_sign_in_without_an_error_page(client, 
     with override_settings(KB_LDAP_BIND_PASSWORD="wrong"):
         response, user = sign_in(client, "lena", "pw-lena")
     assert user is None and response.status_code == 200
+
+
+def test_without_a_group_search_groups_stay_as_the_admin_set_them(client, ldap_settings):
+    with override_settings(KB_LDAP_GROUP_SEARCH_BASE=""):
+        _, luke = sign_in(client, "luke", "pw-luke")
+        assert list(luke.groups.all()) == []
+        luke.groups.add(Group.objects.create(name="Given in the admin"))
+        client.logout()
+        _, luke = sign_in(client, "luke", "pw-luke")
+    assert list(luke.groups.values_list("name", flat=True)) == ["Given in the admin"]

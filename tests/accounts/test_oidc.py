@@ -187,3 +187,19 @@ def test_an_unreachable_provider_leaves_passwords_working(client, employee, sett
     client.logout()
     response = client.get(reverse("oidc_authentication_init"), follow=True)
     assert "Acme SSO cannot be reached right now" in response.content.decode()
+
+
+def test_the_provider_button_in_chinese(client, oidc_settings):
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert "使用 Acme SSO 登录" in page
+
+
+def test_without_a_group_claim_setting_groups_stay_as_the_admin_set_them(client, oidc_settings):
+    with override_settings(KB_OIDC_GROUPS_CLAIM=""):
+        oidc_sign_in(client, "oscar", "pw-oscar")
+        oscar = signed_in_user(client)
+        assert list(oscar.groups.all()) == []
+        oscar.groups.add(Group.objects.create(name="Given in the admin"))
+        client.logout()
+        oidc_sign_in(client, "oscar", "pw-oscar")
+    assert list(signed_in_user(client).groups.values_list("name", flat=True)) == ["Given in the admin"]

@@ -73,3 +73,10 @@ def test_ldap_failures_count(client, ldap_settings):
     for _ in range(3):
         attempt(client, "lena", "wrong")
     assert attempt(client, "lena", "pw-lena").status_code == 429
+
+
+def test_the_lockout_message_in_chinese(client, employee):
+    for _ in range(3):
+        response = client.post(reverse("login"), {"username": "erin", "password": "wrong"}, REMOTE_ADDR="127.0.0.2",
+                               HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    assert response.status_code == 429 and "登录失败次数过多，已锁定 15 分钟" in response.content.decode()
