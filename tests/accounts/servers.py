@@ -399,9 +399,9 @@ class OIDCProvider:
 def oidc_provider(users: dict[str, dict], *, app_urls: list[str], client_id="kbassist", client_secret="s3cret-client"):
     """``users``: username -> {password, email, first_name, last_name, groups}; ``app_urls``:
     the base URLs the app may be reached at (its callback and logout targets are registered)."""
-    try:
-        import oidc_provider as _  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("oidc_provider") is None:
         missing("django-oidc-provider is not installed (requirements-dev.txt)")
     folder = Path(tempfile.mkdtemp(prefix="kbassist-oidc-provider-"))
     try:
