@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "kbassist.ingestion",
     "kbassist.chat",
     "kbassist.evaluation",
+    "kbassist.api",
+    "ninja",  # django-ninja: its templates and static files serve the API docs (no CDN)
 ]
 
 MIDDLEWARE = [

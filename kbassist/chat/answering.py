@@ -70,9 +70,11 @@ def answer(
     backend: LLMBackend | None = None,
     line: GenerationLine | None = None,
     regenerate: bool = False,
+    collection_ids: list[int] | None = None,
 ) -> Iterator[dict]:
     """Answer ``question`` for ``user``; ``regenerate`` re-answers the conversation's last
-    question with the model (no cache, no curated answer) without saving the question again."""
+    question with the model (no cache, no curated answer) without saving the question again.
+    ``collection_ids`` narrows the search to those of the user's collections (never widens it)."""
     question = question.strip()
     if not question:
         yield {"type": "error", "message": gettext(EMPTY)}
@@ -86,7 +88,7 @@ def answer(
         history = history[:-1]  # the question being answered again is not its own history
     if not regenerate:
         Message.objects.create(conversation=conversation, role=Message.Role.USER, kind="", content=question)
-    turn = Turn(question, user, conversation, history, should_stop, backend, line or generation_line, regenerate)
+    turn = Turn(question, user, conversation, history, should_stop, backend, line or generation_line, regenerate, collection_ids)
     yield {"type": "conversation", "id": conversation.pk, "title": conversation.title}
     try:
         outcome = (yield from _cached(turn)) or (yield from _from_sources(turn))
@@ -122,9 +124,9 @@ def _from_sources(turn: Turn):
     query, how = yield from _search_query(turn)
     if query is None:
         return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
-    hits = search(query, turn.user).hits
+    hits = search(query, turn.user, collection_ids=turn.collection_ids).hits
     if how == "translated":  # the question as asked finds passages in its own language
-        hits = _interleave(hits, search(turn.question, turn.user).hits, settings.KB_TOP_K)
+        hits = _interleave(hits, search(turn.question, turn.user, collection_ids=turn.collection_ids).hits, settings.KB_TOP_K)
     found = Found(query, how, hits)
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))

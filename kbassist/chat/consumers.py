@@ -5,9 +5,10 @@ Client -> server:  {"type": "ask", "question": "...", "conversation_id": 12 | nu
                    {"type": "stop"}
 Server -> client:  the events of ``answer()`` as they happen (see answering.py).
 
-``answer()`` is synchronous (database, llama.cpp), so it runs in a thread of its own;
-events cross back to the event loop through an asyncio queue. A stop message or a closed
-socket sets a flag that the generator checks between tokens.
+``answer()`` is synchronous (database, llama.cpp), so it runs in a thread of its own
+(``streaming.stream_events``, shared with the HTTP API's streams); events cross back to the
+event loop as they happen. A stop message or a closed socket sets a flag that the generator
+checks between tokens.
 """
 
 from __future__ import annotations
@@ -17,13 +18,10 @@ import logging
 import threading
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.db import close_old_connections
 
-from .answering import answer, regenerate
-from .models import Conversation
+from .streaming import MAX_QUESTION, AskRequest, stream_events
 
 log = logging.getLogger(__name__)
-_END = object()
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -59,58 +57,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.busy = True
         self.stop_flag = threading.Event()
-        request = {
-            "question": str(content.get("question", ""))[:4000],
-            "conversation_id": content.get("conversation_id"),
-            "regenerate": kind == "regenerate",
-        }
+        request = AskRequest(
+            question=str(content.get("question", ""))[:MAX_QUESTION],
+            conversation_id=content.get("conversation_id"),
+            regenerate=kind == "regenerate",
+        )
         self.task = asyncio.create_task(self._stream(request, self.stop_flag))
 
     async def _stream(self, request, stop_flag):
-        loop = asyncio.get_running_loop()
-        events: asyncio.Queue = asyncio.Queue()
-        user = self.user
-
-        def emit(event):
-            loop.call_soon_threadsafe(events.put_nowait, event)
-
-        def produce():
-            close_old_connections()
-            try:
-                for event in _events(user, request, stop_flag):
-                    emit(event)
-            except Exception:
-                log.exception("answer failed")
-                emit({"type": "error", "message": "Something went wrong while answering."})
-            finally:
-                close_old_connections()
-                emit(_END)
-
-        threading.Thread(target=produce, name="kbassist-answer", daemon=True).start()
-        while (event := await events.get()) is not _END:
-            if event["type"] in ("done", "error"):
-                self.busy = False
-            elif stop_flag.is_set() and event["type"] == "token":
-                continue  # tokens already in flight when the user pressed stop
-            try:
-                await self.send_json(event)
-            except Exception:  # the socket went away; let the generator wind down
-                stop_flag.set()
-        self.busy = False
-
-
-def _events(user, request, stop_flag):
-    """The events for one request: finds the user's conversation, then answers."""
-    conversation = None
-    if request["conversation_id"]:
-        conversation = Conversation.objects.filter(pk=request["conversation_id"], user=user).first()
-        if conversation is None:
-            yield {"type": "error", "message": "Conversation not found."}
-            return
-    if request["regenerate"]:
-        if conversation is None:
-            yield {"type": "error", "message": "There is no answer to regenerate."}
-            return
-        yield from regenerate(conversation, user=user, should_stop=stop_flag.is_set)
-    else:
-        yield from answer(request["question"], user=user, conversation=conversation, should_stop=stop_flag.is_set)
+        try:
+            async for event in stream_events(self.user, request, stop_flag):
+                if event["type"] in ("done", "error"):
+                    self.busy = False
+                elif stop_flag.is_set() and event["type"] == "token":
+                    continue  # tokens already in flight when the user pressed stop
+                try:
+                    await self.send_json(event)
+                except Exception:  # the socket went away; let the generator wind down
+                    stop_flag.set()
+        finally:
+            self.busy = False

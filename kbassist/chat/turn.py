@@ -72,6 +72,7 @@ class Turn:
     backend: LLMBackend | None
     line: GenerationLine
     regenerate: bool
+    collection_ids: list[int] | None = None  # narrows the user's collections (an API model per collection)
     timings: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     ticket: object = None
@@ -86,7 +87,10 @@ class Turn:
 
     @cached_property
     def cache_key(self) -> str:
-        visible = Collection.objects.visible_to(self.user).values_list("pk", flat=True)
+        visible = Collection.objects.visible_to(self.user)
+        if self.collection_ids is not None:
+            visible = visible.filter(pk__in=list(self.collection_ids))
+        visible = visible.values_list("pk", flat=True)
         return policy.cache_key(self.question, list(visible))
 
     def say(self, text: str) -> str:

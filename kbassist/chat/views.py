@@ -102,8 +102,5 @@ def feedback(request, pk):
     data = _json_body(request)
     if not isinstance(data.get("helpful"), bool):
         return JsonResponse({"error": "Say whether the answer was helpful (true or false)."}, status=400)
-    item, _ = Feedback.objects.update_or_create(
-        message=message,
-        defaults={"user": request.user, "helpful": data["helpful"], "comment": str(data.get("comment", ""))[:2000]},
-    )
+    item = Feedback.objects.give(message, request.user, data["helpful"], data.get("comment", ""))
     return JsonResponse({"message": message.pk, "helpful": item.helpful, "comment": item.comment})

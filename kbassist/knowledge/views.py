@@ -18,6 +18,11 @@ def _visible_or_404(user, collection_id):
 def document_file(request, pk):
     document = get_object_or_404(Document, pk=pk)
     _visible_or_404(request.user, document.collection_id)
+    return file_response(document)
+
+
+def file_response(document: Document) -> FileResponse:
+    """The document's file, safe to serve from this site (the caller checked who may see it)."""
     content_type = mimetypes.guess_type(document.original_name)[0] or "application/octet-stream"
     inline = content_type in ("application/pdf", "text/plain", "text/markdown")
     response = FileResponse(
