@@ -301,6 +301,20 @@ KB_GENERATE = env.bool("KB_GENERATE", default=True)
 # Off: generated answers are shown unchecked (only for measuring what verification does).
 KB_VERIFY = env.bool("KB_VERIFY", default=True)
 
+# --- API and chat bots (README, "API for other programs") ---------------------------------------------
+KB_BOT_MAX_SKEW_S = env.int("KB_BOT_MAX_SKEW_S", default=300)  # a bot callback's timestamp may be this far off
+KB_DINGTALK_APP_SECRET = env.str("KB_DINGTALK_APP_SECRET", default="")  # empty: the DingTalk robot is off
+# A DingTalk reply goes to the message's sessionWebhook, only on these hosts.
+KB_DINGTALK_WEBHOOK_HOSTS = env.list("KB_DINGTALK_WEBHOOK_HOSTS", default=["oapi.dingtalk.com", "api.dingtalk.com"])
+KB_WECOM_CORP_ID = env.str("KB_WECOM_CORP_ID", default="")  # empty: the WeCom app is off
+KB_WECOM_TOKEN = env.str("KB_WECOM_TOKEN", default="")
+KB_WECOM_AES_KEY = env.str("KB_WECOM_AES_KEY", default="")  # the 43-character EncodingAESKey
+KB_WECOM_AGENT_ID = env.str("KB_WECOM_AGENT_ID", default="")
+KB_WECOM_SECRET = env.str("KB_WECOM_SECRET", default="")  # the app's Secret, for its access token
+KB_WECOM_API_BASE = env.str("KB_WECOM_API_BASE", default="https://qyapi.weixin.qq.com")
+# When a question is refused, POST it (JSON) here, e.g. into a ticket system. Empty: off.
+KB_REFUSAL_WEBHOOK_URL = env.str("KB_REFUSAL_WEBHOOK_URL", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

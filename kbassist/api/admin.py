@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import APIKey
+from .models import APIKey, BotSender
 
 
 class KeyState(admin.SimpleListFilter):
@@ -68,3 +68,19 @@ class APIKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, _("%d key(s) revoked.") % count)
+
+
+@admin.register(BotSender)
+class BotSenderAdmin(admin.ModelAdmin):
+    """Who may ask through the WeCom app and the DingTalk robot, and as which user."""
+
+    list_display = ["platform", "sender_id", "user", "note", "created_at"]
+    list_filter = ["platform"]
+    search_fields = ["sender_id", "user__username", "note"]
+    raw_id_fields = ["user"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser  # a mapping lets someone ask as that user
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -107,3 +107,43 @@ class APIKey(models.Model):
         now = timezone.now()
         APIKey.objects.filter(pk=self.pk).update(last_used_at=now, use_count=F("use_count") + 1)
         self.last_used_at = now
+
+
+class BotSender(models.Model):
+    """Who a chat-bot message comes from: a WeCom or DingTalk user id, mapped to a user of
+    this site. A sender with no mapping gets a polite refusal, never an answer."""
+
+    class Platform(models.TextChoices):
+        WECOM = "wecom", _("WeCom (企业微信)")
+        DINGTALK = "dingtalk", _("DingTalk (钉钉)")
+
+    platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
+    sender_id = models.CharField(
+        _("sender id"), max_length=200,
+        help_text=_("WeCom: the member's UserID (FromUserName). DingTalk: the staff id (senderStaffId)."),
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bot_senders",
+                             verbose_name=_("answers as"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "sender_id"], name="one_user_per_bot_sender")]
+        ordering = ["platform", "sender_id"]
+        verbose_name = _("chat-bot sender")
+        verbose_name_plural = _("chat-bot senders")
+
+    def __str__(self):
+        return f"{self.get_platform_display()}: {self.sender_id} → {self.user}"
+
+
+class SeenCallback(models.Model):
+    """A signed chat-bot callback already accepted, remembered while its timestamp is still
+    inside the allowed window, so the same request sent again (a replay) is refused."""
+
+    platform = models.CharField(max_length=10)
+    signature = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "signature"], name="callback_seen_once")]

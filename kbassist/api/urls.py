@@ -3,7 +3,7 @@ keys page, and the chat-bot callbacks."""
 
 from django.urls import path, re_path
 
-from . import compat, rest, views
+from . import bots, compat, rest, views
 
 app_name = "api"
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("v1/models", compat.models, name="openai_models"),
     path("v1/models/<path:name>", compat.model, name="openai_model"),
     path("v1/chat/completions", compat.chat_completions, name="openai_chat_completions"),
+    path("bots/wecom", bots.wecom, name="wecom"),
+    path("bots/dingtalk", bots.dingtalk, name="dingtalk"),
 ]
 
 # Outside the "api" namespace: django-ninja names its own URLs (namespace "api-v1").
