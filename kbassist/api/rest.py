@@ -156,7 +156,7 @@ def _answer_data(request, conversation_id: int, query: str | None, done: dict, e
     summary="Ask a question",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "The answer (JSON), or with `stream: true` Server-Sent Events: `conversation`, `queued`, "
                 "`sources`, `token`..., then `done` (the same fields as the JSON answer, citations with relative `url`s) "
                 "or `error`: the chat websocket's events.",

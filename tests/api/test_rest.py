@@ -274,6 +274,13 @@ def test_faqs_create_update_delete_and_import(api, employee, make_staff, public_
 def test_openapi_schema_and_docs_page_served_without_a_cdn(client):
     schema = client.get("/api/v1/openapi.json")
     assert schema.status_code == 200
+
+    def no_repeated_keys(pairs):  # a repeated key breaks Swagger UI ("duplicated mapping key")
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    json.loads(schema.content, object_pairs_hook=no_repeated_keys)
     paths = schema.json()["paths"]
     assert {"/api/v1/ask", "/api/v1/conversations", "/api/v1/documents", "/api/v1/faqs/import", "/api/v1/collections"} <= set(paths)
     assert schema.json()["components"]["securitySchemes"]["KeyAuth"] == {"type": "http", "scheme": "bearer"}

@@ -18,9 +18,9 @@ import pytest
 from django.conf import settings
 
 from kbassist.api.models import APIKey
-from kbassist.chat.models import Conversation
+from kbassist.chat.models import Conversation, Message
 
-from tests.conftest import free_port, running_server
+from tests.conftest import free_port, running_server, wait_until
 
 pytestmark = [pytest.mark.llm, pytest.mark.django_db(transaction=True)]
 SALARIES = "# Salaries\n\nSalary bands are reviewed every March by the HR committee.\n"
@@ -152,3 +152,17 @@ def test_the_rest_api_streams_server_sent_events_over_the_real_server(server, kb
     assert names[:2] == ["conversation", "sources"] and names[-1] == "done"
     tokens = [t for name, t in zip(names, arrivals) if name == "token"]
     assert len(tokens) > 3 and tokens[0] < arrivals[-1], "tokens arrive before the answer is done"
+
+    # A client that goes away stops the answer at once, as closing the chat's websocket does.
+    request = urllib.request.Request(
+        server + "/api/v1/ask",
+        data=json.dumps({"question": "Tell me everything about vacation and sick leave, in great detail.", "stream": True}).encode(),
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=180) as response:
+        for line in response:
+            if line.startswith(b"event: token"):
+                break
+    wait_until(lambda: Message.objects.filter(role="assistant").order_by("-id").values_list("status", flat=True).first() == "stopped",
+               timeout=60, what="the answer stopped after the client went away")
+    assert Message.objects.filter(role="assistant").latest("id").timings["tokens"] < 96
