@@ -2,9 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kbassist.accounts.views import LogoutView, admin_login
-from kbassist.api.urls import api_urlpatterns
 
-urlpatterns = api_urlpatterns + [
+urlpatterns = [
     # The admin logs out through the site's logout (which ends a single sign-on session too), and
     # signs in on the site's login page when single sign-on is on.
     path("admin/login/", admin_login),
@@ -14,5 +13,7 @@ urlpatterns = api_urlpatterns + [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("kbassist.knowledge.urls")),
     path("", include("kbassist.chat.urls")),
+    # API for other programs: keys page, /v1/ (OpenAI-compatible), chat bots; /api/v1/ (REST)
     path("", include("kbassist.api.urls")),
+    path("", include("kbassist.api.rest_urls")),
 ]

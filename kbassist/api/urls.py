@@ -1,9 +1,9 @@
-"""The API's URLs: the REST API (/api/v1/), the OpenAI-compatible endpoint (/v1/), the API
-keys page, and the chat-bot callbacks."""
+"""The API keys page, the OpenAI-compatible endpoint (/v1/) and the chat-bot callbacks (the
+REST API's URLs are in ``rest_urls``: django-ninja names them in a namespace of its own)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
-from . import bots, compat, rest, views
+from . import bots, compat, views
 
 app_name = "api"
 urlpatterns = [
@@ -14,10 +14,4 @@ urlpatterns = [
     path("v1/chat/completions", compat.chat_completions, name="openai_chat_completions"),
     path("bots/wecom", bots.wecom, name="wecom"),
     path("bots/dingtalk", bots.dingtalk, name="dingtalk"),
-]
-
-# Outside the "api" namespace: django-ninja names its own URLs (namespace "api-v1").
-api_urlpatterns = [
-    path("api/v1/", rest.api.urls),
-    re_path(r"^api/v1/(?P<rest>.*)$", rest.not_found_view),
 ]
