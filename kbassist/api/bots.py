@@ -121,10 +121,7 @@ def answer_in_background(user, question: str, base_url: str, reply: Callable[[st
             text = FAILED
         finally:
             close_old_connections()
-        try:
-            reply(text)
-        except Exception:
-            log.exception("chat-bot reply could not be sent")
+        _send_safely(reply, text)
 
     thread = threading.Thread(target=run, name="kbassist-bot-answer", daemon=True)
     thread.start()
@@ -136,6 +133,18 @@ def post_json(url: str, payload: dict, timeout: float = 10) -> dict:
                                      headers={"Content-Type": "application/json; charset=utf-8"})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked by callers
         return json.loads(response.read() or b"{}")
+
+
+def _send_safely(reply: Callable[[str], None], text: str):
+    try:
+        reply(text)
+    except Exception:
+        log.exception("chat-bot reply could not be sent")
+
+
+def _say(reply: Callable[[str], None], text: str):
+    """A short reply, sent in the background like an answer (the callback returns at once)."""
+    threading.Thread(target=_send_safely, args=(reply, text), name="kbassist-bot-reply", daemon=True).start()
 
 
 def _sender_user(platform: str, sender_id: str):
@@ -150,13 +159,13 @@ def _handle(request, platform: str, sender_id: str, question: str, reply: Callab
     user = _sender_user(platform, sender_id) if sender_id else None
     if user is None:
         log.info("%s sender %r is not mapped to a user", platform, sender_id)
-        return threading.Thread(target=reply, args=(NOT_MAPPED,), daemon=True).start()
+        return _say(reply, NOT_MAPPED)
     if not question:
-        return threading.Thread(target=reply, args=(TEXT_ONLY,), daemon=True).start()
+        return _say(reply, TEXT_ONLY)
     try:
         admit(request, user, scope="ask")
     except ApiError:
-        return threading.Thread(target=reply, args=(BUSY,), daemon=True).start()
+        return _say(reply, BUSY)
     answer_in_background(user, question, request.build_absolute_uri("/")[:-1], reply)
 
 
