@@ -190,11 +190,13 @@ class FAQAdmin(CollectionContentAdmin):
         form = FAQImportForm(request.user, request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                created = import_faq_csv(form.cleaned_data["collection"], form.cleaned_data["csv_file"].read())
+                result = import_faq_csv(form.cleaned_data["collection"], form.cleaned_data["csv_file"].read())
             except ValueError as exc:
                 form.add_error("csv_file", str(exc))
             else:
-                self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(created))
+                self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(result.entries))
+                if result.problem:
+                    self.message_user(request, result.problem, level=messages.WARNING)
                 return redirect(reverse("admin:knowledge_faq_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "title": _("Import FAQs from CSV"), "opts": self.model._meta}
         return render(request, "admin/knowledge/upload.html", context)

@@ -2,26 +2,64 @@
 
 Each parser takes the path of a file whose content has already been checked against its
 extension (``kbassist.ingestion.sniffing``) and returns a ``ParsedDocument``, or raises
-``ParseError``.
+``ParseError`` (``NothingToIndex`` for a readable file with nothing in it to index). Parsers
+in ``TAKES_PROGRESS`` also take ``progress=``, a function told what they are doing.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from .html import parse_html
+from .image import parse_image
+from .legacy import parse_legacy
+from .mail import parse_eml
 from .markdown import parse_markdown
 from .pdf import parse_pdf
+from .records import parse_csv
+from .slides import parse_pptx
+from .spreadsheet import parse_xlsx
 from .text import parse_text
 from .word import parse_docx
 
 PARSERS = {
     ".pdf": parse_pdf,
     ".docx": parse_docx,
+    ".xlsx": parse_xlsx,
+    ".xlsm": parse_xlsx,
+    ".pptx": parse_pptx,
     ".html": parse_html,
     ".htm": parse_html,
     ".md": parse_markdown,
     ".markdown": parse_markdown,
     ".txt": parse_text,
     ".text": parse_text,
+    ".csv": parse_csv,
+    ".eml": parse_eml,
+    ".png": parse_image,
+    ".jpg": parse_image,
+    ".jpeg": parse_image,
+    ".tif": parse_image,
+    ".tiff": parse_image,
+    ".doc": partial(parse_legacy, suffix=".doc"),
+    ".xls": partial(parse_legacy, suffix=".xls"),
+    ".ppt": partial(parse_legacy, suffix=".ppt"),
 }
+TAKES_PROGRESS = {parse_pdf, parse_image}
 
 SUPPORTED_EXTENSIONS = sorted(PARSERS)
+
+# What the formats table in the README says, one row per kind of file.
+FORMATS = [
+    ("PDF", ".pdf", "one section per page; tables as Markdown tables; scanned pages by OCR"),
+    ("Word", ".docx", "sections at Heading styles; tables as Markdown tables with their caption"),
+    ("Excel", ".xlsx, .xlsm", "each sheet a section; each row a record named by the header row"),
+    ("PowerPoint", ".pptx", "each slide a section: title, text, tables, speaker notes"),
+    ("HTML", ".html, .htm", "sections at <h1>-<h6>; tables as Markdown tables with their caption"),
+    ("Markdown", ".md, .markdown", "sections at headings; front matter gives the title"),
+    ("Text", ".txt, .text", "sections at underlined or ALL-CAPS headings"),
+    ("CSV", ".csv", "an FAQ list when its header is question,answer; otherwise each row a record"),
+    ("E-mail", ".eml", "subject, sender, recipients, date and body; attachments named"),
+    ("Images", ".png, .jpg, .jpeg, .tif, .tiff", "read by OCR (Tesseract); each TIFF frame a page"),
+    ("Office 97-2003", ".doc, .xls, .ppt", "converted by LibreOffice when installed, otherwise refused saying so"),
+]
