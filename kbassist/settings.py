@@ -180,7 +180,8 @@ KB_MAX_UPLOAD_MB = env.int("KB_MAX_UPLOAD_MB", default=100)
 # OCR of scanned PDF pages and images with Tesseract (Debian's tesseract-ocr); off when false.
 KB_OCR = env.bool("KB_OCR", default=True)
 KB_OCR_LANGUAGES = env.str("KB_OCR_LANGUAGES", default="eng+chi_sim")  # Tesseract language codes
-KB_OCR_DPI = env.int("KB_OCR_DPI", default=300)  # resolution scanned PDF pages are rendered at
+KB_OCR_DPI = env.int("KB_OCR_DPI", default=200)  # resolution scanned PDF pages are rendered at
+KB_OCR_WORKERS = env.int("KB_OCR_WORKERS", default=0)  # pages read at once; 0: one per CPU
 KB_PDF_WINDOW_PAGES = env.int("KB_PDF_WINDOW_PAGES", default=50)  # pages of a PDF parsed at a time
 
 # --- Embeddings and retrieval ---------------------------------------------------------------

@@ -10,7 +10,9 @@ left out): English and Simplified Chinese by default.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
@@ -52,10 +54,29 @@ def _languages(wanted: str) -> str:
     return "+".join(chosen or (["eng"] if "eng" in installed else sorted(installed)[:1]))
 
 
+def workers() -> int:
+    """How many pages are read at once (one Tesseract process each): ``KB_OCR_WORKERS``, by
+    default one per CPU."""
+    return max(1, settings.KB_OCR_WORKERS or os.cpu_count() or 1)
+
+
+def read_images(images) -> list[str]:
+    """The texts of several page images, read in parallel (one Tesseract process per page)."""
+    images = list(images)
+    if len(images) <= 1:
+        return [read_image(image) for image in images]
+    with ThreadPoolExecutor(max_workers=min(workers(), len(images))) as pool:
+        return list(pool.map(read_image, images))
+
+
 def read_image(image) -> str:
     """The text of a PIL image (a page), as Tesseract reads it in the configured languages."""
     import pytesseract
 
+    # One thread per Tesseract process: pages are read in parallel instead, and Tesseract's
+    # own OpenMP threads make it several times slower on a busy machine (47 s against 13.5 s
+    # for one page, measured on 2 shared cores).
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     image = _for_ocr(image)
     try:
         return pytesseract.image_to_string(image, lang=_languages(settings.KB_OCR_LANGUAGES))

@@ -51,24 +51,27 @@ def parse_pdf(path: Path, progress=None) -> ParsedDocument:
                 for start in range(0, count, window):
                     if progress:
                         progress(f"reading pages {start + 1}-{min(count, start + window)} of {count}")
+                    to_read = []  # pages of this window without a text layer, to be read by OCR
                     for number in range(start, min(count, start + window)):
                         page = reader.pages[number]
                         text = tidy(page.extract_text() or "")
-                        if text:
-                            plain.append(text)
-                            layout.append(_layout_text(page))
-                            continue
-                        plain.append("")
-                        layout.append("")
-                        if _has_images(page):
+                        plain.append(text)
+                        layout.append(_layout_text(page) if text else "")
+                        if not text and _has_images(page):
                             scanned.append(number)
-                            if ocr.unavailable_reason() is None:
-                                if progress:
-                                    progress(f"OCR, page {number + 1} of {count}")
-                                renderer = renderer or _Renderer(path, reader)
-                                plain[number] = tidy(ocr.read_image(renderer.image(number)))
-                                ocr_pages += 1
+                            to_read.append(number)
                     _forget_window(reader)
+                    if to_read and ocr.unavailable_reason() is None:
+                        renderer = renderer or _Renderer(path, reader)
+                        batch = ocr.workers()  # rendered pages held at once: one per OCR process
+                        for at in range(0, len(to_read), batch):
+                            numbers = to_read[at : at + batch]
+                            if progress:
+                                progress(f"OCR, page {numbers[0] + 1} of {count}")
+                            texts = ocr.read_images(renderer.image(number) for number in numbers)
+                            for number, text in zip(numbers, texts):
+                                plain[number] = tidy(text)
+                            ocr_pages += len(numbers)
             finally:
                 if renderer is not None:
                     renderer.close()
@@ -189,6 +192,9 @@ def _shape(line: str) -> str:
     return re.sub(r"\d+", "#", line.strip().lower())
 
 
+_MAX_RUNNING_LINES = 3
+
+
 def _running_lines(texts: list[str]) -> set[str]:
     """Running headers and footers: first or last lines (digits ignored, so "Page 3 of 8"
     counts as one line) that repeat on more than half of the pages (of three or more)."""
@@ -203,11 +209,12 @@ def _running_lines(texts: list[str]) -> set[str]:
 
 
 def _without_running_lines(text: str, running: set[str]) -> str:
-    lines = text.split("\n")
-    while lines and (not lines[0].strip() or _shape(lines[0]) in running):
-        lines.pop(0)
-    while lines and (not lines[-1].strip() or _shape(lines[-1]) in running):
-        lines.pop()
+    lines = [line for line in text.split("\n") if line.strip()]
+    for _ in range(_MAX_RUNNING_LINES):  # a header or footer is a line or two, never the page
+        if lines and _shape(lines[0]) in running:
+            lines.pop(0)
+        if lines and _shape(lines[-1]) in running:
+            lines.pop()
     return "\n".join(lines).strip()
 
 
@@ -221,13 +228,13 @@ def _first_line_heading(text: str) -> str:
 
 # --- tables -------------------------------------------------------------------------------
 
-_GAP = re.compile(r"\S(?:.*?\S)?(?=\s{3,}|\s*$)")  # a cell: text up to a run of 3+ spaces
+_CELL = re.compile(r"\S+(?: {1,2}\S+)*")  # a cell: words apart by at most two spaces
 _CAPTION = re.compile(r"^(?:table|tab\.|表)\s*[\dA-Z一二三四五六七八九十]", re.I)
 _SPACE = re.compile(r"\s+")
 
 
 def _cells(line: str) -> list[tuple[int, str]]:
-    return [(m.start(), m.group()) for m in _GAP.finditer(line)]
+    return [(m.start(), m.group()) for m in _CELL.finditer(line.replace("\t", "    "))]
 
 
 def _find_tables(layout: str) -> list[tuple[int, list[list[str]]]]:
