@@ -111,6 +111,99 @@ class FaqImport:
         )
 
 
+@dataclass
+class Outcome:
+    """What became of one uploaded file: queued | imported | skipped | failed, and why."""
+
+    name: str
+    outcome: str
+    reason: str = ""
+
+
+MAX_ZIP_MEMBERS = 5000
+
+
+def add_files(collection: Collection, uploads, prefix: str = "") -> list[Outcome]:
+    """Add uploaded files (``(name, fileobj)`` pairs) to ``collection``, as the admin's upload
+    does: a ``.zip`` stands for the files in it; an FAQ CSV is imported at once; every other
+    file of a supported type is stored and queued. Every file gets an ``Outcome``; one bad
+    file never stops the others."""
+    from .parsers import SUPPORTED_EXTENSIONS
+
+    outcomes = []
+    for name, fileobj in uploads:
+        shown = prefix + name
+        if name.lower().endswith(".zip") and not prefix:
+            outcomes.extend(add_files(collection, _zip_members(name, fileobj, outcomes), prefix=f"{name}: "))
+            continue
+        name = name.replace("\\", "/").rsplit("/", 1)[-1]
+        suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+        if suffix not in SUPPORTED_EXTENSIONS:
+            outcomes.append(Outcome(shown, "skipped", f"unsupported type {suffix or '(no extension)'}"))
+            continue
+        try:
+            if suffix == ".csv":
+                check_size(fileobj, name)
+                data = fileobj.read()
+                if is_faq_csv(data):
+                    try:
+                        result = import_faq_csv(collection, data)
+                    except ValueError as exc:
+                        outcomes.append(Outcome(shown, "failed", f"FAQ list: {exc}"))
+                        continue
+                    if result.problem:
+                        outcomes.append(Outcome(shown, "failed", f"FAQ list: {result.problem}"))
+                    else:
+                        outcomes.append(Outcome(shown, "imported", f"FAQ list, {result.good_rows} entries"))
+                    continue
+                fileobj.seek(0)
+            add_document(collection, fileobj, name)
+            outcomes.append(Outcome(shown, "queued"))
+        except FileRejected as exc:
+            outcomes.append(Outcome(shown, "skipped", str(exc)))
+    return outcomes
+
+
+def _zip_members(name: str, fileobj, outcomes: list[Outcome]):
+    """The files in an uploaded zip, as ``(path inside it, file)``; hidden files and folders
+    (and macOS's ``__MACOSX``) are left out. A member over the size limit is never unpacked
+    beyond it."""
+    import tempfile
+    import zipfile
+
+    limit = settings.KB_MAX_UPLOAD_MB * 1024 * 1024
+    try:
+        archive = zipfile.ZipFile(fileobj)
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        outcomes.append(Outcome(name, "failed", f"The zip file could not be opened ({exc})."))
+        return
+    if len(members) > MAX_ZIP_MEMBERS:
+        outcomes.append(Outcome(name, "failed", f"The zip file holds {len(members)} files, more than {MAX_ZIP_MEMBERS}."))
+        return
+    for member in members:
+        parts = member.filename.split("/")
+        if any(part.startswith(".") or part == "__MACOSX" for part in parts):
+            continue
+        shown = f"{name}: {member.filename}"  # in messages only
+        if member.file_size > limit:
+            outcomes.append(Outcome(shown, "skipped", f"{member.file_size / 1024 / 1024:.1f} MB, over the "
+                                                      f"{settings.KB_MAX_UPLOAD_MB} MB limit (KB_MAX_UPLOAD_MB)"))
+            continue
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+        try:
+            with archive.open(member) as source:
+                while block := source.read(1 << 20):
+                    spool.write(block)
+                    if spool.tell() > limit:  # the header understated the size
+                        raise zipfile.BadZipFile("a member is larger than its header says")
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+            outcomes.append(Outcome(shown, "failed", f"It could not be unpacked ({exc})."))
+            continue
+        spool.seek(0)
+        yield member.filename, spool
+
+
 def _faq_text(data: bytes) -> str:
     if len(data) > settings.KB_MAX_UPLOAD_MB * 1024 * 1024:
         raise ValueError(f"The CSV file is over the {settings.KB_MAX_UPLOAD_MB} MB limit (KB_MAX_UPLOAD_MB).")
