@@ -317,3 +317,31 @@ def test_a_table_too_long_for_one_chunk_is_cut_between_rows_repeating_caption_an
     assert all(p.startswith("Hotel caps\n| City | Cap |\n|---|---|\n| City ") for p in pieces)
     rows = [line for p in pieces for line in p.split("\n")[3:]]
     assert rows == [f"| City {i} | EUR {100 + i} |" for i in range(60)]  # every row once, in order
+
+
+# --- Answered from them ----------------------------------------------------------------------
+@pytest.mark.django_db
+def test_questions_are_answered_from_a_spreadsheet_row_and_from_an_ocr_page(
+    tmp_path, public_collection, make_document, employee, settings, needs_tesseract
+):
+    """The quoted-evidence answer (no model: KB_GENERATE=false) quotes the row and the scanned page."""
+    from kbassist.chat.answering import answer
+    from kbassist.llm.line import GenerationLine
+
+    settings.KB_GENERATE = False
+    made = tmp_path / "made"
+    made.mkdir()
+    make_xlsx(made / "laptops.xlsx", {"D2": "3798", "D3": "1299.5"})
+    scanned_pdf(made / "facilities.pdf")
+    for name in ("laptops.xlsx", "facilities.pdf"):
+        assert make_document(public_collection, name, (made / name).read_bytes()).status == "ready"
+
+    def ask(question):
+        return list(answer(question, user=employee, line=GenerationLine()))[-1]
+
+    done = ask("What is the price of the MacBook Air?")
+    assert "MacBook Air" in done["answer"] and "1299.5" in done["answer"]
+    assert done["citations"][0]["section"] == "Laptops"
+    done = ask("When does the car park close?")
+    assert "22:00" in done["answer"]
+    assert done["citations"][0]["page"] == 2 and done["citations"][0]["title"].startswith("facilities")
