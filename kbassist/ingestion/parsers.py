@@ -16,7 +16,8 @@ from .formats import PARSERS, SUPPORTED_EXTENSIONS, TAKES_PROGRESS
 from .parsed import Block, NothingToIndex, ParsedDocument, ParseError
 from .sniffing import check_content
 
-__all__ = ["Block", "NothingToIndex", "ParseError", "ParsedDocument", "PARSERS", "SUPPORTED_EXTENSIONS", "parse"]
+__all__ = ["Block", "NothingToIndex", "ParseError", "ParsedDocument", "PARSERS", "SUPPORTED_EXTENSIONS", "parse",
+           "without_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,11 @@ def parse(path: Path, name: str | None = None, progress=None) -> ParsedDocument:
     try:
         return _parse(path, name, progress)
     except ParseError as exc:
-        raise type(exc)(_without_paths(str(exc), path, shown)) from exc
+        raise type(exc)(without_paths(str(exc), path, shown)) from exc
     except Exception as exc:  # a library failing in a way it does not document: still a readable reason
         log.warning("parsing %s (%s) failed unexpectedly", shown, path, exc_info=True)
         message = f"The file could not be read ({exc.__class__.__name__}: {exc})."
-        raise ParseError(_without_paths(message, path, shown)) from exc
+        raise ParseError(without_paths(message, path, shown)) from exc
 
 
 def _parse(path: Path, name: str | None, progress) -> ParsedDocument:
@@ -57,7 +58,7 @@ def _parse(path: Path, name: str | None, progress) -> ParsedDocument:
 _ABSOLUTE_PATH = re.compile(r"""(?<![\w.~:/\\-])(?:[A-Za-z]:)?[/\\](?:[^\s'"<>|/\\]+[/\\])+([^\s'"<>|/\\]*)""")
 
 
-def _without_paths(message: str, path: Path, shown: str) -> str:
+def without_paths(message: str, path: Path, shown: str) -> str:
     """``message`` with the file's location on the server replaced by ``shown`` (its own
     name), and any other absolute path by its last part."""
     spellings = {str(path), path.as_posix()}

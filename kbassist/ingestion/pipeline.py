@@ -23,7 +23,7 @@ from kbassist.retrieval.store import EmbedderMismatch
 
 from .chunking import chunk_blocks
 from .indexing import sync_collection
-from .parsers import NothingToIndex, ParseError, parse
+from .parsers import NothingToIndex, ParseError, parse, without_paths
 
 log = logging.getLogger(__name__)
 Status = Document.Status
@@ -46,7 +46,11 @@ def ingest_document(document_id: int) -> Document | None:
         document.set_progress(Status.FAILED, 0, error=str(exc), stage="")
     except Exception as exc:  # the worker must carry on whatever one file does
         log.exception("ingesting document %s failed", document_id)
-        document.set_progress(Status.FAILED, 0, error=f"Unexpected error: {exc.__class__.__name__}: {exc}", stage="")
+        message = f"Unexpected error: {exc.__class__.__name__}: {exc}"
+        if document.file.name:  # never where the server stores the file
+            message = without_paths(message.replace(document.file.name, document.original_name),
+                                    Path(document.file.path), document.original_name)
+        document.set_progress(Status.FAILED, 0, error=message, stage="")
     return document
 
 

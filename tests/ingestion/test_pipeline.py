@@ -120,3 +120,16 @@ def test_deleted_document_is_skipped_by_the_task(public_collection, make_documen
     pk = document.pk
     document.delete()
     assert ingest_document(pk) is None
+
+
+def test_an_unexpected_error_does_not_show_where_the_file_is_stored(public_collection, make_document, monkeypatch, settings):
+    from kbassist.ingestion import pipeline
+
+    def explode(path, name=None, progress=None):
+        raise OSError(f"[Errno 5] Input/output error: '{path}'")
+
+    monkeypatch.setattr(pipeline, "parse", explode)
+    document = make_document(public_collection, "notes.md", "# Notes\n\nx\n")
+    assert document.status == Document.Status.FAILED
+    assert "Input/output error: 'notes.md'" in document.error
+    assert str(settings.MEDIA_ROOT) not in document.error and "documents/" not in document.error
