@@ -49,17 +49,3 @@ TAKES_PROGRESS = {parse_pdf, parse_image}
 
 SUPPORTED_EXTENSIONS = sorted(PARSERS)
 
-# What the formats table in the README says, one row per kind of file.
-FORMATS = [
-    ("PDF", ".pdf", "one section per page; tables as Markdown tables; scanned pages by OCR"),
-    ("Word", ".docx", "sections at Heading styles; tables as Markdown tables with their caption"),
-    ("Excel", ".xlsx, .xlsm", "each sheet a section; each row a record named by the header row"),
-    ("PowerPoint", ".pptx", "each slide a section: title, text, tables, speaker notes"),
-    ("HTML", ".html, .htm", "sections at <h1>-<h6>; tables as Markdown tables with their caption"),
-    ("Markdown", ".md, .markdown", "sections at headings; front matter gives the title"),
-    ("Text", ".txt, .text", "sections at underlined or ALL-CAPS headings"),
-    ("CSV", ".csv", "an FAQ list when its header is question,answer; otherwise each row a record"),
-    ("E-mail", ".eml", "subject, sender, recipients, date and body; attachments named"),
-    ("Images", ".png, .jpg, .jpeg, .tif, .tiff", "read by OCR (Tesseract); each TIFF frame a page"),
-    ("Office 97-2003", ".doc, .xls, .ppt", "converted by LibreOffice when installed, otherwise refused saying so"),
-]

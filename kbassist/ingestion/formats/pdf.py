@@ -24,9 +24,6 @@ from ..parsed import Block, NothingToIndex, ParsedDocument, ParseError
 from .sections import tidy
 from .tables import markdown_table
 
-_READ_ERRORS: tuple = ()  # filled in on first use (pypdf imported lazily)
-
-
 def parse_pdf(path: Path, progress=None) -> ParsedDocument:
     """``progress(stage)``, when given, is told what is being done ("OCR, page 3 of 12")."""
     from pypdf import PdfReader
