@@ -63,6 +63,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "question": str(content.get("question", ""))[:4000],
             "conversation_id": content.get("conversation_id"),
             "regenerate": kind == "regenerate",
+            "address": (self.scope.get("client") or [None])[0],
         }
         self.task = asyncio.create_task(self._stream(request, self.stop_flag))
 
@@ -111,6 +112,7 @@ def _events(user, request, stop_flag):
         if conversation is None:
             yield {"type": "error", "message": "There is no answer to regenerate."}
             return
-        yield from regenerate(conversation, user=user, should_stop=stop_flag.is_set)
+        yield from regenerate(conversation, user=user, should_stop=stop_flag.is_set, address=request["address"], via="websocket")
     else:
-        yield from answer(request["question"], user=user, conversation=conversation, should_stop=stop_flag.is_set)
+        yield from answer(request["question"], user=user, conversation=conversation, should_stop=stop_flag.is_set,
+                          address=request["address"], via="websocket")

@@ -7,15 +7,33 @@ Folders are read recursively (supported types only); ``*.csv`` files are FAQ lis
 changed file replaces its old version. Exits non-zero, naming each failure, if any failed.
 """
 
+import getpass
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from kbassist import audit
+from kbassist.audit import Kind, Role
 from kbassist.ingestion.parsers import SUPPORTED_EXTENSIONS
 from kbassist.ingestion.importing import FileRejected, add_document, import_faq_csv
+from kbassist.knowledge.auditing import access_state, collection_subject, document_subject, faq_subject
 from kbassist.knowledge.models import Chunk, Collection, Document
+
+
+def _record(kind, summary, subjects, **details):
+    """An admin change made from the command line: no signed-in user, the OS user instead."""
+    user = _os_user()
+    audit.record(kind, user=None, request=None, summary=f"{summary} (command line, {user})", subjects=subjects,
+                 via="command line", os_user=user, **details)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (e.g. in a container)
+        return "unknown"
 
 
 class Command(BaseCommand):
@@ -37,6 +55,8 @@ class Command(BaseCommand):
         )
         if created:
             self.stdout.write(f"Created collection “{collection}”.")
+            _record(Kind.COLLECTION_CHANGE, f"added collection “{collection}”", [collection_subject(collection)],
+                    action="added", **access_state(collection))
 
         queued: list[Document] = []
         unchanged = 0
@@ -44,18 +64,29 @@ class Command(BaseCommand):
         for path in files:
             if path.suffix.lower() == ".csv":
                 try:
-                    faq_count += len(import_faq_csv(collection, path.read_bytes()))
+                    faqs = import_faq_csv(collection, path.read_bytes())
                 except ValueError as exc:
                     raise CommandError(f"{path}: {exc}") from exc
+                faq_count += len(faqs)
+                if faqs:
+                    _record(Kind.FAQ_EDIT, f"imported {len(faqs)} FAQ entries into “{collection}”",
+                            [collection_subject(collection)] + [faq_subject(f, Role.CHANGED) for f in faqs],
+                            action="imported", file_name=path.name, faq_ids=[f.pk for f in faqs])
                 continue
+            source_path = str(path.resolve())
+            before = Document.objects.filter(collection=collection, source_path=source_path).values_list("sha256", flat=True).first()
             with open(path, "rb") as fh:
                 try:
-                    document, is_new = add_document(collection, fh, path.name, source_path=str(path.resolve()))
+                    document, is_new = add_document(collection, fh, path.name, source_path=source_path)
                 except FileRejected as exc:
                     self.stdout.write(f"skipped {path}: {exc}")
                     continue
             if is_new:
                 queued.append(document)
+                if before != document.sha256:  # not a retry of the same file after a failure
+                    kind, action = (Kind.DOCUMENT_UPLOAD, "added") if before is None else (Kind.DOCUMENT_REPLACE, "changed")
+                    _record(kind, f"{action} document “{document}”", [document_subject(document, Role.CHANGED)],
+                            action=action, object_id=document.pk, file_name=document.original_name, sha256=document.sha256)
             else:
                 unchanged += 1
         self.stdout.write(
