@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "kbassist.accounts",
+    "kbassist.audit",
     "kbassist.knowledge",
     "kbassist.ingestion",
     "kbassist.chat",
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kbassist.audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a locked-out sign-in into the login page with the lockout message.
@@ -237,6 +239,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The filesystem transport has no broadcast exchange for remote control.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Audit trail --------------------------------------------------------------------------------
+# Events older than this many days are removed (0: keep everything), by the periodic task
+# below (the worker of `./kb start` runs the beat schedule: `celery worker -B`) or by
+# `manage.py purge_audit`.
+KB_AUDIT_RETENTION_DAYS = env.int("KB_AUDIT_RETENTION_DAYS", default=365)
+KB_AUDIT_PURGE_INTERVAL = env.float("KB_AUDIT_PURGE_INTERVAL", default=24 * 3600)  # seconds between purges
+CELERY_BEAT_SCHEDULE = {
+    "audit-retention": {"task": "kbassist.audit.purge_expired", "schedule": KB_AUDIT_PURGE_INTERVAL},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Ingestion ----------------------------------------------------------------------------------
 KB_CHUNK_SIZE = env.int("KB_CHUNK_SIZE", default=200)  # in approximate tokens

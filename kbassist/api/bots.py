@@ -112,7 +112,7 @@ def answer_in_background(user, question: str, base_url: str, reply: Callable[[st
         close_old_connections()
         try:
             done = None
-            for event in request_events(user, AskRequest(question=question[:MAX_QUESTION]), threading.Event()):
+            for event in request_events(user, AskRequest(question=question[:MAX_QUESTION], via="chat bot"), threading.Event()):
                 if event["type"] == "done":
                     done = event
             text = bot_markdown(done, base_url) if done else FAILED

@@ -157,7 +157,8 @@ def _prepare(request, body: bytes):
     if name not in allowed:
         raise _no_model(name)
     conversation = conversation_for(key.user, earlier)
-    ask = AskRequest(question=question, conversation_id=conversation.pk if conversation else None, collection_ids=allowed[name])
+    ask = AskRequest(question=question, conversation_id=conversation.pk if conversation else None, collection_ids=allowed[name],
+                     address=request.META.get("REMOTE_ADDR"), via="openai")
     return key.user, name, ask, stream
 
 

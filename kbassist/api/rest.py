@@ -172,7 +172,8 @@ async def ask(request, payload: schemas.AskIn):
     user = request.auth.user
     if payload.conversation_id:
         await sync_to_async(_own_conversation)(user, payload.conversation_id)
-    question = AskRequest(question=payload.question, conversation_id=payload.conversation_id)
+    question = AskRequest(question=payload.question, conversation_id=payload.conversation_id,
+                          address=request.META.get("REMOTE_ADDR"), via="api")
     stop = threading.Event()
     if payload.stream:
         return StreamingHttpResponse(_sse(user, question, stop), content_type="text/event-stream", headers=SSE_HEADERS)
@@ -387,10 +388,10 @@ def import_faqs(request, collection: int = Form(...), file: UploadedFile = File(
     except FileRejected as exc:
         raise ApiError(413, str(exc)) from None
     try:
-        imported = import_faq_csv(Collection.objects.get(pk=collection), file.read())
+        result = import_faq_csv(Collection.objects.get(pk=collection), file.read())
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
-    return {"imported": len(imported), "faqs": [present.faq_data(f) for f in imported]}
+    return {"imported": len(result.entries), "faqs": [present.faq_data(f) for f in result.entries], "problem": result.problem}
 
 
 # --- who am I ------------------------------------------------------------------------------------------------

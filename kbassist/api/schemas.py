@@ -162,6 +162,7 @@ class FAQOut(Schema):
 class FAQImportOut(Schema):
     imported: int = Field(..., description="Entries created or given a new answer.")
     faqs: list[FAQOut]
+    problem: str = Field("", description="The rows that could not be used (no question or no answer), by line; empty when all were good.")
 
 
 class Me(Schema):

@@ -4,6 +4,9 @@ answer an FAQ entry (which then comes first as a curated answer)."""
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from kbassist import audit
+from kbassist.audit import Kind, Role
+from kbassist.knowledge.auditing import faq_subject
 from kbassist.knowledge.models import FAQ, Collection
 from kbassist.text import strip_citations
 
@@ -97,8 +100,13 @@ class MessageAdmin(admin.ModelAdmin):
             collection = editable.filter(name__in=[n for n in names if n]).first() or editable.filter(is_public=True).first()
             if collection is None:
                 continue
-            FAQ.objects.create(
+            faq = FAQ.objects.create(
                 collection=collection, question=asked.content, answer=strip_citations(message.content).strip(), origin=FAQ.Origin.CURATED
+            )
+            audit.record(
+                Kind.FAQ_PROMOTED, request=request, summary=f"answer {message.pk} became FAQ “{faq.question[:120]}”",
+                subjects=[faq_subject(faq, Role.CHANGED)], message_id=message.pk, faq_id=faq.pk,
+                question=faq.question, answer=faq.answer, collection=collection.name,
             )
             made += 1
         self.message_user(request, _("%d FAQ entries created; edit them under FAQs.") % made, messages.SUCCESS)

@@ -35,7 +35,9 @@ from kbassist.retrieval.search import Hit, search
 from kbassist.text import cited_numbers, is_chinese
 
 from . import policy
+from .access import withhold_unseen
 from .attribution import attribute
+from .auditing import record_question
 from .grounding import Checked, model_declined
 from .verification import evidence_answer
 from .models import CachedAnswer, Conversation, Message
@@ -71,10 +73,14 @@ def answer(
     line: GenerationLine | None = None,
     regenerate: bool = False,
     collection_ids: list[int] | None = None,
+    address: str | None = None,
+    via: str = "",
 ) -> Iterator[dict]:
     """Answer ``question`` for ``user``; ``regenerate`` re-answers the conversation's last
     question with the model (no cache, no curated answer) without saving the question again.
-    ``collection_ids`` narrows the search to those of the user's collections (never widens it)."""
+    ``collection_ids`` narrows the search to those of the user's collections (never widens it).
+    ``address`` (the asker's network address) and ``via`` (the door: "websocket", "command
+    line", ...) go into the audit event every answer records."""
     question = question.strip()
     if not question:
         yield {"type": "error", "message": gettext(EMPTY)}
@@ -83,15 +89,19 @@ def answer(
         conversation = Conversation.objects.create(user=user, title=question[:80])
     elif conversation.user_id != user.pk:
         raise PermissionError("This conversation belongs to someone else.")
-    history = conversation.history(settings.KB_HISTORY_TURNS)
+    history = withhold_unseen(conversation.history(settings.KB_HISTORY_TURNS), user)
     if regenerate and history and history[-1].role == Message.Role.USER:
         history = history[:-1]  # the question being answered again is not its own history
     if not regenerate:
         Message.objects.create(conversation=conversation, role=Message.Role.USER, kind="", content=question)
-    turn = Turn(question, user, conversation, history, should_stop, backend, line or generation_line, regenerate, collection_ids)
+    turn = Turn(question, user, conversation, history, should_stop, backend, line or generation_line, regenerate,
+                collection_ids, address, via)
     yield {"type": "conversation", "id": conversation.pk, "title": conversation.title}
     try:
-        outcome = (yield from _cached(turn)) or (yield from _from_sources(turn))
+        outcome = yield from _noting_sources(turn, _paths(turn))
+    except (Exception, GeneratorExit):
+        _record_failure(turn)
+        raise
     finally:
         turn.release()
     yield _finish(turn, outcome)
@@ -108,6 +118,34 @@ def regenerate(conversation: Conversation, *, user, **options) -> Iterator[dict]
         return
     last.delete()
     yield from answer(asked.content, user=user, conversation=conversation, regenerate=True, **options)
+
+
+def _paths(turn: Turn):
+    return (yield from _cached(turn)) or (yield from _from_sources(turn))
+
+
+def _noting_sources(turn: Turn, events: Iterator[dict]):
+    """Pass ``events`` through, noting each source sent to the asker (for the audit trail);
+    returns what ``events`` returns."""
+    try:
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as stop:
+                return stop.value
+            if event["type"] == "sources":
+                turn.shown.extend(event["sources"])
+            yield event
+    finally:
+        events.close()
+
+
+def _record_failure(turn: Turn):
+    """Answering failed (or was abandoned): what was shown until then is still recorded."""
+    try:
+        record_question(turn, None)
+    except Exception:
+        log.exception("could not record the audit event of a failed answer")
 
 
 def _cached(turn: Turn):
@@ -127,7 +165,7 @@ def _from_sources(turn: Turn):
     hits = search(query, turn.user, collection_ids=turn.collection_ids).hits
     if how == "translated":  # the question as asked finds passages in its own language
         hits = _interleave(hits, search(turn.question, turn.user, collection_ids=turn.collection_ids).hits, settings.KB_TOP_K)
-    found = Found(query, how, hits)
+    found = turn.found = Found(query, how, hits)
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
 
@@ -191,8 +229,10 @@ def _refused(turn: Turn, found: Found):
         if grounding.answers_question:
             return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
+    shown = list(suggestions)
     yield found.event([])
     if relevance.relevant:  # on the topic, but not the answer: say what it does cover
+        shown += found.sources[:3]
         covered = list(dict.fromkeys(f"- {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources[:3]))
         text = turn.say(NOT_ANSWERED) + "\n\n" + turn.say(COVERS) + "\n" + "\n".join(covered)
     else:
@@ -202,7 +242,7 @@ def _refused(turn: Turn, found: Found):
     text += "\n\n" + turn.say(CURATORS)
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
-    return Outcome(Kind.REFUSED, text=text, query=found.query, extra={"suggestions": suggestions})
+    return Outcome(Kind.REFUSED, text=text, query=found.query, extra={"suggestions": suggestions}, shown=shown)
 
 
 def _generated(turn: Turn, found: Found):
@@ -288,7 +328,8 @@ def _cite(sources: list[dict], text: str, support: dict | None = None) -> list[d
 
 
 def _finish(turn: Turn, outcome: Outcome) -> dict:
-    """Save the answer (the one place that does), remember it for the cache, and say done."""
+    """Save the answer (the one place that does), remember it for the cache, record it in
+    the audit trail, and say done."""
     turn.timings["total_ms"] = turn.ms()
     message = Message.objects.create(
         conversation=turn.conversation,
@@ -306,6 +347,7 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
     turn.conversation.save(update_fields=["updated_at"])
     if turn.use_cache and outcome.kind == Kind.GENERATED and outcome.status == Status.COMPLETE and outcome.text:
         CachedAnswer.objects.record(turn.cache_key, turn.question, message)
+    record_question(turn, outcome, message.pk)
     return {
         "type": "done",
         "message_id": message.pk,

@@ -61,6 +61,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             question=str(content.get("question", ""))[:MAX_QUESTION],
             conversation_id=content.get("conversation_id"),
             regenerate=kind == "regenerate",
+            address=(self.scope.get("client") or [None])[0],
+            via="websocket",
         )
         self.task = asyncio.create_task(self._stream(request, self.stop_flag))
 

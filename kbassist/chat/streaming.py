@@ -38,6 +38,8 @@ class AskRequest:
     conversation_id: int | None = None
     regenerate: bool = False
     collection_ids: list[int] | None = None  # narrows the user's collections; never widens them
+    address: str | None = None  # the asker's network address, for the audit trail
+    via: str = ""  # the door: "websocket", "api", "openai", "wecom", ...
 
 
 def request_events(user, request: AskRequest, stop_flag: threading.Event) -> Iterator[dict]:
@@ -48,7 +50,8 @@ def request_events(user, request: AskRequest, stop_flag: threading.Event) -> Ite
         if conversation is None:
             yield {"type": "error", "message": CONVERSATION_NOT_FOUND}
             return
-    options = {"user": user, "should_stop": stop_flag.is_set, "collection_ids": request.collection_ids}
+    options = {"user": user, "should_stop": stop_flag.is_set, "collection_ids": request.collection_ids,
+               "address": request.address, "via": request.via}
     if request.regenerate:
         if conversation is None:
             yield {"type": "error", "message": NOTHING_TO_REGENERATE}

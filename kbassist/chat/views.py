@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from .access import withhold_unseen
 from .models import Conversation, Feedback, Message
 from .rendering import render_markdown
 from .routing import WS_PATH
@@ -39,7 +40,8 @@ def message_data(message: Message) -> dict:
     data = {"id": message.pk, "role": message.role, "content": message.content, "kind": message.kind, "status": message.status}
     if message.role == Message.Role.ASSISTANT:
         data.update(
-            html=render_markdown(message.content, len(message.citations)),
+            # Citations keep their numbers when some are withheld (chat.access): link up to the highest.
+            html=render_markdown(message.content, max((c.get("n", 0) for c in message.citations), default=0)),
             citations=message.citations,
             evidence=message.evidence,
             verification=message.verification,
@@ -55,7 +57,7 @@ def index(request, conversation_id=None):
     messages = []
     if conversation_id is not None:
         conversation = get_object_or_404(Conversation, pk=conversation_id, user=request.user)
-        messages = [message_data(m) for m in conversation.messages.select_related("feedback")]
+        messages = [message_data(m) for m in withhold_unseen(conversation.messages.select_related("feedback"), request.user)]
     return render(
         request,
         "chat/index.html",

@@ -14,6 +14,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from kbassist import audit
+from kbassist.audit import Kind, Role
+from kbassist.audit.changes import AuditedAdmin
+from kbassist.knowledge.auditing import collection_subject, document_subject, faq_subject
 from kbassist.knowledge.models import FAQ, Collection, Document
 
 from .importing import FileRejected, add_files, check_size, import_faq_csv, queue_ingestion
@@ -72,9 +76,10 @@ class FAQImportForm(CollectionForm):
     csv_file = forms.FileField(label=_("CSV file"), help_text=_("Columns: question,answer (a header row is optional)."))
 
 
-class CollectionContentAdmin(admin.ModelAdmin):
+class CollectionContentAdmin(AuditedAdmin, admin.ModelAdmin):
     """Admin for what lives in a collection (documents, FAQs): besides the model permission,
-    a staff member sees and changes only the collections whose editor groups they are in."""
+    a staff member sees and changes only the collections whose editor groups they are in.
+    Every add, change and delete is an audit event (``AuditedAdmin``)."""
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(collection__in=Collection.objects.editable_by(request.user))
@@ -92,6 +97,14 @@ class CollectionContentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self.may_edit(request, obj)
+
+    def audit_faq_import(self, request, collection, created, file_name: str):
+        """An FAQ list imported into ``collection`` (the CSV import or an upload) is one audit event."""
+        audit.record(
+            Kind.FAQ_EDIT, request=request, summary=f"imported {len(created)} FAQ entries into “{collection}”",
+            subjects=[collection_subject(collection)] + [faq_subject(faq, Role.CHANGED) for faq in created],
+            action="imported", file_name=file_name, faq_ids=[faq.pk for faq in created],
+        )
 
     def require(self, request, *permissions):
         """Custom views check the model permissions themselves (admin_view checks is_staff only)."""
@@ -144,6 +157,19 @@ class DocumentAdmin(CollectionContentAdmin):
             path("upload/", self.admin_site.admin_view(self.upload_view), name="knowledge_document_upload"),
         ] + super().get_urls()
 
+    def audit_kind(self, obj, action, fields):
+        if action == "added":
+            return Kind.DOCUMENT_UPLOAD
+        if action == "deleted":
+            return Kind.DOCUMENT_DELETE
+        return Kind.DOCUMENT_REPLACE if "file" in fields else Kind.DOCUMENT_CHANGE
+
+    def audit_subjects(self, obj):
+        return [document_subject(obj, Role.CHANGED)]
+
+    def audit_state(self, obj):
+        return {"file_name": obj.original_name, "sha256": obj.sha256, "size": obj.size, "collection": obj.collection.name}
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change or "file" in form.changed_data:
@@ -174,6 +200,10 @@ class DocumentAdmin(CollectionContentAdmin):
                 level=messages.ERROR if counts["failed"] else messages.SUCCESS,
             )
             for outcome in outcomes:
+                if outcome.document is not None:
+                    self.audit_change(request, outcome.document, "added")
+                if outcome.faqs:
+                    self.audit_faq_import(request, form.cleaned_data["collection"], outcome.faqs, outcome.name)
                 if outcome.outcome in ("skipped", "failed"):
                     level = messages.WARNING if outcome.outcome == "skipped" else messages.ERROR
                     self.message_user(request, f"{outcome.outcome}: {outcome.name}: {outcome.reason}", level=level)
@@ -208,10 +238,18 @@ class FAQAdmin(CollectionContentAdmin):
     search_fields = ["question", "answer"]
     change_list_template = "admin/knowledge/faq/change_list.html"
 
+    audit_kinds = dict.fromkeys(("added", "changed", "deleted"), Kind.FAQ_EDIT)
+
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="knowledge_faq_import"),
         ] + super().get_urls()
+
+    def audit_subjects(self, obj):
+        return [faq_subject(obj, Role.CHANGED)]
+
+    def audit_state(self, obj):
+        return {"question": obj.question, "answer": obj.answer, "collection": obj.collection.name}
 
     def import_view(self, request):
         self.require(request, "add", "change")  # an import adds entries and rewrites answers
@@ -222,6 +260,7 @@ class FAQAdmin(CollectionContentAdmin):
             except ValueError as exc:
                 form.add_error("csv_file", str(exc))
             else:
+                self.audit_faq_import(request, form.cleaned_data["collection"], result.entries, form.cleaned_data["csv_file"].name)
                 self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(result.entries))
                 if result.problem:
                     self.message_user(request, result.problem, level=messages.WARNING)

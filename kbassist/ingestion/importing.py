@@ -118,6 +118,8 @@ class Outcome:
     name: str
     outcome: str
     reason: str = ""
+    document: Document | None = None  # the document stored (queued)
+    faqs: list[FAQ] = field(default_factory=list)  # the FAQ entries imported from an FAQ list
 
 
 MAX_ZIP_MEMBERS = 5000
@@ -152,13 +154,13 @@ def add_files(collection: Collection, uploads, prefix: str = "") -> list[Outcome
                         outcomes.append(Outcome(shown, "failed", f"FAQ list: {exc}"))
                         continue
                     if result.problem:
-                        outcomes.append(Outcome(shown, "failed", f"FAQ list: {result.problem}"))
+                        outcomes.append(Outcome(shown, "failed", f"FAQ list: {result.problem}", faqs=result.entries))
                     else:
-                        outcomes.append(Outcome(shown, "imported", f"FAQ list, {result.good_rows} entries"))
+                        outcomes.append(Outcome(shown, "imported", f"FAQ list, {result.good_rows} entries", faqs=result.entries))
                     continue
                 fileobj.seek(0)
-            add_document(collection, fileobj, name)
-            outcomes.append(Outcome(shown, "queued"))
+            document, _queued = add_document(collection, fileobj, name)
+            outcomes.append(Outcome(shown, "queued", document=document))
         except FileRejected as exc:
             outcomes.append(Outcome(shown, "skipped", str(exc)))
     return outcomes

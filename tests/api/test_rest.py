@@ -259,7 +259,7 @@ def test_faqs_create_update_delete_and_import(api, employee, make_staff, public_
     assert [f["question"] for f in api(employee).get("/api/v1/faqs", {"q": "vpn"}).json()] == ["Where is the VPN guide?"]
     csv = SimpleUploadedFile("faqs.csv", "question,answer\nWhere is the VPN guide?,See IT.\n年假有几天？,28天。\n".encode())
     imported = caller.upload("/api/v1/faqs/import", {"collection": public_collection.pk, "file": csv})
-    assert imported.status_code == 200 and imported.json()["imported"] == 2
+    assert imported.status_code == 200 and imported.json()["imported"] == 2 and imported.json()["problem"] == ""
     assert FAQ.objects.get(pk=faq_id).answer == "See IT." and FAQ.objects.count() == 2
     bad = SimpleUploadedFile("faqs.csv", b"only one column\n")
     assert caller.upload("/api/v1/faqs/import", {"collection": public_collection.pk, "file": bad}).status_code == 422

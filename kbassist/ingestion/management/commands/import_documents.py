@@ -18,6 +18,7 @@ stores them.
 
 from __future__ import annotations
 
+import getpass
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from kbassist import audit
+from kbassist.audit import Kind, Role
 from kbassist.ingestion.importing import FileRejected, add_document, import_faq_csv, is_faq_csv
 from kbassist.ingestion.parsers import SUPPORTED_EXTENSIONS
+from kbassist.knowledge.auditing import access_state, collection_subject, document_subject, faq_subject
 from kbassist.knowledge.models import Chunk, Collection, Document
 
 Status = Document.Status
@@ -39,6 +43,20 @@ class Item:
     outcome: str = ""  # imported | unchanged | skipped | failed | queued
     reason: str = ""
     document: Document | None = None
+
+
+def _record(kind, summary, subjects, **details):
+    """An admin change made from the command line: no signed-in user, the OS user instead."""
+    user = _os_user()
+    audit.record(kind, user=None, request=None, summary=f"{summary} (command line, {user})", subjects=subjects,
+                 via="command line", os_user=user, **details)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (e.g. in a container)
+        return "unknown"
 
 
 class Command(BaseCommand):
@@ -60,6 +78,8 @@ class Command(BaseCommand):
         )
         if created:
             self.stdout.write(f"Created collection “{collection}”.")
+            _record(Kind.COLLECTION_CHANGE, f"added collection “{collection}”", [collection_subject(collection)],
+                    action="added", **access_state(collection))
 
         faq_entries = 0
         for item in items:
@@ -132,16 +152,26 @@ class Command(BaseCommand):
                     item.outcome, item.reason = "failed", f"FAQ list: {result.problem}"
                 else:
                     item.outcome, item.reason = "imported", f"FAQ list, {result.good_rows} entries"
+                if result.entries:
+                    _record(Kind.FAQ_EDIT, f"imported {len(result.entries)} FAQ entries into “{collection}”",
+                            [collection_subject(collection)] + [faq_subject(f, Role.CHANGED) for f in result.entries],
+                            action="imported", file_name=path.name, faq_ids=[f.pk for f in result.entries])
                 return len(result.entries)
+        source_path = str(path.resolve())
+        before = Document.objects.filter(collection=collection, source_path=source_path).values_list("sha256", flat=True).first()
         with open(path, "rb") as fh:
             try:
-                document, is_new = add_document(collection, fh, path.name, source_path=str(path.resolve()))
+                document, is_new = add_document(collection, fh, path.name, source_path=source_path)
             except FileRejected as exc:
                 item.outcome, item.reason = "skipped", str(exc)
                 return 0
         item.document = document
         if is_new:
             item.outcome = "queued"
+            if before != document.sha256:  # not a retry of the same file after a failure
+                kind, action = (Kind.DOCUMENT_UPLOAD, "added") if before is None else (Kind.DOCUMENT_REPLACE, "changed")
+                _record(kind, f"{action} document “{document}”", [document_subject(document, Role.CHANGED)],
+                        action=action, object_id=document.pk, file_name=document.original_name, sha256=document.sha256)
         elif document.status == Status.SKIPPED:
             item.outcome, item.reason = "skipped", document.error
         else:
