@@ -12,3 +12,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 KB_LLM_MAX_TOKENS = env.int("KB_LLM_MAX_TOKENS", default=96)  # noqa: F405
 KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=2048)  # noqa: F405
+# One process's memory unless a test asks for more: each test starts with an empty cache
+# (tests/conftest.py). The embedded default (the database cache) and Redis are tested across
+# processes in tests/guardrails/ and tests/e2e/test_production.py.
+if not os.environ.get("KB_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kbassist-tests"}}

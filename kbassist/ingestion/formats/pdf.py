@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kbassist.guardrails.documents import too_large
+
 from ..parsed import Block, ParsedDocument, ParseError
 from .sections import tidy
 
@@ -19,6 +21,8 @@ def parse_pdf(path: Path) -> ParsedDocument:
             reader = PdfReader(stream)
             _unlock(reader)
             pages = list(reader.pages)
+            if reason := too_large(pages=len(pages)):  # before any text is extracted
+                raise ParseError(reason)
             title = ""
             if reader.metadata and reader.metadata.title:
                 title = str(reader.metadata.title).strip()
