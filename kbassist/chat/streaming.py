@@ -14,20 +14,24 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import close_old_connections
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from .answering import answer, regenerate
 from .models import Conversation
 
 log = logging.getLogger(__name__)
 _END = object()
-MAX_QUESTION = 4000  # characters; a longer question is cut (websocket) or refused (API)
+MAX_QUESTION = settings.KB_MAX_QUESTION_CHARS  # a longer question is refused (answer() says so; the API with a 422)
 
 CONVERSATION_NOT_FOUND = "Conversation not found."
 NOTHING_TO_REGENERATE = "There is no answer to regenerate."
-FAILED = "Something went wrong while answering."
+FAILED = gettext_noop("Something went wrong while answering.")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class AskRequest:
     collection_ids: list[int] | None = None  # narrows the user's collections; never widens them
     address: str | None = None  # the asker's network address, for the audit trail
     via: str = ""  # the door: "websocket", "api", "openai", "wecom", ...
+    language: str = ""  # the language of messages about the request ("zh-hans", "en"); "" keeps the active one
 
 
 def request_events(user, request: AskRequest, stop_flag: threading.Event) -> Iterator[dict]:
@@ -75,12 +80,14 @@ async def stream_events(user, request: AskRequest, stop_flag: threading.Event) -
 
     def produce():
         close_old_connections()
+        language = translation.override(request.language) if request.language else nullcontext()
         try:
-            for event in request_events(user, request, stop_flag):
-                emit(event)
+            with language:
+                for event in request_events(user, request, stop_flag):
+                    emit(event)
         except Exception:
             log.exception("answer failed")
-            emit({"type": "error", "message": FAILED})
+            emit({"type": "error", "message": gettext(FAILED)})
         finally:
             close_old_connections()
             emit(_END)

@@ -39,6 +39,7 @@ class Outcome:
     # Sources the answer names beyond the ``sources`` events (a refusal's FAQ suggestions and
     # what it says the knowledge base covers): for the audit trail, they were shown too.
     shown: list[dict] = field(default_factory=list)
+    guard: dict = field(default_factory=dict)  # which guard rail withheld it, and why: stored, never sent
 
 
 @dataclass
@@ -118,9 +119,10 @@ class Turn:
 
     def wait_for_model(self) -> Iterator[dict]:
         """Join the line (once) and yield ``queued`` events until this turn's go; returns
-        False if the user gave up meanwhile."""
+        False if the user gave up meanwhile. Raises ``LineFull`` when KB_QUEUE_MAX answers
+        are waiting already."""
         if self.ticket is None:
-            self.ticket = self.line.join()
+            self.ticket = self.line.join(max_waiting=settings.KB_QUEUE_MAX)
         last = None
         while not self.ticket.wait(QUEUE_POLL_SECONDS):
             if self.should_stop():

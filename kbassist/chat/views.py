@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from kbassist.guardrails.limits import limit_requests
+
 from .access import withhold_unseen
 from .models import Conversation, Feedback, Message
 from .rendering import render_markdown
@@ -52,6 +54,7 @@ def message_data(message: Message) -> dict:
 
 
 @login_required
+@limit_requests
 def index(request, conversation_id=None):
     conversation = None
     messages = []
@@ -79,6 +82,7 @@ def _json_body(request) -> dict:
 
 
 @login_required
+@limit_requests
 @require_POST
 def rename_conversation(request, pk):
     conversation = get_object_or_404(Conversation, pk=pk, user=request.user)
@@ -91,6 +95,7 @@ def rename_conversation(request, pk):
 
 
 @login_required
+@limit_requests
 @require_POST
 def delete_conversation(request, pk):
     get_object_or_404(Conversation, pk=pk, user=request.user).delete()
@@ -98,6 +103,7 @@ def delete_conversation(request, pk):
 
 
 @login_required
+@limit_requests
 @require_POST
 def feedback(request, pk):
     message = get_object_or_404(Message, pk=pk, role=Message.Role.ASSISTANT, conversation__user=request.user)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from kbassist.guardrails.documents import too_large
 from kbassist.knowledge.models import FAQ, Chunk, Document
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.retrieval.store import EmbedderMismatch
@@ -57,6 +58,8 @@ def ingest_document(document_id: int) -> Document | None:
 def _ingest(document: Document):
     path = Path(document.file.path)
     parsed = parse(path, document.original_name or path.name, progress=lambda stage: document.set_progress(stage=stage[:100]))
+    if reason := too_large(pages=parsed.page_count, chars=sum(len(block.text) for block in parsed.blocks)):
+        raise ParseError(reason)  # KB_MAX_DOCUMENT_PAGES / KB_MAX_DOCUMENT_CHARS
     document.set_progress(progress=10, page_count=parsed.page_count, stage="chunking")
     if not document.title:
         document.set_progress(title=(parsed.title or _title_from_name(document.original_name))[:300])

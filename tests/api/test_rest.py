@@ -77,6 +77,19 @@ def test_the_rate_limiter_is_called_once_per_request_and_its_429_is_json(api, em
     assert calls == [("erin", "api"), ("erin", "api")]
 
 
+def test_questions_through_the_api_count_against_the_same_limit_as_the_browser(api, employee, settings):
+    from kbassist.guardrails.limits import check_question_rate
+
+    settings.KB_RATE_QUESTIONS_PER_MINUTE = 2
+    assert check_question_rate(employee, "127.0.0.1") is None  # one question in the browser
+    caller = api(employee)
+    assert caller.post("/api/v1/ask", {"question": "   "}).status_code == 422  # a second, through the API
+    response = caller.post("/api/v1/ask", {"question": "How many vacation days do I get?"})
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert error_of(response)["type"] == "rate_limited"
+    assert caller.get("/api/v1/me").status_code == 200  # other requests have their own limit
+
+
 # --- collections: a key sees exactly its user's ---------------------------------------------------------------
 
 

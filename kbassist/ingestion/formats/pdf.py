@@ -19,6 +19,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from kbassist.guardrails.documents import too_large
+
 from .. import ocr
 from ..parsed import Block, NothingToIndex, ParsedDocument, ParseError
 from .sections import tidy
@@ -40,6 +42,8 @@ def parse_pdf(path: Path, progress=None) -> ParsedDocument:
             reader = PdfReader(stream)
             _unlock(reader)
             count = len(reader.pages)
+            if reason := too_large(pages=count):  # before any text is extracted
+                raise ParseError(reason)
             title = ""
             if reader.metadata and reader.metadata.title:
                 title = str(reader.metadata.title).strip()
