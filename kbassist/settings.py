@@ -331,6 +331,11 @@ KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted toke
 # question itself (evidence answerability below this), translate Chinese questions into
 # English for search, and (off by default) show the model the best evidence sentences first.
 KB_MIN_ANSWERABILITY = env.float("KB_MIN_ANSWERABILITY", default=0.4)
+# Between KB_MIN_ANSWERABILITY and KB_CHECK_BELOW, a model is asked whether the best evidence
+# states the answer (chat/answer_check.py); "no" refuses. KB_CHECK_MODEL: a bundled model name
+# (assembled by ./kb setup), "chat" (the chat model itself), or "" (no check).
+KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="qwen-1.5b")
+KB_CHECK_BELOW = env.float("KB_CHECK_BELOW", default=0.66)
 KB_TRANSLATE_QUERIES = env.bool("KB_TRANSLATE_QUERIES", default=True)
 KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=False)  # off: measured worse (README)
 # Off: answers are the quoted evidence sentences, nothing generated (fast, on any machine).

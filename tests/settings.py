@@ -20,3 +20,5 @@ AXES_ENABLED = env.bool("KB_LOGIN_THROTTLE", default=False)  # noqa: F405
 # processes in tests/guardrails/ and tests/e2e/test_production.py.
 if not os.environ.get("KB_CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kbassist-tests"}}
+# The answer check's model (Qwen 1.5B) only where a test asks for it (tests/chat/test_answer_check.py).
+KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="")  # noqa: F405

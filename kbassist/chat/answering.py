@@ -42,12 +42,13 @@ from kbassist.guardrails.pii import for_storage
 from kbassist.guardrails.record import record_guard
 from kbassist.guardrails.slots import AnswerInProgress, AnswerSlot, answer_slot
 from kbassist.guardrails.words import ANSWER_WITHHELD, QUESTION_REFUSED, AnswerScreen, find_sensitive
-from kbassist.llm import GenerationError, LLMBackend
+from kbassist.llm import GenerationError, LLMBackend, get_checker
 from kbassist.llm.line import GenerationLine, LineFull, generation_line
 from kbassist.retrieval.search import Hit, search
 from kbassist.text import cited_numbers, is_chinese
 
 from . import policy
+from .answer_check import evidence_states_answer
 from .access import withhold_unseen
 from .attribution import attribute
 from .auditing import record_question
@@ -335,7 +336,7 @@ def _refused(turn: Turn, found: Found):
     if relevance.relevant:
         grounding = found.grounding
         turn.timings["answerability"] = round(grounding.answerability.score, 3)
-        if grounding.answers_question:
+        if grounding.answers_question and (yield from _evidence_states_answer(turn, found)) is not False:
             return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
     shown = list(suggestions)
@@ -352,6 +353,27 @@ def _refused(turn: Turn, found: Found):
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
     return Outcome(Kind.REFUSED, text=text, query=found.query, extra={"suggestions": suggestions}, shown=shown)
+
+
+def _evidence_states_answer(turn: Turn, found: Found):
+    """Where the evidence answerability is unsure, the answer check's verdict (True / False);
+    None when it does not run (sure enough, turned off, nothing to show it, or no model)."""
+    score = found.grounding.answerability.score
+    if not settings.KB_CHECK_MODEL or score >= settings.KB_CHECK_BELOW or not found.grounding.best:
+        return None
+    if not (yield from turn.wait_for_model()):
+        return None
+    started = time.perf_counter()
+    try:
+        checker = get_checker()
+    except GenerationError as exc:
+        log.warning("answer check unavailable: %s", exc)
+        return None
+    evidence = [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}"
+                for ev in found.grounding.best[:3]]
+    verdict = evidence_states_answer(turn.question, evidence, checker)
+    turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    return verdict
 
 
 def _generated(turn: Turn, found: Found):
