@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kbassist.knowledge",
     "kbassist.ingestion",
     "kbassist.chat",
+    "kbassist.curation",
     "kbassist.evaluation",
 ]
 
@@ -235,6 +236,15 @@ KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=False)  # off: measu
 KB_GENERATE = env.bool("KB_GENERATE", default=True)
 # Off: generated answers are shown unchecked (only for measuring what verification does).
 KB_VERIFY = env.bool("KB_VERIFY", default=True)
+
+# --- Curation --------------------------------------------------------------------------------------
+# Cosine similarity at which a question joins a knowledge gap (0: the embedder's calibrated
+# default, kbassist/curation/gaps.py), and how often the worker refreshes the gaps.
+KB_GAP_SIMILARITY = env.float("KB_GAP_SIMILARITY", default=0.0)
+KB_GAPS_REFRESH_MINUTES = env.float("KB_GAPS_REFRESH_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE = {
+    "refresh-knowledge-gaps": {"task": "kbassist.refresh_gaps", "schedule": KB_GAPS_REFRESH_MINUTES * 60},
+}
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,4 @@
-"""The message admin (kbassist.chat.admin): curators find refused and disliked answers and turn
+"""The message admin (kbassist.curation.admin): curators find refused and disliked answers and turn
 good ones into FAQs, which needs the FAQ permission and an editable collection."""
 
 import pytest
