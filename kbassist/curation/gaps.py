@@ -41,8 +41,13 @@ MULTILINGUAL = {EMBEDDINGGEMMA_NAME}
 DEFAULT_SIMILARITY = {EMBEDDINGGEMMA_NAME: 0.65, MINILM_NAME: 0.45}
 
 
+def _family(embedder_name: str) -> str:
+    """The bundled model an embedder's name stands for (a local copy's name contains its folder's)."""
+    return next((name for name in DEFAULT_SIMILARITY if name in embedder_name), embedder_name)
+
+
 def similarity_threshold(embedder_name: str) -> float:
-    return settings.KB_GAP_SIMILARITY or DEFAULT_SIMILARITY.get(embedder_name, 0.5)
+    return settings.KB_GAP_SIMILARITY or DEFAULT_SIMILARITY.get(_family(embedder_name), 0.5)
 
 
 def gap_reason(message: Message) -> str | None:
@@ -69,7 +74,7 @@ def pending_records():
 
 def text_to_embed(record: AnswerRecord, embedder_name: str) -> str:
     query = record.message.search_query.strip()
-    if record.language == "zh" and embedder_name not in MULTILINGUAL and query and not is_chinese(query):
+    if record.language == "zh" and _family(embedder_name) not in MULTILINGUAL and query and not is_chinese(query):
         return query
     return record.question
 
