@@ -86,7 +86,10 @@ def feedback_by_kind(records) -> list[dict]:
 def percentiles(records, qs=(50, 95)) -> dict:
     """Nearest-rank percentiles of the time to first token (ms), computed by the database
     (a count, then one indexed row per percentile)."""
-    timed = records.annotate(ttft=Cast(KT("message__timings__ttft_ms"), FloatField())).filter(ttft__isnull=False)
+    # On the answers themselves: a JSON key across the record's primary-key relation is
+    # compiled against the wrong column (Django 5.2).
+    answers = Message.objects.filter(pk__in=records.values("message_id"))
+    timed = answers.annotate(ttft=Cast(KT("timings__ttft_ms"), FloatField())).filter(ttft__isnull=False)
     n = timed.count()
     result = {"n": n}
     for q in qs:
