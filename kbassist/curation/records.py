@@ -25,7 +25,7 @@ def backfill(batch: int = BATCH) -> int:
         )
         if not ids:
             return total
-        record_answers(Message.objects.filter(pk__in=ids).select_related("conversation"))
+        record_answers(Message.objects.filter(pk__in=ids).select_related("conversation__user"))
         total += len(ids)
 
 
