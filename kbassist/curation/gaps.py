@@ -24,7 +24,6 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q
-from django.utils import timezone
 from sklearn.cluster import AgglomerativeClustering
 
 from kbassist.chat.models import Message
