@@ -208,6 +208,8 @@ from kbassist.llm.bundled import chat_model_filename  # noqa: E402  (no Django, 
 
 KB_LLM_MODEL_PATH = env.str("KB_LLM_MODEL_PATH", default=str(MODELS_DIR / chat_model_filename(KB_LLM_MODEL)))
 KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=4096)
+# A LoRA adapter in GGUF form (e.g. trained on `manage.py export_curation faqs`), applied by llama.cpp.
+KB_LLM_LORA_PATH = env.str("KB_LLM_LORA_PATH", default="")
 KB_LLM_THREADS = env.int("KB_LLM_THREADS", default=os.cpu_count() or 2)
 KB_LLM_GPU_LAYERS = env.int("KB_LLM_GPU_LAYERS", default=0)
 KB_LLM_MAX_TOKENS = env.int("KB_LLM_MAX_TOKENS", default=512)

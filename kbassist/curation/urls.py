@@ -6,6 +6,7 @@ app_name = "curation"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("csv/<slug:name>.csv", views.chart_csv, name="csv"),
+    path("export/<str:what>", views.export, name="export"),
     path("gaps", views.gap_list, name="gaps"),
     path("gaps/<int:pk>", views.gap_detail, name="gap"),
     path("gaps/<int:pk>/draft", views.gap_draft, name="gap_draft"),

@@ -111,6 +111,24 @@ def chart_csv(request, name):
     return response
 
 
+@curator_required
+def export(request, what):
+    """Answers with feedback (CSV or JSONL) or the FAQ pairs as a fine-tuning JSONL."""
+    from . import exports
+
+    period, chosen, ids, _curated = _scope(request)
+    if what == "faqs.jsonl":
+        body, kind = exports.finetune_jsonl(ids if ids is not None else None), "application/jsonl"
+    elif what in ("answers.csv", "answers.jsonl"):
+        rows = exports.answer_rows(period, ids)
+        body, kind = (exports.as_csv(rows), "text/csv") if what.endswith(".csv") else (exports.as_jsonl(rows), "application/jsonl")
+    else:
+        raise Http404("No such export.")
+    response = HttpResponse(body, content_type=f"{kind}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{what.replace(".", f"-{period.since}-{period.until}.", 1)}"'
+    return response
+
+
 # --- knowledge gaps --------------------------------------------------------------------------------
 @curator_required
 def gap_list(request):

@@ -76,3 +76,33 @@ def test_never_cited_documents_are_listed(client, admin_user, month, public_coll
     client.force_login(admin_user)
     page = client.get(reverse("curation:dashboard")).content.decode()
     assert "Never cited (1 documents)" in page and "Travel" in page
+
+
+def test_answers_and_faq_pairs_export(client, admin_user, month, public_collection, curator):
+    import json
+
+    from django.core.management import call_command
+
+    from kbassist.knowledge.models import FAQ
+
+    FAQ.objects.create(collection=public_collection, question="When is payday?", answer="On the 25th.", origin="curated")
+    client.force_login(admin_user)
+    rows = list(csv.DictReader(io.StringIO(client.get(reverse("curation:export", args=["answers.csv"])).content.decode())))
+    assert len(rows) == 8 and {r["kind"] for r in rows} == {"generated", "refused"}
+    assert any(r["helpful"] == "False" for r in rows) and any(r["sources"] == "Leave" for r in rows)
+    lines = client.get(reverse("curation:export", args=["answers.jsonl"])).content.decode().splitlines()
+    assert len(lines) == 8 and json.loads(lines[0])["question"]
+    pairs = [json.loads(line) for line in client.get(reverse("curation:export", args=["faqs.jsonl"])).content.decode().splitlines()]
+    assert [m["role"] for m in pairs[0]["messages"]] == ["system", "user", "assistant"]
+    assert pairs[0]["messages"][1:] == [{"role": "user", "content": "When is payday?"}, {"role": "assistant", "content": "On the 25th."}]
+    # a curator of HR exports only HR's answers; the command gives the same rows
+    client.force_login(curator(collections := hr_collection_of(month), name="hank"))
+    rows = list(csv.DictReader(io.StringIO(client.get(reverse("curation:export", args=["answers.csv"])).content.decode())))
+    assert [r["question"] for r in rows] == ["When are bands reviewed?"]
+    out = io.StringIO()
+    call_command("export_curation", "answers", "--collection", collections.name, "--format", "csv", stdout=out)
+    assert [r["question"] for r in csv.DictReader(io.StringIO(out.getvalue()))] == ["When are bands reviewed?"]
+
+
+def hr_collection_of(salary_document):
+    return salary_document.collection
