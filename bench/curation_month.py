@@ -4,9 +4,9 @@ Twenty employees ask ``--questions`` questions over 30 days, through the real ``
 over the starter knowledge base (``knowledge/``, imported as the public "Company handbook"),
 in English and Chinese: questions it covers (FAQ wording and paraphrases), questions it
 covers only in part, and ones it does not (parking, gym, laptop repair, ...). Answers are
-the quoted evidence (KB_GENERATE=false) and Chinese questions are searched as asked
-(KB_TRANSLATE_QUERIES=false), so the month needs no chat model and takes minutes; a share of
-answers get a thumbs up or down. Then the knowledge gaps are refreshed.
+the quoted evidence (KB_GENERATE=false), so the chat model only translates Chinese questions
+(as the chat does), and the month takes minutes; a share of answers get a thumbs up or down.
+Then the knowledge gaps are refreshed.
 
     python bench/curation_month.py --data-dir /tmp/month --questions 300
     KB_DATA_DIR=/tmp/month .venv/bin/daphne kbassist.asgi:application   # and log in as admin / pw
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 os.environ.setdefault("KB_GENERATE", "false")
-os.environ.setdefault("KB_TRANSLATE_QUERIES", "false")
+os.environ.setdefault("KB_MODELS_DIR", str(Path(__file__).resolve().parent.parent / "data" / "models"))
 os.environ.setdefault("KB_CELERY_EAGER", "true")
 
 from bench._common import ROOT, setup_django  # noqa: E402
