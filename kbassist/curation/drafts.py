@@ -56,6 +56,9 @@ def draft_answer(gap_id: int, curator_id: int, backend=None) -> Gap:
         gap.draft_passages = passages[:used]
     except GenerationError as exc:
         gap.draft_status, gap.draft_error, gap.draft_passages = Gap.Draft.FAILED, str(exc), passages
+    except Exception as exc:  # the page waits for this draft: never leave it "being drafted"
+        log.exception("drafting an FAQ for gap %s failed", gap_id)
+        gap.draft_status, gap.draft_error, gap.draft_passages = Gap.Draft.FAILED, f"{exc.__class__.__name__}: {exc}", passages
     gap.save(update_fields=["draft_answer", "draft_status", "draft_error", "draft_passages", "updated_at"])
     return gap
 

@@ -19,6 +19,7 @@ The page, the periodic task and ``manage.py knowledge_gaps`` all call ``refresh(
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -28,6 +29,7 @@ from sklearn.cluster import AgglomerativeClustering
 
 from kbassist.chat.models import Message
 from kbassist.retrieval.embedder import EMBEDDINGGEMMA_NAME, MINILM_NAME, get_embedder
+from kbassist.retrieval.store import writer_lock
 from kbassist.text import is_chinese
 
 from .models import AnswerRecord, Gap, GapQuestion
@@ -98,8 +100,16 @@ def _vector(blob) -> np.ndarray:
 
 def refresh() -> RefreshReport:
     """Bring the gaps up to date: record new answers, put each new gap question into the
-    nearest gap (or new ones). Safe to run at any time and as often as wanted."""
+    nearest gap (or new ones). Safe to run at any time and as often as wanted: one refresh
+    runs at a time (a file lock, across processes), and with nothing new it loads no model."""
+    with writer_lock(Path(settings.DATA_DIR) / "curation"):
+        return _refresh()
+
+
+def _refresh() -> RefreshReport:
     report = RefreshReport(recorded=backfill())
+    if not pending_records().exists():
+        return report
     embedder = get_embedder()
     threshold = similarity_threshold(embedder.name)
     report.reembedded = _reembed(embedder)

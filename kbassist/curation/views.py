@@ -246,10 +246,27 @@ def try_question(request):
 def _explanation_context(ex, who, curator) -> dict:
     visible_to_me = set(Collection.objects.visible_to(curator).values_list("pk", flat=True)) | set(
         curated_collections(curator).values_list("pk", flat=True))
-    search = ex.searches[0]
-    fused = {h.chunk.pk: (rank, h) for rank, h in enumerate(search.result.hits, start=1)}
     final = {h.chunk.pk: n for n, h in enumerate(ex.hits, start=1)}
-    ids = list(dict.fromkeys([cid for _s, cid in search.bm25[:20]] + [cid for _s, cid in search.dense[:20]] + list(final)))
+    labels = [_("the search query"), _("the question as asked")]
+    tables = [(labels[i] if len(ex.searches) > 1 else "", _candidates(search, final, visible_to_me)) for i, search in enumerate(ex.searches)]
+    visible = Collection.objects.visible_to(who)
+    searched = {c.pk for s in ex.searches for c in s.searched}
+    return {
+        "ex": ex, "tables": tables, "search": ex.searches[0],
+        "searched": ex.searches[0].searched,
+        "skipped": ex.searches[0].skipped,
+        "not_visible": Collection.objects.exclude(pk__in=visible.values("pk")).order_by("name"),
+        "visible_unsearched": visible.exclude(pk__in=searched).order_by("name"),
+        "settings": _thresholds(),
+    }
+
+
+def _candidates(search, final: dict, visible_to_me: set, per_retriever: int = 20) -> list[dict]:
+    """One row per candidate: the best ``per_retriever`` of each retriever and the sources
+    used, with each retriever's rank and score and the fused rank and score."""
+    fused = {h.chunk.pk: (rank, h) for rank, h in enumerate(search.result.hits, start=1)}
+    ids = list(dict.fromkeys([cid for _s, cid in search.bm25[:per_retriever]] + [cid for _s, cid in search.dense[:per_retriever]]
+                             + [cid for cid in final if cid in fused]))
     chunks = Chunk.objects.select_related("document", "faq", "collection").in_bulk(ids)
     bm25 = {cid: (rank, score) for rank, (score, cid) in enumerate(search.bm25, start=1)}
     dense = {cid: (rank, score) for rank, (score, cid) in enumerate(search.dense, start=1)}
@@ -265,20 +282,11 @@ def _explanation_context(ex, who, curator) -> dict:
             "text": chunk.text[:300] if shown else "",
             "bm25_rank": bm25.get(cid, (None, None))[0], "bm25_score": bm25.get(cid, (None, None))[1],
             "dense_rank": dense.get(cid, (None, None))[0], "dense_score": dense.get(cid, (None, None))[1],
-            "fused_rank": fused.get(cid, (None, None))[0], "fused_score": fused[cid][1].score if cid in fused else None,
+            "fused_rank": fused[cid][0] if cid in fused else None, "fused_score": fused[cid][1].score if cid in fused else None,
             "source_n": final.get(cid),
         })
     rows.sort(key=lambda r: (r["source_n"] or 999, r["fused_rank"] or 999, min(r["bm25_rank"] or 999, r["dense_rank"] or 999)))
-    visible = Collection.objects.visible_to(who)
-    searched = {c.pk for s in ex.searches for c in s.searched}
-    return {
-        "ex": ex, "candidates": rows, "search": search,
-        "searched": [c for s in ex.searches[:1] for c in s.searched],
-        "skipped": search.skipped,
-        "not_visible": Collection.objects.exclude(pk__in=visible.values("pk")).order_by("name"),
-        "visible_unsearched": visible.exclude(pk__in=searched).order_by("name"),
-        "settings": _thresholds(),
-    }
+    return rows
 
 
 def _thresholds() -> dict:

@@ -84,3 +84,12 @@ def test_generating_is_only_done_when_asked(employee, handbook, model):
 def test_only_curators_may_test(client, employee, knowledge):
     client.force_login(employee)
     assert client.get(reverse("curation:try"), {"q": "x"}).status_code == 403
+
+
+def test_with_the_model_a_chinese_question_is_translated_and_both_searches_shown(client, admin_user, handbook, backend):
+    translator = backend(ScriptedBackend("How many vacation days do full-time staff get?"))
+    client.force_login(admin_user)
+    page = text(client.get(reverse("curation:try"), {"q": "全职员工有多少天年假？", "model": "1"}))
+    assert 'id="query">How many vacation days do full-time staff get?</span>” (translated)' in page
+    assert "Searched for the search query" in page and "Searched for the question as asked" in page
+    assert len(translator.calls) == 1  # the translation only; no answer generated
