@@ -91,8 +91,11 @@ def rerun(gap: Gap) -> list[GapQuestion]:
         else:
             ex = explain(record.question, user=asker, query=record.message.search_query or None)
             q.rerun_kind = ex.path
+            used = [n for n, h in enumerate(ex.hits, start=1) if gap.faq_id and h.chunk.faq_id == gap.faq_id]
             if ex.curated is not None:
                 q.rerun_detail = f"{ex.curated.hit.chunk.faq.question[:120]} ({ex.curated.measure} {ex.curated.similarity:.2f})"
+            elif used and ex.path in ("generated", "quoted"):
+                q.rerun_detail = f"answered from the sources; the new FAQ is source [{used[0]}]"
             else:
                 q.rerun_detail = ex.reason[:200]
         q.rerun_at = now

@@ -27,8 +27,8 @@
     data: {
       labels: data.feedback.map((r) => r.kind),
       datasets: [
-        { label: "👍", data: data.feedback.map((r) => r.up), backgroundColor: "#1a7f37" },
-        { label: "👎", data: data.feedback.map((r) => r.down), backgroundColor: "#cf222e" },
+        { label: "helpful", data: data.feedback.map((r) => r.up), backgroundColor: "#1a7f37" },
+        { label: "not helpful", data: data.feedback.map((r) => r.down), backgroundColor: "#cf222e" },
       ],
     },
     options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
