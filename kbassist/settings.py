@@ -6,6 +6,7 @@ the defaults are SQLite, Channels' in-memory layer and Celery's filesystem broke
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
+    "kbassist.accounts",
     "kbassist.knowledge",
     "kbassist.ingestion",
     "kbassist.chat",
@@ -76,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out sign-in into the login page with the lockout message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kbassist.urls"
@@ -134,6 +139,64 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in (kbassist/accounts; README, "Sign-in: OpenID Connect and LDAP") ------------------
+# Local passwords (Django's own accounts). Off: only single sign-on and LDAP sign users in.
+KB_LOCAL_LOGIN = env.bool("KB_LOCAL_LOGIN", default=True)
+# Groups that sign-ins never add or remove (managed in the admin); every other group of a
+# directory user is made to match the directory's on each sign-in.
+KB_SSO_LOCAL_GROUPS = env.list("KB_SSO_LOCAL_GROUPS", default=[])
+# OpenID Connect (authorization code + PKCE): on when the discovery URL and client id are set.
+KB_OIDC_DISCOVERY_URL = env.str("KB_OIDC_DISCOVERY_URL", default="")  # the issuer, or its .well-known URL
+KB_OIDC_CLIENT_ID = env.str("KB_OIDC_CLIENT_ID", default="")
+KB_OIDC_CLIENT_SECRET = env.str("KB_OIDC_CLIENT_SECRET", default="")
+KB_OIDC_SCOPES = env.str("KB_OIDC_SCOPES", default="openid email profile")
+KB_OIDC_GROUPS_CLAIM = env.str("KB_OIDC_GROUPS_CLAIM", default="groups")  # dotted: realm_access.roles
+KB_OIDC_GROUP_MAP = env.dict("KB_OIDC_GROUP_MAP", default={})  # claim value=Django group name,...
+KB_OIDC_USERNAME_CLAIM = env.str("KB_OIDC_USERNAME_CLAIM", default="preferred_username")
+KB_OIDC_ALLOWED_DOMAINS = env.list("KB_OIDC_ALLOWED_DOMAINS", default=[])  # empty: any e-mail domain
+KB_OIDC_PROVIDER_NAME = env.str("KB_OIDC_PROVIDER_NAME", default="SSO")  # "Sign in with <this>"
+KB_OIDC_SIGN_ALGO = env.str("KB_OIDC_SIGN_ALGO", default="RS256")
+KB_OIDC_LINK_BY_EMAIL = env.bool("KB_OIDC_LINK_BY_EMAIL", default=False)
+KB_OIDC_TOKEN_BASIC_AUTH = env.bool("KB_OIDC_TOKEN_BASIC_AUTH", default=False)
+KB_OIDC_VERIFY_SSL = env.str("KB_OIDC_VERIFY_SSL", default="true")  # true | false | CA bundle path
+KB_OIDC_TIMEOUT = env.int("KB_OIDC_TIMEOUT", default=10)
+# LDAP / Active Directory (django-auth-ldap): on when the server URI is set.
+KB_LDAP_SERVER_URI = env.str("KB_LDAP_SERVER_URI", default="")  # ldap://dc1.example.com ldaps://...
+KB_LDAP_BIND_DN = env.str("KB_LDAP_BIND_DN", default="")
+KB_LDAP_BIND_PASSWORD = env.str("KB_LDAP_BIND_PASSWORD", default="")
+KB_LDAP_USER_SEARCH_BASE = env.str("KB_LDAP_USER_SEARCH_BASE", default="")
+KB_LDAP_USER_FILTER = env.str("KB_LDAP_USER_FILTER", default="(uid=%(user)s)")
+KB_LDAP_USER_DN_TEMPLATE = env.str("KB_LDAP_USER_DN_TEMPLATE", default="")  # instead of a search
+KB_LDAP_USER_ATTR_MAP = env.dict(
+    "KB_LDAP_USER_ATTR_MAP", default={"first_name": "givenName", "last_name": "sn", "email": "mail"}
+)
+KB_LDAP_GROUP_SEARCH_BASE = env.str("KB_LDAP_GROUP_SEARCH_BASE", default="")
+KB_LDAP_GROUP_TYPE = env.str("KB_LDAP_GROUP_TYPE", default="groupOfNames")  # see kbassist/accounts/conf.py
+KB_LDAP_GROUP_FILTER = env.str("KB_LDAP_GROUP_FILTER", default="")  # default: by KB_LDAP_GROUP_TYPE
+KB_LDAP_REQUIRE_GROUP = env.str("KB_LDAP_REQUIRE_GROUP", default="")  # DN of a group users must be in
+KB_LDAP_START_TLS = env.bool("KB_LDAP_START_TLS", default=False)
+KB_LDAP_TLS_REQUIRE_CERT = env.str("KB_LDAP_TLS_REQUIRE_CERT", default="")  # demand | allow | never ...
+KB_LDAP_TLS_CA_FILE = env.str("KB_LDAP_TLS_CA_FILE", default="")
+KB_LDAP_TIMEOUT = env.int("KB_LDAP_TIMEOUT", default=10)
+
+from kbassist.accounts.conf import authentication_backends  # noqa: E402  (no Django needed)
+
+AUTHENTICATION_BACKENDS = authentication_backends(
+    local=KB_LOCAL_LOGIN,
+    ldap=bool(KB_LDAP_SERVER_URI),
+    oidc=bool(KB_OIDC_DISCOVERY_URL and KB_OIDC_CLIENT_ID),
+)
+
+# Login throttling (django-axes): after KB_LOGIN_FAILURE_LIMIT failed sign-ins for one
+# username from one address, that pair is locked for KB_LOGIN_LOCKOUT_MINUTES.
+AXES_ENABLED = env.bool("KB_LOGIN_THROTTLE", default=True)
+AXES_FAILURE_LIMIT = env.int("KB_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("KB_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kbassist.accounts.views.locked_out"
+AXES_VERBOSE = False
 
 DATA_UPLOAD_MAX_NUMBER_FILES = 500
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from kbassist.accounts.views import LogoutView, admin_login
+
 urlpatterns = [
+    # The admin logs out through the site's logout (which ends a single sign-on session too), and
+    # signs in on the site's login page when single sign-on is on.
+    path("admin/login/", admin_login),
+    path("admin/logout/", LogoutView.as_view()),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("kbassist.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("curation/", include("kbassist.curation.urls")),
     path("", include("kbassist.knowledge.urls")),

@@ -12,3 +12,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 KB_LLM_MAX_TOKENS = env.int("KB_LLM_MAX_TOKENS", default=96)  # noqa: F405
 KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=2048)  # noqa: F405
+# Login throttling is off in tests (Django's test client signs in without a request, which
+# django-axes refuses); tests/accounts/test_throttling.py turns it on.
+AXES_ENABLED = env.bool("KB_LOGIN_THROTTLE", default=False)  # noqa: F405

@@ -11,6 +11,7 @@ from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, 
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
 from kbassist.chat.facts.numbers import parse_number
 from kbassist.chat.facts.quantities import parse_quantities
+from kbassist.chat.facts.questions import wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import split_units
 
@@ -191,6 +192,23 @@ def test_asking_for_a_number_the_best_unit_lacks_lowers_answerability():
         "How much does parking near the office cost?", with_value
     ).score
     assert not answerability("How much does parking near the office cost?", sources).has_value
+
+
+@pytest.mark.parametrize("question, wanted", [
+    ("What's the monthly stipend for a home internet bill?", "amount"),
+    ("What is the annual deductible for the Standard Option plan?", "amount"),
+    ("What is the locality pay percentage for Denver?", "amount"),
+    ("公司每年提供多少心理健康补贴？", "amount"),
+    ("Which website do I register on for the transit subsidy?", None),
+    ("What is the process for requesting a stipend?", None),
+])
+def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_how_much(question, wanted):
+    assert wanted_value(question) == wanted
+
+
+def test_a_stipend_the_sources_mention_without_a_figure_is_not_answerable():
+    sources = ["Remote employees may ask for a stipend to cover their home internet bill; see the remote work page."]
+    assert not answerability("What's the monthly stipend for remote employees' home internet bill?", sources).has_value
 
 
 def test_a_matching_condition_covers_the_questions_condition_words():

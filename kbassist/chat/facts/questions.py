@@ -33,12 +33,23 @@ def name_tokens(question: str) -> set[str]:
     return named
 
 
+# "What is the monthly stipend ...", "what's the annual deductible ...": a question whose
+# subject is a sum of money (or a rate or share of one) wants an amount, though it never says
+# "how much". Only as the head of what is asked: "which website is the subsidy on?" and "what is
+# the process for a stipend?" want none.
+_MONEY_NOUNS = r"stipend|budget|deductible|allowance|subsidy|bonus|premium|fee|payout|rate|percentage|salary|match|reimbursement|补贴|津贴|预算|奖金|工资|比例|报销"
+_ASKS_FOR_MONEY = re.compile(
+    rf"^(?:what(?:'s| is| are| was)|is there)\s+(?:(?:the|my|our|a|an)\s+)?(?:(?!(?:for|to|of|on|in|about|with|process|procedure|policy|rules?|form|way|steps?)\b)[\w&-]+\s+){{0,4}}?(?:{_MONEY_NOUNS})\b"
+    rf"|(?:{_MONEY_NOUNS})[^，。？?]{{0,6}}(?:多少|几)|(?:多少|几)[^，。？?]{{0,6}}(?:{_MONEY_NOUNS})"
+)
+
+
 def wanted_value(question: str) -> str | None:
     """The kind of value the question asks for: "duration", "amount", "date", "number" or None."""
     q = question.lower()
     if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
         return "duration"
-    if re.search(r"how much|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|金额|费用|价格", q):
+    if re.search(r"how much|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|金额|费用|价格", q) or _ASKS_FOR_MONEY.search(q):
         return "amount"
     if re.search(r"\bwhen\b|what date|what day|by when|deadline|什么时候|何时|哪天|几号|截止", q):
         return "date"
