@@ -93,7 +93,9 @@ def rerun(gap: Gap) -> list[GapQuestion]:
             q.rerun_kind = ex.path
             used = [n for n, h in enumerate(ex.hits, start=1) if gap.faq_id and h.chunk.faq_id == gap.faq_id]
             if ex.curated is not None:
-                q.rerun_detail = f"{ex.curated.hit.chunk.faq.question[:120]} ({ex.curated.measure} {ex.curated.similarity:.2f})"
+                which = "the new FAQ" if ex.curated.hit.chunk.faq_id == gap.faq_id else "another FAQ"
+                q.rerun_detail = (f"{which}: {ex.curated.hit.chunk.faq.question[:120]} "
+                                  f"({ex.curated.measure} {ex.curated.similarity:.2f})")
             elif used and ex.path in ("generated", "quoted"):
                 q.rerun_detail = f"answered from the sources; the new FAQ is source [{used[0]}]"
             else:

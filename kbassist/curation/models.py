@@ -23,6 +23,12 @@ class AnswerRecord(models.Model):
     language = models.CharField(max_length=8)  # "en" or "zh"
     created_at = models.DateTimeField(db_index=True)
     collections = models.ManyToManyField(Collection, blank=True, related_name="+")
+    # Copied from the answer, which never changes them: the dashboard aggregates plain columns.
+    kind = models.CharField(max_length=10, blank=True)
+    ttft_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "ttft_ms"])]
 
     def __str__(self):
         return self.question[:80]

@@ -45,7 +45,7 @@ def record_answers(messages) -> list[AnswerRecord]:
         question = questions.get(message.pk, "")
         record = AnswerRecord(
             message=message, asker=user, question=question, language="zh" if is_chinese(question) else "en",
-            created_at=message.created_at,
+            created_at=message.created_at, kind=message.kind, ttft_ms=_number(message.timings.get("ttft_ms")),
         )
         records.append(record)
         sources = [c for c in message.citations if c.get("cited")] or message.citations
@@ -66,6 +66,13 @@ def record_answers(messages) -> list[AnswerRecord]:
         existing = _existing(cited)
         CitedSource.objects.bulk_create([c for c in cited if (c.document_id, c.faq_id) in existing], batch_size=500)
     return records
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _existing(cited) -> set:

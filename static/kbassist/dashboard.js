@@ -47,7 +47,7 @@
   new Chart(document.getElementById("chart-cited"), {
     type: "bar",
     data: {
-      labels: data.most_cited.map((d) => d.title.length > 40 ? d.title.slice(0, 39) + "…" : d.title),
+      labels: data.most_cited.map((d) => d.title.length > 24 ? d.title.slice(0, 23) + "…" : d.title),
       datasets: [{ label: "answers citing it", data: data.most_cited.map((d) => d.answers), backgroundColor: "#0969da" }],
     },
     options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },

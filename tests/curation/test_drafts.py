@@ -33,6 +33,7 @@ def save_and_check(client, gap, public_collection, people):
     gap.refresh_from_db()
     assert gap.status == "resolved" and gap.faq == faq
     assert [q.rerun_kind for q in gap.questions.order_by("pk")] == ["curated", "curated"]
+    assert all(q.rerun_detail.startswith("the new FAQ: ") for q in gap.questions.all())
     page = client.get(reverse("curation:gap", args=[gap.pk])).content.decode()
     assert page.count('<span class="badge kind-curated">curated</span>') == 2
     # ...and the chat itself now answers it from the FAQ, first, without the model
