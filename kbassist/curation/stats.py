@@ -155,17 +155,19 @@ def never_cited(period: Period, collection_ids=None, limit: int = 50) -> tuple[i
 
 def dashboard(period: Period, collection_ids=None) -> dict:
     records = answers(period, collection_ids)
-    kinds = by_kind(records)
-    feedback = by_feedback(records)
+    days = per_day(records, period)
+    kinds = {k: sum(d[k] for d in days) for k in KINDS}
+    feedback_kinds = feedback_by_kind(records)
+    feedback = {key: sum(row[key] for row in feedback_kinds) for key in ("up", "down", "none")}
     total = sum(kinds.values())
     rated = feedback["up"] + feedback["down"]
     n_never, never = never_cited(period, collection_ids)
     return {
         "total": total,
-        "per_day": per_day(records, period),
+        "per_day": days,
         "kinds": kinds,
         "feedback": feedback,
-        "feedback_by_kind": feedback_by_kind(records),
+        "feedback_by_kind": feedback_kinds,
         "refusal_rate": kinds.get(Message.Kind.REFUSED, 0) / total if total else None,
         "thumbs_down_rate": feedback["down"] / rated if rated else None,
         "rated": rated,
