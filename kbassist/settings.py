@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kbassist.knowledge",
     "kbassist.ingestion",
     "kbassist.chat",
+    "kbassist.curation",
     "kbassist.evaluation",
     "kbassist.api",
     "ninja",  # django-ninja: its templates and static files serve the API docs (no CDN)
@@ -309,6 +310,8 @@ from kbassist.llm.bundled import chat_model_filename  # noqa: E402  (no Django, 
 
 KB_LLM_MODEL_PATH = env.str("KB_LLM_MODEL_PATH", default=str(MODELS_DIR / chat_model_filename(KB_LLM_MODEL)))
 KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=4096)
+# A LoRA adapter in GGUF form (e.g. trained on `manage.py export_curation faqs`), applied by llama.cpp.
+KB_LLM_LORA_PATH = env.str("KB_LLM_LORA_PATH", default="")
 KB_LLM_THREADS = env.int("KB_LLM_THREADS", default=os.cpu_count() or 2)
 KB_LLM_GPU_LAYERS = env.int("KB_LLM_GPU_LAYERS", default=0)
 KB_LLM_MAX_TOKENS = env.int("KB_LLM_MAX_TOKENS", default=512)
@@ -372,6 +375,13 @@ KB_WS_MAX_FRAME_BYTES = env.int("KB_WS_MAX_FRAME_BYTES", default=65536)
 KB_SENSITIVE_WORDS = env.bool("KB_SENSITIVE_WORDS", default=True)
 # Mask e-mail addresses, phone numbers, resident ID and card numbers in stored questions and logs.
 KB_REDACT_PII = env.bool("KB_REDACT_PII", default=False)
+
+# --- Curation --------------------------------------------------------------------------------------
+# Cosine similarity at which a question joins a knowledge gap (0: the embedder's calibrated
+# default, kbassist/curation/gaps.py), and how often the worker refreshes the gaps.
+KB_GAP_SIMILARITY = env.float("KB_GAP_SIMILARITY", default=0.0)
+KB_GAPS_REFRESH_MINUTES = env.float("KB_GAPS_REFRESH_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["refresh-knowledge-gaps"] = {"task": "kbassist.refresh_gaps", "schedule": KB_GAPS_REFRESH_MINUTES * 60}
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("kbassist.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("curation/", include("kbassist.curation.urls")),
     path("", include("kbassist.knowledge.urls")),
     path("", include("kbassist.chat.urls")),
     # API for other programs: keys page, /v1/ (OpenAI-compatible), chat bots; /api/v1/ (REST)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, zip_longest
 
 from django.conf import settings
@@ -44,7 +44,7 @@ from kbassist.guardrails.slots import AnswerInProgress, AnswerSlot, answer_slot
 from kbassist.guardrails.words import ANSWER_WITHHELD, QUESTION_REFUSED, AnswerScreen, find_sensitive
 from kbassist.llm import GenerationError, LLMBackend, get_checker
 from kbassist.llm.line import GenerationLine, LineFull, generation_line
-from kbassist.retrieval.search import Hit, search
+from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, search
 from kbassist.text import cited_numbers, is_chinese
 
 from . import policy
@@ -490,3 +490,103 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
         "timings": turn.timings,
         **outcome.extra,
     }
+
+
+# --- explaining an answer without giving it -----------------------------------------------------
+@dataclass
+class Explanation:
+    """What ``answer()`` would do for a question, and why, without saving anything and
+    without the model unless asked (the curators' hit testing)."""
+
+    question: str
+    query: str = ""
+    how: str = "as asked"  # as in ``Found.how``
+    model_needed: str = ""  # "translate" when the chat would have the model translate, but was not allowed to
+    cached: CachedAnswer | None = None
+    searches: list[SearchExplanation] = field(default_factory=list)  # the query; then the question as asked, if translated
+    hits: list[Hit] = field(default_factory=list)  # what the answer paths see (interleaved when translated)
+    curated: policy.FAQMatch | None = None
+    faq_candidates: list[dict] = field(default_factory=list)
+    relevance: policy.Relevance | None = None
+    answerability: object = None  # evidence.Answerability, when the passages are on the topic
+    path: str = ""  # cached | curated | refused | generated | quoted
+    reason: str = ""
+    found: Found | None = None
+    generated: str = ""  # the model's answer, checked, only when asked for
+
+
+def explain(
+    question: str, *, user, query: str | None = None, use_model: bool = False, generate: bool = False,
+    backend: LLMBackend | None = None,
+) -> Explanation:
+    """Follow the answer paths of ``answer()`` for a first question by ``user`` (no history)
+    with the same functions, recording the figures each decision rests on. The model is used
+    only with ``use_model`` (to translate a Chinese question, as the chat does) and an answer
+    is generated only with ``generate``. ``query`` is a search query made before (the
+    chat's translation or rewrite, kept with its answer), used instead of making one."""
+    question = question.strip()
+    ex = Explanation(question)
+    turn = Turn(question, user, None, [], lambda: False, backend, generation_line, False)
+    if turn.use_cache:
+        ex.cached = CachedAnswer.objects.filter(key=turn.cache_key).first()  # not counted as a hit
+    ex.query, ex.how = question, "as asked"
+    if query and query.strip() != question:
+        ex.query, ex.how = query.strip(), "translated" if is_chinese(question) and not is_chinese(query) else "model"
+    elif is_chinese(question) and settings.KB_TRANSLATE_QUERIES:
+        if use_model or generate:
+            try:
+                if english := to_english(question, turn.model()):
+                    ex.query, ex.how = english, "translated"
+            except GenerationError:
+                pass
+        else:
+            ex.model_needed = "translate"
+    ex.searches.append(explain_search(ex.query, user))
+    hits = ex.searches[0].result.hits
+    if ex.how == "translated":
+        ex.searches.append(explain_search(question, user))
+        hits = _interleave(hits, ex.searches[1].result.hits, settings.KB_TOP_K)
+    ex.hits = hits
+    found = ex.found = Found(ex.query, ex.how, hits)
+    asked = found.query if found.how != "as asked" else question
+    ex.curated = policy.find_curated(asked, hits)
+    if ex.curated is None and asked != question:
+        ex.curated = policy.find_curated(question, hits)
+    ex.faq_candidates = policy.explain_curated(asked, hits)
+    ex.relevance = policy.judge_relevance(found.query, hits)
+    if ex.relevance.relevant:
+        ex.answerability = found.grounding.answerability
+    if ex.cached is not None:
+        ex.path, ex.reason = Kind.CACHED, "the same question over the same, unchanged collections was answered before"
+    elif ex.curated is not None:
+        ex.path, ex.reason = Kind.CURATED, f"an FAQ asks the same thing ({ex.curated.measure} {ex.curated.similarity:.3f})"
+    elif not ex.relevance.relevant:
+        ex.path, ex.reason = Kind.REFUSED, "nothing retrieved is on the topic"
+    elif not found.grounding.answers_question:
+        ex.path, ex.reason = Kind.REFUSED, "the passages are on the topic, but no sentence answers the question"
+    elif not settings.KB_GENERATE:
+        ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
+    else:
+        ex.path, ex.reason = Kind.GENERATED, "the model answers from the retrieved sources"
+    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and ex.answerability.score < settings.KB_CHECK_BELOW:
+        ex.reason += (f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}), "
+                      "so the answer check's model is asked first whether the evidence states the answer: “no” refuses")
+    if generate and ex.path == Kind.GENERATED:
+        ex.generated = _generate_checked(turn, found)
+    return ex
+
+
+def _generate_checked(turn: Turn, found: Found) -> str:
+    """The model's answer from ``found``, checked as ``_generated`` checks it (nothing saved)."""
+    try:
+        backend = turn.model()
+        budget = backend.context_size - settings.KB_LLM_MAX_TOKENS - 16
+        evidence = found.grounding.best if settings.KB_PROMPT_EVIDENCE else []
+        messages, _ = build_messages(turn.question, [h.chunk for h in found.hits], [], backend.count_tokens, budget, evidence)
+        text = "".join(backend.stream(messages, max_tokens=settings.KB_LLM_MAX_TOKENS, temperature=settings.KB_LLM_TEMPERATURE)).strip()
+    except GenerationError as exc:
+        return f"({exc})"
+    if model_declined(text) or not settings.KB_VERIFY:
+        return text
+    checked = found.grounding.check(text)
+    return checked.text if checked.from_evidence else attribute(checked.text, [s["text"] for s in found.sources])

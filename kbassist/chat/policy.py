@@ -109,3 +109,22 @@ def judge_relevance(question: str, hits: list) -> Relevance:
     if is_chinese(question):
         return Relevance(coverage >= settings.KB_MIN_COVERAGE, dense, coverage, "coverage")
     return Relevance(dense >= settings.KB_MIN_SIMILARITY, dense, coverage, "cosine")
+
+
+def explain_curated(question: str, hits: list) -> list[dict]:
+    """For the curators' hit testing: each FAQ among ``hits`` with both of the measures
+    ``find_curated`` uses (token Dice overlap, and the cosine of the two questions, which is
+    not used for Chinese), best first. ``find_curated`` alone decides; this only shows."""
+    faq_hits = [h for h in hits if h.chunk.faq_id]
+    if not faq_hits:
+        return []
+    question_tokens = token_set(question)
+    cosines = [None] * len(faq_hits)
+    if not is_chinese(question):
+        vectors = get_embedder().encode([question] + [h.chunk.faq.question for h in faq_hits])
+        cosines = [float(c) for c in vectors[1:] @ vectors[0]]
+    rows = [
+        {"hit": h, "faq_question": h.chunk.faq.question, "dice": dice(question_tokens, token_set(h.chunk.faq.question)), "cosine": c}
+        for h, c in zip(faq_hits, cosines)
+    ]
+    return sorted(rows, key=lambda r: -max(r["dice"], r["cosine"] or 0.0))

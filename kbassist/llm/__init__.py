@@ -19,7 +19,7 @@ from .base import ChatMessage, GenerationError, LLMBackend
 _BACKENDS = {
     "llamacpp": (".llamacpp", "LlamaCppBackend", {
         "model_path": "KB_LLM_MODEL_PATH", "context_size": "KB_LLM_CONTEXT", "threads": "KB_LLM_THREADS",
-        "gpu_layers": "KB_LLM_GPU_LAYERS", "seed": "KB_LLM_SEED",
+        "gpu_layers": "KB_LLM_GPU_LAYERS", "seed": "KB_LLM_SEED", "lora_path": "KB_LLM_LORA_PATH",
     }),
     "openai": (".openai_compat", "OpenAICompatibleBackend", {
         "base_url": "KB_OPENAI_BASE_URL", "api_key": "KB_OPENAI_API_KEY", "model": "KB_OPENAI_MODEL",

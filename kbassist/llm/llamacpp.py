@@ -22,9 +22,14 @@ _END = object()
 
 
 class LlamaCppBackend(LLMBackend):
-    def __init__(self, model_path: str, context_size: int = 4096, threads: int = 2, gpu_layers: int = 0, seed: int = 42):
+    def __init__(self, model_path: str, context_size: int = 4096, threads: int = 2, gpu_layers: int = 0, seed: int = 42,
+                 lora_path: str = ""):
         self.model_path = str(model_path)
         self.name = Path(self.model_path).name
+        if lora_path:  # a LoRA adapter (GGUF) trained elsewhere, applied by llama.cpp on load
+            if not Path(lora_path).is_file():
+                raise GenerationError(f"The LoRA adapter {lora_path} does not exist (KB_LLM_LORA_PATH).")
+            self.name += f"+{Path(lora_path).name}"
         self.context_size = context_size
         if not Path(self.model_path).is_file():
             raise GenerationError(
@@ -36,6 +41,8 @@ class LlamaCppBackend(LLMBackend):
         self.llm = None
         params = dict(model_path=self.model_path, n_ctx=context_size, n_threads=threads, n_gpu_layers=gpu_layers,
                       seed=seed, verbose=False)
+        if lora_path:
+            params["lora_path"] = str(lora_path)
         threading.Thread(target=self._own_model, args=(params,), name=f"llama-{self.name}", daemon=True).start()
         self._ready.wait()
         if self._load_error is not None:

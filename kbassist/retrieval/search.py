@@ -54,18 +54,48 @@ def search(query: str, user, top_k: int | None = None, collection_ids=None) -> S
 
     ``collection_ids`` narrows the search further; it can never widen it.
     """
+    return explain_search(query, user, top_k, collection_ids).result
+
+
+@dataclass
+class SearchExplanation:
+    """What ``search()`` did, for the curators' hit testing: the result, every candidate
+    each retriever returned (``(score, chunk_id)`` best first, ``depth`` of them), and which
+    collections were searched or skipped, and why."""
+
+    result: SearchResult
+    bm25: list[tuple[float, int]] = field(default_factory=list)
+    dense: list[tuple[float, int]] = field(default_factory=list)
+    searched: list[Collection] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # collection name -> why
+    depth: int = 0
+    top_k: int = 0
+
+
+def explain_search(query: str, user, top_k: int | None = None, collection_ids=None) -> SearchExplanation:
+    """``search()`` with its workings (``search()`` is this function's ``.result``)."""
     top_k = top_k or settings.KB_TOP_K
     depth = max(settings.KB_CANDIDATES, top_k)
     visible = Collection.objects.visible_to(user)
     if collection_ids is not None:
         visible = visible.filter(pk__in=list(collection_ids))
     timings: dict[str, float] = {}
+    explained = SearchExplanation(SearchResult(query, [], timings), depth=depth, top_k=top_k)
 
     t0 = time.perf_counter()
-    indexes = [(cid, index_cache.get(cid)) for cid in visible.values_list("pk", flat=True)]
-    indexes = [ix for _, ix in indexes if len(ix)]
+    indexes = []
+    for collection in visible:
+        index = index_cache.get(collection.pk)
+        if len(index):
+            indexes.append(index)
+            explained.searched.append(collection)
+            if index.embedder and index.embedder != get_embedder().name:
+                explained.skipped[collection.name] = f"keywords only: its vectors are {index.embedder}'s"
+        else:
+            explained.skipped[collection.name] = "empty index"
     if not indexes:
-        return SearchResult(query, [], {"total": _ms(t0)})
+        timings["total"] = _ms(t0)
+        return explained
 
     fused, bm25_hits, dense_hits = hybrid_rank(
         query,
@@ -76,19 +106,19 @@ def search(query: str, user, top_k: int | None = None, collection_ids=None) -> S
         weights={"bm25": settings.KB_BM25_WEIGHT, "dense": settings.KB_DENSE_WEIGHT},
         timings=timings,
     )
+    explained.bm25, explained.dense = bm25_hits, dense_hits
 
     bm25_info = {cid: (rank, score) for rank, (score, cid) in enumerate(bm25_hits, start=1)}
     dense_info = {cid: (rank, score) for rank, (score, cid) in enumerate(dense_hits, start=1)}
     chunks = Chunk.objects.select_related("document", "faq", "collection").in_bulk([cid for cid, _ in fused])
-    hits = []
     for cid, score in fused:
         if cid not in chunks:  # deleted after the index version was written
             continue
         b = bm25_info.get(cid, (None, None))
         d = dense_info.get(cid, (None, None))
-        hits.append(Hit(chunks[cid], score, b[0], b[1], d[0], d[1]))
+        explained.result.hits.append(Hit(chunks[cid], score, b[0], b[1], d[0], d[1]))
     timings["total"] = _ms(t0)
-    return SearchResult(query, hits, timings)
+    return explained
 
 
 def hybrid_rank(

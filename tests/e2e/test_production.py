@@ -308,3 +308,27 @@ def test_celery_broker_and_channel_layer_are_redis(production_env):
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=production_env, capture_output=True, text=True, timeout=60)
     broker, layer = result.stdout.split()
     assert broker.startswith("redis://") and layer == "RedisChannelLayer", result.stderr
+
+
+def test_the_curators_cockpit_on_postgres(deployment):
+    """The dashboard's aggregates (window functions, per-day counts), the gaps and the CSV
+    on PostgreSQL."""
+    import urllib.request
+
+    env = deployment["env"]
+    for question in ("What is the capital of Mars?", "How many vacation days do I get?"):
+        assert manage(env, "ask", question).returncode == 0
+    result = manage(env, "knowledge_gaps", "--json")
+    assert result.returncode == 0, result.stderr
+    assert any("Mars" in g["representative"] for g in json.loads(result.stdout)["gaps"])
+    cookie = log_in(deployment["url"], "admin", "pw-production-admin")
+
+    def get(path):
+        request = urllib.request.Request(deployment["url"] + path, headers={"Cookie": f"sessionid={cookie}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+
+    status, page = get("/curation/")
+    assert status == 200 and 'id="total-questions">' in page and "capital of Mars" in page
+    status, rows = get("/curation/csv/ttft.csv")
+    assert status == 200 and rows.splitlines()[0] == "kind,n,p50,p95" and rows.splitlines()[1].startswith("all,")

@@ -62,3 +62,10 @@ def test_real_model_streams_and_stops_early(smollm2):
         count += 1
     assert count == 3
     assert smollm2.count_tokens("hello world") >= 2
+
+
+def test_a_missing_lora_adapter_is_a_clear_error(tmp_path):
+    from kbassist.llm.bundled import smollm2_path
+
+    with pytest.raises(GenerationError, match="KB_LLM_LORA_PATH"):
+        LlamaCppBackend(str(smollm2_path()), context_size=512, lora_path=str(tmp_path / "adapter.gguf"))

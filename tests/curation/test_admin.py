@@ -1,4 +1,4 @@
-"""The message admin (kbassist.chat.admin): curators find refused and disliked answers and turn
+"""The message admin (kbassist.curation.admin): curators find refused and disliked answers and turn
 good ones into FAQs, which needs the FAQ permission and an editable collection."""
 
 import pytest
@@ -54,3 +54,26 @@ def test_turning_an_answer_into_an_faq_needs_the_faq_permission_and_an_editable_
     client.force_login(make_staff("cur", "view_message", "add_faq", editor_of=[public_collection]))
     promote(client, answer_message)
     assert list(FAQ.objects.values_list("question", "answer")) == [("When is payday?", "On the 25th.")]
+
+
+def test_the_cockpit_lists_the_answers_in_scope_and_makes_faqs(client, employee, public_collection, hr_collection, make_staff):
+    from kbassist.curation.models import AnswerRecord  # noqa: F401  (answers are recorded as they are saved)
+
+    conversation = Conversation.objects.create(user=employee, title="t")
+    Message.objects.create(conversation=conversation, role="user", content="When is payday?")
+    payday = Message.objects.create(conversation=conversation, role="assistant", kind="generated", content="On the 25th [1].",
+                                    citations=[{"n": 1, "collection": "Handbook", "cited": True}])
+    Feedback.objects.create(message=payday, user=employee, helpful=False)
+    Message.objects.create(conversation=conversation, role="user", content="What are the salary bands?")
+    Message.objects.create(conversation=conversation, role="assistant", kind="generated", content="Three bands [1].",
+                           citations=[{"n": 1, "collection": "HR confidential", "cited": True}])
+    client.force_login(make_staff("cur", "view_message", editor_of=[public_collection]))
+    page = client.get(reverse("curation:answers")).content.decode()
+    assert "When is payday?" in page and "salary bands" not in page  # only the Handbook's answers
+    assert "When is payday?" in client.get(reverse("curation:answers"), {"feedback": "down"}).content.decode()
+    assert "When is payday?" not in client.get(reverse("curation:answers"), {"feedback": "up"}).content.decode()
+    client.post(reverse("curation:answers"), {"message": [payday.pk]})
+    assert list(FAQ.objects.values_list("question", "answer", "collection__name")) == [("When is payday?", "On the 25th.", "Handbook")]
+    # the admin's list is scoped the same way
+    admin_page = client.get(reverse("admin:chat_message_changelist")).content.decode()
+    assert "When is payday?" in admin_page and "salary bands" not in admin_page

@@ -1,0 +1,95 @@
+"""Hit testing (/curation/try): what would happen to a question and why, as a chosen user or
+group, without the model unless asked."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from kbassist.chat.answering import explain
+from kbassist.chat.models import Message
+from kbassist.knowledge.models import FAQ
+from tests.fakes import ScriptedBackend
+
+pytestmark = pytest.mark.django_db
+
+SALARY = "# Salary bands\n\n## Bands\n\nEngineers in band 3 earn between 70,000 and 85,000 euros a year.\n"
+
+
+@pytest.fixture
+def model(backend):
+    """A model that must not be called: every call is recorded."""
+    return backend(ScriptedBackend("Engineers in band 3 earn 70,000 to 85,000 euros [1]."))
+
+
+@pytest.fixture
+def knowledge(handbook, hr_collection, make_document):
+    make_document(hr_collection, "salary.md", SALARY)
+    return hr_collection
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def test_as_a_user_outside_the_group_the_private_collection_is_not_searched_and_the_page_says_so(client, admin_user, employee, knowledge, model):
+    client.force_login(admin_user)
+    response = client.get(reverse("curation:try"), {"q": "How much do engineers in band 3 earn?", "as": "user", "user": employee.username})
+    page = text(response)
+    assert response.status_code == 200
+    assert "Asked as <strong>erin</strong>" in page
+    assert 'Searched: <strong class="searched-collection">Handbook</strong>' in page
+    assert re.search(r'id="not-searched">Not searched, because this user may not see them: <strong class="hidden-collection">HR confidential</strong> \(private\)', page)
+    assert "Salary bands" not in page  # nothing of it was a candidate
+    assert 'id="path">refused' in page
+    assert model.calls == []  # no model: no translation asked for, no answer generated
+    assert not Message.objects.exists()  # nothing saved
+
+
+def test_as_a_member_of_the_group_it_is_searched_and_answered(client, admin_user, knowledge, model):
+    client.force_login(admin_user)
+    hr = Group.objects.get(name="HR")
+    page = text(client.get(reverse("curation:try"), {"q": "How much do engineers in band 3 earn?", "as": "group", "group": hr.pk}))
+    assert "a member of HR only" in page
+    assert '<strong class="searched-collection">HR confidential</strong>' in page and "not-searched" not in page
+    assert 'id="path">generated' in page
+    # the candidates table: the salary passage came first in both retrievers and the fusion
+    row = re.search(r'<tr class="candidate used"><td>1</td> <td><strong>Salary bands</strong>.*?</tr>', page).group(0)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-7:-5] == ["HR confidential", "1"] and cells[-4] == "1" and cells[-2] == "1"
+    assert model.calls == []
+
+
+def test_explain_follows_the_answer_paths(employee, handbook, public_collection, model, django_capture_on_commit_callbacks):
+    ex = explain("How many vacation days do full-time staff get?", user=employee)
+    assert ex.path == "generated" and ex.relevance.relevant and ex.answerability.score >= 0.4
+    assert ex.searches[0].bm25 and ex.searches[0].dense and [c.name for c in ex.searches[0].searched] == ["Handbook"]
+    assert ex.generated == "" and model.calls == []
+    with django_capture_on_commit_callbacks(execute=True):  # indexed, as the worker would
+        FAQ.objects.create(collection=public_collection, question="How many vacation days do full-time staff get?", answer="28 days.")
+    ex = explain("How many vacation days do full-time staff get?", user=employee)
+    assert ex.path == "curated" and ex.curated.similarity >= 0.9
+    assert explain("What is the capital of Mars?", user=employee).path == "refused"
+    # a Chinese question: the chat would translate it first; without the model, the page says so
+    ex = explain("全职员工有多少天年假？", user=employee)
+    assert ex.model_needed == "translate" and ex.how == "as asked" and model.calls == []
+
+
+def test_generating_is_only_done_when_asked(employee, handbook, model):
+    ex = explain("How many vacation days do full-time staff get?", user=employee, generate=True)
+    assert len(model.calls) == 1 and ex.generated
+
+
+def test_only_curators_may_test(client, employee, knowledge):
+    client.force_login(employee)
+    assert client.get(reverse("curation:try"), {"q": "x"}).status_code == 403
+
+
+def test_with_the_model_a_chinese_question_is_translated_and_both_searches_shown(client, admin_user, handbook, backend):
+    translator = backend(ScriptedBackend("How many vacation days do full-time staff get?"))
+    client.force_login(admin_user)
+    page = text(client.get(reverse("curation:try"), {"q": "全职员工有多少天年假？", "model": "1"}))
+    assert 'id="query">How many vacation days do full-time staff get?</span>” (translated)' in page
+    assert "Searched for the search query" in page and "Searched for the question as asked" in page
+    assert len(translator.calls) == 1  # the translation only; no answer generated
