@@ -194,21 +194,22 @@ def backend():
     set_backend(None)
 
 
-@pytest.fixture
-def worker(transactional_db):
-    """A real Celery worker process on the test database and the filesystem broker."""
+@contextmanager
+def running_worker(concurrency: int = 2):
+    """A real Celery worker process on the test database and the filesystem broker, with
+    this process's environment (a test may set variables first); tasks stop running eagerly
+    meanwhile."""
     from kbassist.celery import app
 
-    db_name = settings.DATABASES["default"]["NAME"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kbassist.settings",
         "KB_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": f"sqlite:///{db_name}",
+        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
     }
     log = open(Path(settings.DATA_DIR) / "worker.log", "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "kbassist", "worker", "--pool=threads", "--concurrency=2",
+        [sys.executable, "-m", "celery", "-A", "kbassist", "worker", "--pool=threads", f"--concurrency={concurrency}",
          "--without-gossip", "--without-mingle", "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -223,6 +224,13 @@ def worker(transactional_db):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker process on the test database and the filesystem broker."""
+    with running_worker() as proc:
+        yield proc
 
 
 def free_port() -> int:

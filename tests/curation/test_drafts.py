@@ -84,34 +84,9 @@ def test_the_draft_is_made_by_a_real_worker_with_the_real_model(monkeypatch, ask
 
 def worker_running():
     """The ``worker`` fixture's process, started here (after the environment is set)."""
-    import subprocess
-    import sys
-    from contextlib import contextmanager
-    from pathlib import Path
+    from tests.conftest import running_worker
 
-    from kbassist.celery import app
-    from tests.conftest import ROOT
-
-    @contextmanager
-    def run():
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kbassist.settings", "KB_DATA_DIR": str(settings.DATA_DIR),
-               "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"}
-        log = open(Path(settings.DATA_DIR) / "worker.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kbassist", "worker", "--pool=threads", "--concurrency=1",
-                                 "--without-gossip", "--without-mingle", "--loglevel=INFO"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        app.conf.task_always_eager = False
-        try:
-            yield proc
-        finally:
-            app.conf.task_always_eager = True
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
-
-    return run()
+    return running_worker(concurrency=1)
 
 
 @pytest.mark.django_db
