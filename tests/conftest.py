@@ -263,6 +263,28 @@ def running_server(cmd: list[str], ready_url: str, *, env=None, log=subprocess.D
         proc.wait(20)
 
 
+@contextmanager
+def running_app(ready_path: str, log_name: str, port: int | None = None, **env):
+    """This app in a real Daphne process on a loopback port, on the test database (test
+    settings: the test users' password hasher; tasks eager), until the block ends; yields its
+    base URL. ``env`` adds or replaces environment variables (strings)."""
+    port = port or free_port()
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "KB_DATA_DIR": str(settings.DATA_DIR),
+        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "KB_CELERY_EAGER": "1",
+        **env,
+    }
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"]
+    with open(Path(settings.DATA_DIR) / log_name, "ab") as log, running_server(
+        command, url + ready_path, env=environment, log=log, what="Daphne"
+    ):
+        yield url
+
+
 def wait_until(predicate, timeout=120.0, interval=0.2, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -10,17 +10,15 @@ With ``KB_SCREENSHOTS=<folder>`` the pages are saved there (the README's picture
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 
 from kbassist.knowledge.models import Collection
 
-from tests.conftest import running_server
+from tests.conftest import running_app
 from tests.e2e.test_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,22 +35,9 @@ def screenshot(page, name):
 def app(app_port, provider, directory):
     """Daphne on the test database, signing in through ``provider`` and ``directory``, with
     login throttling on (3 failures)."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "KB_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-        "KB_CELERY_EAGER": "1",
-        "KB_LOGIN_THROTTLE": "1",
-        "KB_LOGIN_FAILURE_LIMIT": "3",
-        **{key: str(value) for key, value in provider.settings().items()},
-        **{key: str(value) for key, value in directory.settings().items()},
-    }
-    url = f"http://127.0.0.1:{app_port}"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(app_port), "kbassist.asgi:application"]
-    with open(Path(settings.DATA_DIR) / "daphne-sign-in.log", "ab") as log, running_server(
-        command, url + "/accounts/login/", env=env, log=log, what="Daphne"
-    ):
+    settings_env = {key: str(value) for key, value in {**provider.settings(), **directory.settings()}.items()}
+    with running_app("/accounts/login/", "daphne-sign-in.log", port=app_port, KB_LOGIN_THROTTLE="1",
+                     KB_LOGIN_FAILURE_LIMIT="3", **settings_env) as url:
         yield url
 
 

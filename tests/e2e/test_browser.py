@@ -9,15 +9,13 @@ document never runs.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from kbassist.chat.models import Feedback, Message
 
-from tests.conftest import free_port, running_server, wait_until
+from tests.conftest import running_app, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
@@ -33,22 +31,8 @@ XSS = (
 def server(transactional_db):
     from kbassist.llm.bundled import smollm2_path
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",  # same password hasher as the test users
-        "KB_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-        "KB_LLM_MODEL_PATH": str(smollm2_path()),
-        "KB_LLM_CONTEXT": "2048",
-        "KB_LLM_MAX_TOKENS": "400",
-        "KB_CELERY_EAGER": "1",
-    }
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"]
-    with open(Path(settings.DATA_DIR) / "daphne.log", "ab") as log, running_server(
-        command, url + "/accounts/login/", env=env, log=log, what="Daphne"
-    ):
+    with running_app("/accounts/login/", "daphne.log", KB_LLM_MODEL_PATH=str(smollm2_path()),
+                     KB_LLM_CONTEXT="2048", KB_LLM_MAX_TOKENS="400") as url:
         yield url
 
 

@@ -7,20 +7,16 @@ The REST API's Server-Sent Events are read over the same real server."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import openai
 import pytest
-from django.conf import settings
 
 from kbassist.api.models import APIKey
 from kbassist.chat.models import Conversation, Message
 
-from tests.conftest import free_port, running_server, wait_until
+from tests.conftest import running_app, wait_until
 
 pytestmark = [pytest.mark.llm, pytest.mark.django_db(transaction=True)]
 SALARIES = "# Salaries\n\nSalary bands are reviewed every March by the HR committee.\n"
@@ -30,22 +26,8 @@ SALARIES = "# Salaries\n\nSalary bands are reviewed every March by the HR commit
 def server(transactional_db):
     from kbassist.llm.bundled import smollm2_path
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "KB_DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-        "KB_LLM_MODEL_PATH": str(smollm2_path()),
-        "KB_LLM_CONTEXT": "2048",
-        "KB_LLM_MAX_TOKENS": "96",
-        "KB_CELERY_EAGER": "1",
-    }
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"]
-    with open(Path(settings.DATA_DIR) / "daphne-openai.log", "ab") as log, running_server(
-        command, url + "/api/v1/openapi.json", env=env, log=log, what="Daphne"
-    ):
+    with running_app("/api/v1/openapi.json", "daphne-openai.log", KB_LLM_MODEL_PATH=str(smollm2_path()),
+                     KB_LLM_CONTEXT="2048", KB_LLM_MAX_TOKENS="96") as url:
         yield url
 
 
