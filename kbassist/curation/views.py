@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -27,6 +27,9 @@ from .records import backfill
 from .stand_in import GroupMember, NoGroups
 
 
+MAX_DAYS = 3 * 366  # the longest period a page covers
+
+
 # --- scope: the period and the collections a page covers ----------------------------------------
 def _scope(request):
     """``(period, collection, collection_ids, curated)`` from the query string: the chosen
@@ -43,6 +46,7 @@ def _scope(request):
         pass
     if period.since > period.until:
         period.since, period.until = period.until, period.since
+    period.since = max(period.since, period.until - timedelta(days=MAX_DAYS - 1))
     chosen = next((c for c in curated if str(c.pk) == request.GET.get("collection", "")), None)
     if chosen is not None:
         ids = [chosen.pk]
