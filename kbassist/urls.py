@@ -14,4 +14,7 @@ urlpatterns = [
     path("curation/", include("kbassist.curation.urls")),
     path("", include("kbassist.knowledge.urls")),
     path("", include("kbassist.chat.urls")),
+    # API for other programs: keys page, /v1/ (OpenAI-compatible), chat bots; /api/v1/ (REST)
+    path("", include("kbassist.api.urls")),
+    path("", include("kbassist.api.rest_urls")),
 ]

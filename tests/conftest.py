@@ -41,6 +41,17 @@ def fresh_indexes():
     index_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with nothing counted: rate limits, answer slots (tests/settings.py
+    keeps the cache in this process's memory)."""
+    from django.core.cache import cache
+
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()
+    yield
+
+
 @pytest.fixture
 def employee(db):
     return User.objects.create_user("erin", password="pw-erin")

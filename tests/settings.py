@@ -15,3 +15,10 @@ KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=2048)  # noqa: F405
 # Login throttling is off in tests (Django's test client signs in without a request, which
 # django-axes refuses); tests/accounts/test_throttling.py turns it on.
 AXES_ENABLED = env.bool("KB_LOGIN_THROTTLE", default=False)  # noqa: F405
+# One process's memory unless a test asks for more: each test starts with an empty cache
+# (tests/conftest.py). The embedded default (the database cache) and Redis are tested across
+# processes in tests/guardrails/ and tests/e2e/test_production.py.
+if not os.environ.get("KB_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kbassist-tests"}}
+# The answer check's model (Qwen 1.5B) only where a test asks for it (tests/chat/test_answer_check.py).
+KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="")  # noqa: F405

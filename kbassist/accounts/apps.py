@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "kbassist.accounts"
     label = "accounts"
     verbose_name = "Sign-in"
+
+    def ready(self):
+        from . import auditing  # noqa: F401  (connects the lockout receiver)

@@ -8,7 +8,9 @@ Events are plain dicts with a ``type``:
   sources       {"query", "query_how", "sources"} what was searched and found, numbered from 1
   token         {"text"}                          a piece of the answer
   done          {"message_id", "kind", "status", "answer", "html", "citations", "timings", ...}
-  error         {"message"}                       something failed; what could be shown, is
+  error         {"message", "code"?}              something failed; what could be shown, is. Refused
+                                                  before anything was stored: code "too_long" or
+                                                  "answer_in_progress" (guard rails)
 
 An answer takes the first of these paths that applies; each is a small generator that
 yields its events and returns an ``Outcome`` (or None when it does not apply):
@@ -17,6 +19,11 @@ yields its events and returns an ``Outcome`` (or None when it does not apply):
   refused    nothing retrieved is relevant enough: say so, suggest the closest FAQs
   generated  the model answers from the retrieved sources (follow-ups are first rewritten)
   passages   the model is unavailable or failed: the passages, with citations
+
+Guard rails (``kbassist.guardrails``) around them: one answer at a time per user, questions
+naming a sensitive word refused and answers containing one withheld (screened as they
+stream), a full generation line answered at once with "busy" (kind ``busy``), and questions
+stored with personal data masked when KB_REDACT_PII is on.
 """
 
 from __future__ import annotations
@@ -30,13 +37,21 @@ from itertools import chain, zip_longest
 from django.conf import settings
 from django.utils.translation import gettext, gettext_noop
 
-from kbassist.llm import GenerationError, LLMBackend
-from kbassist.llm.line import GenerationLine, generation_line
+from kbassist.guardrails.frames import BadFrame, check_question_length
+from kbassist.guardrails.pii import for_storage
+from kbassist.guardrails.record import record_guard
+from kbassist.guardrails.slots import AnswerInProgress, AnswerSlot, answer_slot
+from kbassist.guardrails.words import ANSWER_WITHHELD, QUESTION_REFUSED, AnswerScreen, find_sensitive
+from kbassist.llm import GenerationError, LLMBackend, get_checker
+from kbassist.llm.line import GenerationLine, LineFull, generation_line
 from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, search
 from kbassist.text import cited_numbers, is_chinese
 
 from . import policy
+from .answer_check import evidence_states_answer
+from .access import withhold_unseen
 from .attribution import attribute
+from .auditing import record_question
 from .grounding import Checked, model_declined
 from .verification import evidence_answer
 from .models import CachedAnswer, Conversation, Message
@@ -60,6 +75,9 @@ COVERS = gettext_noop("What it does cover:")
 UNAVAILABLE = gettext_noop(
     "The language model is unavailable right now. These passages from the knowledge base are the closest match:"
 )
+BUSY = gettext_noop(
+    "The assistant is busy right now: too many questions are waiting for the model. Please try again in about %(seconds)s s."
+)
 
 
 def answer(
@@ -71,42 +89,173 @@ def answer(
     backend: LLMBackend | None = None,
     line: GenerationLine | None = None,
     regenerate: bool = False,
+    collection_ids: list[int] | None = None,
+    address: str | None = None,
+    via: str = "",
 ) -> Iterator[dict]:
     """Answer ``question`` for ``user``; ``regenerate`` re-answers the conversation's last
-    question with the model (no cache, no curated answer) without saving the question again."""
+    question with the model (no cache, no curated answer) without saving the question again.
+    ``collection_ids`` narrows the search to those of the user's collections (never widens it).
+    ``address`` (the asker's network address) and ``via`` (the door: "websocket", "command
+    line", ...) go into the audit event every answer records. A user has at most one answer on
+    its way at a time (across tabs and processes)."""
     question = question.strip()
     if not question:
         yield {"type": "error", "message": gettext(EMPTY)}
         return
-    if conversation is None:
-        conversation = Conversation.objects.create(user=user, title=question[:80])
-    elif conversation.user_id != user.pk:
-        raise PermissionError("This conversation belongs to someone else.")
-    history = conversation.history(settings.KB_HISTORY_TURNS)
-    if regenerate and history and history[-1].role == Message.Role.USER:
-        history = history[:-1]  # the question being answered again is not its own history
-    if not regenerate:
-        Message.objects.create(conversation=conversation, role=Message.Role.USER, kind="", content=question)
-    turn = Turn(question, user, conversation, history, should_stop, backend, line or generation_line, regenerate)
-    yield {"type": "conversation", "id": conversation.pk, "title": conversation.title}
     try:
-        outcome = (yield from _cached(turn)) or (yield from _from_sources(turn))
+        check_question_length(question)
+        slot = answer_slot(user).acquire()
+    except (BadFrame, AnswerInProgress) as refused:
+        yield refused.event()
+        return
+    options = _Options(should_stop, backend, line, collection_ids, address, via)
+    try:
+        yield from _answer(question, user, conversation, regenerate, slot, options)
     finally:
-        turn.release()
-    yield _finish(turn, outcome)
+        slot.release()
 
 
-def regenerate(conversation: Conversation, *, user, **options) -> Iterator[dict]:
+def regenerate(conversation: Conversation, *, user, should_stop: Callable[[], bool] = lambda: False,
+               backend: LLMBackend | None = None, line: GenerationLine | None = None,
+               collection_ids: list[int] | None = None, address: str | None = None, via: str = "") -> Iterator[dict]:
     """Answer the conversation's last question again; the new answer replaces the old one."""
     if conversation.user_id != user.pk:
         raise PermissionError("This conversation belongs to someone else.")
-    last = conversation.messages.last()
-    asked = last.replies_to() if last is not None and last.role == Message.Role.ASSISTANT else None
-    if asked is None:
-        yield {"type": "error", "message": gettext(NOTHING_TO_REGENERATE)}
+    try:
+        slot = answer_slot(user).acquire()  # before the old answer goes
+    except AnswerInProgress as refused:
+        yield refused.event()
         return
-    last.delete()
-    yield from answer(asked.content, user=user, conversation=conversation, regenerate=True, **options)
+    try:
+        last = conversation.messages.last()
+        asked = last.replies_to() if last is not None and last.role == Message.Role.ASSISTANT else None
+        if asked is None:
+            yield {"type": "error", "message": gettext(NOTHING_TO_REGENERATE)}
+            return
+        last.delete()
+        options = _Options(should_stop, backend, line, collection_ids, address, via)
+        yield from _answer(asked.content, user, conversation, True, slot, options)
+    finally:
+        slot.release()
+
+
+@dataclass
+class _Options:
+    """How a question came in and what may answer it, passed through to its ``Turn``."""
+
+    should_stop: Callable[[], bool]
+    backend: LLMBackend | None
+    line: GenerationLine | None
+    collection_ids: list[int] | None
+    address: str | None
+    via: str
+
+
+def _answer(question, user, conversation, regenerate: bool, slot: AnswerSlot, options: _Options):
+    if conversation is None:
+        conversation = Conversation.objects.create(user=user, title=for_storage(question)[:80])
+    elif conversation.user_id != user.pk:
+        raise PermissionError("This conversation belongs to someone else.")
+    history = withhold_unseen(conversation.history(settings.KB_HISTORY_TURNS), user)
+    if regenerate and history and history[-1].role == Message.Role.USER:
+        history = history[:-1]  # the question being answered again is not its own history
+    if not regenerate:
+        Message.objects.create(conversation=conversation, role=Message.Role.USER, kind="", content=for_storage(question))
+    screen = AnswerScreen.start()
+
+    def stop() -> bool:  # the user stopped, or the answer is being withheld; the slot stays alive
+        slot.keep_alive()
+        return bool(screen and screen.matched) or options.should_stop()
+
+    turn = Turn(question, user, conversation, history, stop, options.backend, options.line or generation_line, regenerate,
+                options.collection_ids, options.address, options.via)
+    yield {"type": "conversation", "id": conversation.pk, "title": conversation.title}
+    if terms := find_sensitive(question):
+        record_guard("sensitive_question", user=user, conversation=conversation.pk, terms=terms)
+        outcome = Outcome(Kind.WITHHELD, text=turn.say(QUESTION_REFUSED), guard={"name": "sensitive_words", "question_terms": terms})
+        yield {"type": "token", "text": outcome.text}
+        done = _finish(turn, outcome)
+        slot.release()  # before the last event: the user may ask again the moment it arrives
+        yield done
+        return
+    try:
+        outcome = yield from _screened(turn, _noting_sources(turn, _paths(turn)), screen)
+    except LineFull as full:
+        outcome = _busy(turn, full)
+    except (Exception, GeneratorExit):
+        _record_failure(turn)
+        raise
+    finally:
+        turn.release()
+    done = _finish(turn, outcome)
+    slot.release()  # before the last event: the user may ask again the moment it arrives
+    yield done
+
+
+def _paths(turn: Turn):
+    return (yield from _cached(turn)) or (yield from _from_sources(turn))
+
+
+def _screened(turn: Turn, events: Iterator[dict], screen: AnswerScreen | None):
+    """The events of ``events`` with each answer token screened for sensitive words (held
+    back while it could still become one); the outcome, replaced by the withheld message
+    when the answer contains one."""
+    if screen is None:
+        return (yield from events)
+    try:
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as end:
+                outcome = end.value
+                break
+            if event["type"] != "token":
+                yield event
+            elif shown := screen.feed(event["text"]):
+                yield {**event, "text": shown}
+    finally:
+        events.close()
+    if rest := screen.flush():
+        yield {"type": "token", "text": rest}
+    if not screen.check(outcome.text):
+        return outcome
+    record_guard("answer_withheld", user=turn.user, conversation=turn.conversation.pk, kind=outcome.kind, terms=screen.matched)
+    text = turn.say(ANSWER_WITHHELD)
+    yield {"type": "token", "text": text}
+    return Outcome(Kind.WITHHELD, text=text, query=outcome.query, model_name=outcome.model_name,
+                   guard={"name": "sensitive_words", "answer_terms": screen.matched, "withheld_kind": outcome.kind})
+
+
+def _busy(turn: Turn, full: LineFull) -> Outcome:
+    """The generation line is full: say so at once, with the expected wait."""
+    record_guard("busy", user=turn.user, waiting=full.waiting, retry_after=full.retry_after)
+    text = turn.say(BUSY) % {"seconds": full.retry_after}
+    return Outcome(Kind.BUSY, Status.ERROR, text, query=turn.question, extra={"retry_after": full.retry_after})
+
+
+def _noting_sources(turn: Turn, events: Iterator[dict]):
+    """Pass ``events`` through, noting each source sent to the asker (for the audit trail);
+    returns what ``events`` returns."""
+    try:
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as stop:
+                return stop.value
+            if event["type"] == "sources":
+                turn.shown.extend(event["sources"])
+            yield event
+    finally:
+        events.close()
+
+
+def _record_failure(turn: Turn):
+    """Answering failed (or was abandoned): what was shown until then is still recorded."""
+    try:
+        record_question(turn, None)
+    except Exception:
+        log.exception("could not record the audit event of a failed answer")
 
 
 def _cached(turn: Turn):
@@ -123,10 +272,10 @@ def _from_sources(turn: Turn):
     query, how = yield from _search_query(turn)
     if query is None:
         return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
-    hits = search(query, turn.user).hits
+    hits = search(query, turn.user, collection_ids=turn.collection_ids).hits
     if how == "translated":  # the question as asked finds passages in its own language
-        hits = _interleave(hits, search(turn.question, turn.user).hits, settings.KB_TOP_K)
-    found = Found(query, how, hits)
+        hits = _interleave(hits, search(turn.question, turn.user, collection_ids=turn.collection_ids).hits, settings.KB_TOP_K)
+    found = turn.found = Found(query, how, hits)
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
 
@@ -187,11 +336,13 @@ def _refused(turn: Turn, found: Found):
     if relevance.relevant:
         grounding = found.grounding
         turn.timings["answerability"] = round(grounding.answerability.score, 3)
-        if grounding.answers_question:
+        if grounding.answers_question and (yield from _evidence_states_answer(turn, found)) is not False:
             return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
+    shown = list(suggestions)
     yield found.event([])
     if relevance.relevant:  # on the topic, but not the answer: say what it does cover
+        shown += found.sources[:3]
         covered = list(dict.fromkeys(f"- {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources[:3]))
         text = turn.say(NOT_ANSWERED) + "\n\n" + turn.say(COVERS) + "\n" + "\n".join(covered)
     else:
@@ -201,7 +352,28 @@ def _refused(turn: Turn, found: Found):
     text += "\n\n" + turn.say(CURATORS)
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
-    return Outcome(Kind.REFUSED, text=text, query=found.query, extra={"suggestions": suggestions})
+    return Outcome(Kind.REFUSED, text=text, query=found.query, extra={"suggestions": suggestions}, shown=shown)
+
+
+def _evidence_states_answer(turn: Turn, found: Found):
+    """Where the evidence answerability is unsure, the answer check's verdict (True / False);
+    None when it does not run (sure enough, turned off, nothing to show it, or no model)."""
+    score = found.grounding.answerability.score
+    if not settings.KB_CHECK_MODEL or score >= settings.KB_CHECK_BELOW or not found.grounding.best:
+        return None
+    if not (yield from turn.wait_for_model()):
+        return None
+    started = time.perf_counter()
+    try:
+        checker = get_checker()
+    except GenerationError as exc:
+        log.warning("answer check unavailable: %s", exc)
+        return None
+    evidence = [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}"
+                for ev in found.grounding.best[:3]]
+    verdict = evidence_states_answer(turn.question, evidence, checker)
+    turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    return verdict
 
 
 def _generated(turn: Turn, found: Found):
@@ -287,7 +459,8 @@ def _cite(sources: list[dict], text: str, support: dict | None = None) -> list[d
 
 
 def _finish(turn: Turn, outcome: Outcome) -> dict:
-    """Save the answer (the one place that does), remember it for the cache, and say done."""
+    """Save the answer (the one place that does), remember it for the cache, record it in
+    the audit trail, and say done."""
     turn.timings["total_ms"] = turn.ms()
     message = Message.objects.create(
         conversation=turn.conversation,
@@ -295,16 +468,17 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
         content=outcome.text,
         kind=outcome.kind,
         status=outcome.status,
-        search_query=outcome.query,
+        search_query=for_storage(outcome.query),
         citations=outcome.citations,
         timings=turn.timings,
         model_name=outcome.model_name,
         evidence=outcome.extra.get("evidence", []),
-        verification=outcome.extra.get("verification", {}),
+        verification={**outcome.extra.get("verification", {}), **({"guard": outcome.guard} if outcome.guard else {})},
     )
     turn.conversation.save(update_fields=["updated_at"])
     if turn.use_cache and outcome.kind == Kind.GENERATED and outcome.status == Status.COMPLETE and outcome.text:
-        CachedAnswer.objects.record(turn.cache_key, turn.question, message)
+        CachedAnswer.objects.record(turn.cache_key, for_storage(turn.question), message)
+    record_question(turn, outcome, message.pk)
     return {
         "type": "done",
         "message_id": message.pk,
@@ -394,6 +568,9 @@ def explain(
         ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
     else:
         ex.path, ex.reason = Kind.GENERATED, "the model answers from the retrieved sources"
+    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and ex.answerability.score < settings.KB_CHECK_BELOW:
+        ex.reason += (f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}), "
+                      "so the answer check's model is asked first whether the evidence states the answer: “no” refuses")
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
     return ex

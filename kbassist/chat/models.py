@@ -42,6 +42,9 @@ class Message(models.Model):
         REFUSED = "refused", _("not covered by the knowledge base")
         PASSAGES = "passages", _("passages only (model unavailable)")
         QUOTED = "quoted", _("quoted from the sources (no generation)")
+        # Guard rails (README, "Guard rails"): nothing was answered, and the user was told why.
+        BUSY = "busy", _("not answered: too many answers waiting")
+        WITHHELD = "withheld", _("withheld by the sensitive-word filter")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)
@@ -108,12 +111,23 @@ class CachedAnswer(models.Model):
         return self.question[:80]
 
 
+class FeedbackManager(models.Manager):
+    def give(self, message: Message, user, helpful: bool, comment: str = "") -> "Feedback":
+        """Thumbs up or down on an answer, with an optional comment; a second vote replaces the first."""
+        item, _ = self.update_or_create(
+            message=message, defaults={"user": user, "helpful": helpful, "comment": str(comment or "")[:2000]}
+        )
+        return item
+
+
 class Feedback(models.Model):
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="feedback")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     helpful = models.BooleanField()
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FeedbackManager()
 
     def __str__(self):
         return f"{'👍' if self.helpful else '👎'} on message {self.message_id}"

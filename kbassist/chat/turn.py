@@ -36,6 +36,10 @@ class Outcome:
     query: str = ""
     model_name: str = ""
     extra: dict = field(default_factory=dict)  # sent with the ``done`` event only
+    # Sources the answer names beyond the ``sources`` events (a refusal's FAQ suggestions and
+    # what it says the knowledge base covers): for the audit trail, they were shown too.
+    shown: list[dict] = field(default_factory=list)
+    guard: dict = field(default_factory=dict)  # which guard rail withheld it, and why: stored, never sent
 
 
 @dataclass
@@ -72,6 +76,11 @@ class Turn:
     backend: LLMBackend | None
     line: GenerationLine
     regenerate: bool
+    collection_ids: list[int] | None = None  # narrows the user's collections (an API model per collection)
+    address: str | None = None  # the asker's network address, for the audit trail
+    via: str = ""  # the door the question came through: "websocket", "command line", ...
+    found: Found | None = None  # what retrieval found, once it ran
+    shown: list[dict] = field(default_factory=list)  # every source sent to the asker
     timings: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     ticket: object = None
@@ -85,9 +94,17 @@ class Turn:
         return settings.KB_ANSWER_CACHE and not self.history and not self.regenerate
 
     @cached_property
+    def collections(self) -> list[Collection]:
+        """The collections the asker may see (narrowed to ``collection_ids`` when given): what
+        is searched, and what the cache key covers."""
+        visible = Collection.objects.visible_to(self.user)
+        if self.collection_ids is not None:
+            visible = visible.filter(pk__in=list(self.collection_ids))
+        return list(visible.only("pk", "name"))
+
+    @cached_property
     def cache_key(self) -> str:
-        visible = Collection.objects.visible_to(self.user).values_list("pk", flat=True)
-        return policy.cache_key(self.question, list(visible))
+        return policy.cache_key(self.question, [c.pk for c in self.collections])
 
     def say(self, text: str) -> str:
         """``text`` in the language of the question (answers follow the question)."""
@@ -102,9 +119,10 @@ class Turn:
 
     def wait_for_model(self) -> Iterator[dict]:
         """Join the line (once) and yield ``queued`` events until this turn's go; returns
-        False if the user gave up meanwhile."""
+        False if the user gave up meanwhile. Raises ``LineFull`` when KB_QUEUE_MAX answers
+        are waiting already."""
         if self.ticket is None:
-            self.ticket = self.line.join()
+            self.ticket = self.line.join(max_waiting=settings.KB_QUEUE_MAX)
         last = None
         while not self.ticket.wait(QUEUE_POLL_SECONDS):
             if self.should_stop():

@@ -8,6 +8,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from kbassist.guardrails.limits import limit_requests
+
+from .access import withhold_unseen
 from .models import Conversation, Feedback, Message
 from .rendering import render_markdown
 from .routing import WS_PATH
@@ -39,7 +42,8 @@ def message_data(message: Message) -> dict:
     data = {"id": message.pk, "role": message.role, "content": message.content, "kind": message.kind, "status": message.status}
     if message.role == Message.Role.ASSISTANT:
         data.update(
-            html=render_markdown(message.content, len(message.citations)),
+            # Citations keep their numbers when some are withheld (chat.access): link up to the highest.
+            html=render_markdown(message.content, max((c.get("n", 0) for c in message.citations), default=0)),
             citations=message.citations,
             evidence=message.evidence,
             verification=message.verification,
@@ -50,12 +54,13 @@ def message_data(message: Message) -> dict:
 
 
 @login_required
+@limit_requests
 def index(request, conversation_id=None):
     conversation = None
     messages = []
     if conversation_id is not None:
         conversation = get_object_or_404(Conversation, pk=conversation_id, user=request.user)
-        messages = [message_data(m) for m in conversation.messages.select_related("feedback")]
+        messages = [message_data(m) for m in withhold_unseen(conversation.messages.select_related("feedback"), request.user)]
     return render(
         request,
         "chat/index.html",
@@ -77,6 +82,7 @@ def _json_body(request) -> dict:
 
 
 @login_required
+@limit_requests
 @require_POST
 def rename_conversation(request, pk):
     conversation = get_object_or_404(Conversation, pk=pk, user=request.user)
@@ -89,6 +95,7 @@ def rename_conversation(request, pk):
 
 
 @login_required
+@limit_requests
 @require_POST
 def delete_conversation(request, pk):
     get_object_or_404(Conversation, pk=pk, user=request.user).delete()
@@ -96,14 +103,12 @@ def delete_conversation(request, pk):
 
 
 @login_required
+@limit_requests
 @require_POST
 def feedback(request, pk):
     message = get_object_or_404(Message, pk=pk, role=Message.Role.ASSISTANT, conversation__user=request.user)
     data = _json_body(request)
     if not isinstance(data.get("helpful"), bool):
         return JsonResponse({"error": "Say whether the answer was helpful (true or false)."}, status=400)
-    item, _ = Feedback.objects.update_or_create(
-        message=message,
-        defaults={"user": request.user, "helpful": data["helpful"], "comment": str(data.get("comment", ""))[:2000]},
-    )
+    item = Feedback.objects.give(message, request.user, data["helpful"], data.get("comment", ""))
     return JsonResponse({"message": message.pk, "helpful": item.helpful, "comment": item.comment})

@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from kbassist import audit
 from kbassist.chat.answering import explain
 from kbassist.chat.prompt import build_messages
 from kbassist.chat.turn import source_dict
 from kbassist.ingestion.pipeline import ingest_faqs
+from kbassist.knowledge.auditing import faq_subject
 from kbassist.knowledge.models import FAQ, Collection
 from kbassist.llm import GenerationError, get_backend
 from kbassist.retrieval.search import search
@@ -70,6 +72,9 @@ def save_faq(gap: Gap, curator, collection: Collection, question: str, answer: s
         raise PermissionError("You may not edit this collection.")
     faq = FAQ.objects.create(collection=collection, question=question.strip(), answer=strip_citations(answer).strip(),
                              origin=FAQ.Origin.CURATED)
+    audit.record(audit.Kind.FAQ_EDIT, user=curator, summary=f"added FAQ “{faq.question[:120]}” for knowledge gap {gap.pk}",
+                 subjects=[faq_subject(faq, audit.Role.CHANGED)], action="added", faq_id=faq.pk, gap_id=gap.pk,
+                 collection=collection.name)
     ingest_faqs([faq.pk])  # the signal queues this too; doing it now lets the re-run see the FAQ
     gap.faq, gap.status, gap.resolved_at, gap.resolved_by = faq, Gap.Status.RESOLVED, timezone.now(), curator
     gap.save(update_fields=["faq", "status", "resolved_at", "resolved_by", "updated_at"])

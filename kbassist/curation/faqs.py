@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from kbassist import audit
 from kbassist.chat.models import Message
+from kbassist.knowledge.auditing import faq_subject
 from kbassist.knowledge.models import FAQ, Collection
 from kbassist.text import strip_citations
 
@@ -19,6 +21,12 @@ def promote(message: Message, user) -> FAQ | None:
     collection = editable.filter(name__in=[n for n in names if n]).first() or editable.filter(is_public=True).first()
     if collection is None:
         return None
-    return FAQ.objects.create(
+    faq = FAQ.objects.create(
         collection=collection, question=asked.content, answer=strip_citations(message.content).strip(), origin=FAQ.Origin.CURATED
     )
+    audit.record(
+        audit.Kind.FAQ_PROMOTED, user=user, summary=f"answer {message.pk} became FAQ “{faq.question[:120]}”",
+        subjects=[faq_subject(faq, audit.Role.CHANGED)], message_id=message.pk, faq_id=faq.pk,
+        question=faq.question, answer=faq.answer, collection=collection.name,
+    )
+    return faq

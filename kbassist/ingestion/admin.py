@@ -14,9 +14,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from kbassist import audit
+from kbassist.audit import Kind, Role
+from kbassist.audit.changes import AuditedAdmin
+from kbassist.knowledge.auditing import collection_subject, document_subject, faq_subject
 from kbassist.knowledge.models import FAQ, Collection, Document
 
-from .importing import FileRejected, add_document, check_size, import_faq_csv, queue_ingestion
+from .importing import FileRejected, add_files, check_size, import_faq_csv, queue_ingestion
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -26,6 +30,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("allow_empty_file", True)  # an empty file is reported as skipped, with the others
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -46,16 +51,35 @@ class CollectionForm(forms.Form):
 
 
 class UploadForm(CollectionForm):
-    files = MultipleFileField(help_text=_("PDF, DOCX, HTML, Markdown or text; several at once."))
+    files = MultipleFileField(
+        label=_("Files"), required=False,
+        help_text=_("Several at once, or a .zip of files. PDF (scans too), Word, Excel, PowerPoint, HTML, Markdown, "
+                    "text, CSV (an FAQ list when its header is question,answer), e-mail (.eml), images (read by OCR), "
+                    "old .doc/.xls/.ppt (with LibreOffice)."),
+    )
+    folder = MultipleFileField(
+        label=_("Or a folder"), required=False,
+        widget=MultipleFileInput(attrs={"webkitdirectory": True, "directory": True}),
+        help_text=_("Every file in the folder and its subfolders."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        uploads = [f for f in (cleaned.get("files") or []) + (cleaned.get("folder") or []) if f]
+        if not uploads and not self.errors:
+            raise forms.ValidationError(_("Choose files, a zip of files or a folder."))
+        cleaned["uploads"] = uploads
+        return cleaned
 
 
 class FAQImportForm(CollectionForm):
     csv_file = forms.FileField(label=_("CSV file"), help_text=_("Columns: question,answer (a header row is optional)."))
 
 
-class CollectionContentAdmin(admin.ModelAdmin):
+class CollectionContentAdmin(AuditedAdmin, admin.ModelAdmin):
     """Admin for what lives in a collection (documents, FAQs): besides the model permission,
-    a staff member sees and changes only the collections whose editor groups they are in."""
+    a staff member sees and changes only the collections whose editor groups they are in.
+    Every add, change and delete is an audit event (``AuditedAdmin``)."""
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(collection__in=Collection.objects.editable_by(request.user))
@@ -73,6 +97,14 @@ class CollectionContentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self.may_edit(request, obj)
+
+    def audit_faq_import(self, request, collection, created, file_name: str):
+        """An FAQ list imported into ``collection`` (the CSV import or an upload) is one audit event."""
+        audit.record(
+            Kind.FAQ_EDIT, request=request, summary=f"imported {len(created)} FAQ entries into “{collection}”",
+            subjects=[collection_subject(collection)] + [faq_subject(faq, Role.CHANGED) for faq in created],
+            action="imported", file_name=file_name, faq_ids=[faq.pk for faq in created],
+        )
 
     def require(self, request, *permissions):
         """Custom views check the model permissions themselves (admin_view checks is_staff only)."""
@@ -107,7 +139,7 @@ class DocumentForm(forms.ModelForm):
         return cleaned
 
 
-STATUS_COLOURS = {"queued": "#777", "processing": "#1f6feb", "ready": "#1a7f37", "failed": "#cf222e"}
+STATUS_COLOURS = {"queued": "#777", "processing": "#1f6feb", "ready": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700"}
 
 
 @admin.register(Document)
@@ -116,7 +148,7 @@ class DocumentAdmin(CollectionContentAdmin):
     list_display = ["__str__", "collection", "status_badge", "progress_bar", "chunk_count", "page_count", "error_short", "updated_at"]
     list_filter = ["status", "collection"]
     search_fields = ["title", "original_name", "source_path"]
-    readonly_fields = ["status", "progress", "chunk_count", "page_count", "error", "sha256", "size", "original_name", "source_path", "created_at", "ingested_at"]
+    readonly_fields = ["status", "progress", "stage", "chunk_count", "page_count", "error", "sha256", "size", "original_name", "source_path", "created_at", "ingested_at"]
     actions = ["reingest"]
     change_list_template = "admin/knowledge/document/change_list.html"
 
@@ -124,6 +156,19 @@ class DocumentAdmin(CollectionContentAdmin):
         return [
             path("upload/", self.admin_site.admin_view(self.upload_view), name="knowledge_document_upload"),
         ] + super().get_urls()
+
+    def audit_kind(self, obj, action, fields):
+        if action == "added":
+            return Kind.DOCUMENT_UPLOAD
+        if action == "deleted":
+            return Kind.DOCUMENT_DELETE
+        return Kind.DOCUMENT_REPLACE if "file" in fields else Kind.DOCUMENT_CHANGE
+
+    def audit_subjects(self, obj):
+        return [document_subject(obj, Role.CHANGED)]
+
+    def audit_state(self, obj):
+        return {"file_name": obj.original_name, "sha256": obj.sha256, "size": obj.size, "collection": obj.collection.name}
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -136,21 +181,32 @@ class DocumentAdmin(CollectionContentAdmin):
             queue_ingestion(document)
         self.message_user(request, _("%d document(s) queued.") % queryset.count())
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """"Add document" is the multi-file upload (files, a zip of files, or a folder)."""
+        return redirect(reverse("admin:knowledge_document_upload"))
+
     def upload_view(self, request):
         self.require(request, "add")
         form = UploadForm(request.user, request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            added, skipped = 0, []
-            for upload in form.cleaned_data["files"]:
-                try:
-                    add_document(form.cleaned_data["collection"], upload, upload.name)
-                    added += 1
-                except FileRejected as exc:
-                    skipped.append(f"{upload.name}: {exc}")
-            if added:
-                self.message_user(request, _("%d file(s) uploaded and queued for ingestion.") % added)
-            for reason in skipped:
-                self.message_user(request, reason, level=messages.WARNING)
+            uploads = [(upload.name, upload) for upload in form.cleaned_data["uploads"]]
+            outcomes = add_files(form.cleaned_data["collection"], uploads)
+            counts = {kind: sum(1 for o in outcomes if o.outcome == kind) for kind in ("queued", "imported", "skipped", "failed")}
+            self.message_user(
+                request,
+                _("%(files)d file(s): %(queued)d queued for ingestion, %(imported)d FAQ list(s) imported, "
+                  "%(skipped)d skipped, %(failed)d failed. The list below shows each document's progress.")
+                % {"files": len(outcomes), **counts},
+                level=messages.ERROR if counts["failed"] else messages.SUCCESS,
+            )
+            for outcome in outcomes:
+                if outcome.document is not None:
+                    self.audit_change(request, outcome.document, "added")
+                if outcome.faqs:
+                    self.audit_faq_import(request, form.cleaned_data["collection"], outcome.faqs, outcome.name)
+                if outcome.outcome in ("skipped", "failed"):
+                    level = messages.WARNING if outcome.outcome == "skipped" else messages.ERROR
+                    self.message_user(request, f"{outcome.outcome}: {outcome.name}: {outcome.reason}", level=level)
             return redirect(reverse("admin:knowledge_document_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "title": _("Upload documents"), "opts": self.model._meta}
         return render(request, "admin/knowledge/upload.html", context)
@@ -166,9 +222,11 @@ class DocumentAdmin(CollectionContentAdmin):
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj):
-        return format_html('<progress max="100" value="{}" title="{}%"></progress> {}%', obj.progress, obj.progress, obj.progress)
+        stage = obj.stage if obj.status == Document.Status.PROCESSING else ""
+        return format_html('<progress max="100" value="{}" title="{}%"></progress> {}%<br><small class="kb-stage">{}</small>',
+                           obj.progress, obj.progress, obj.progress, stage)
 
-    @admin.display(description=_("error"))
+    @admin.display(description=_("reason (skipped or failed)"))
     def error_short(self, obj):
         return obj.error[:160] if obj.error else ""
 
@@ -180,21 +238,32 @@ class FAQAdmin(CollectionContentAdmin):
     search_fields = ["question", "answer"]
     change_list_template = "admin/knowledge/faq/change_list.html"
 
+    audit_kinds = dict.fromkeys(("added", "changed", "deleted"), Kind.FAQ_EDIT)
+
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="knowledge_faq_import"),
         ] + super().get_urls()
+
+    def audit_subjects(self, obj):
+        return [faq_subject(obj, Role.CHANGED)]
+
+    def audit_state(self, obj):
+        return {"question": obj.question, "answer": obj.answer, "collection": obj.collection.name}
 
     def import_view(self, request):
         self.require(request, "add", "change")  # an import adds entries and rewrites answers
         form = FAQImportForm(request.user, request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                created = import_faq_csv(form.cleaned_data["collection"], form.cleaned_data["csv_file"].read())
+                result = import_faq_csv(form.cleaned_data["collection"], form.cleaned_data["csv_file"].read())
             except ValueError as exc:
                 form.add_error("csv_file", str(exc))
             else:
-                self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(created))
+                self.audit_faq_import(request, form.cleaned_data["collection"], result.entries, form.cleaned_data["csv_file"].name)
+                self.message_user(request, _("%d FAQ entries imported and queued for indexing.") % len(result.entries))
+                if result.problem:
+                    self.message_user(request, result.problem, level=messages.WARNING)
                 return redirect(reverse("admin:knowledge_faq_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "title": _("Import FAQs from CSV"), "opts": self.model._meta}
         return render(request, "admin/knowledge/upload.html", context)

@@ -64,6 +64,12 @@ def _units(text: str, size: int) -> list[_Unit]:
         if not paragraph:
             continue
         n = count_tokens(paragraph)
+        table = _table_parts(paragraph)
+        if table is not None:
+            pieces = [paragraph] if n <= size else _split_table(*table, size)
+            if pieces:
+                units.extend(_Unit(piece, count_tokens(piece), "\n\n") for piece in pieces)
+                continue
         if n <= size:
             units.append(_Unit(paragraph, n, "\n\n"))
             continue
@@ -75,6 +81,41 @@ def _units(text: str, size: int) -> list[_Unit]:
             joiner = "\n\n" if i == 0 else ("" if _CJK_END.search(pieces[i - 1]) else " ")
             units.append(_Unit(piece, count_tokens(piece), joiner))
     return units
+
+
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|(?:\s*:?-+:?\s*\|)+\s*$")
+
+
+def _table_parts(paragraph: str) -> tuple[list[str], list[str], list[str]] | None:
+    """(caption lines, header and separator, body rows) of a Markdown table paragraph, or None."""
+    lines = paragraph.split("\n")
+    caption = []
+    if lines and not _TABLE_ROW.match(lines[0]):
+        caption, lines = lines[:1], lines[1:]
+    if len(lines) < 2 or not _TABLE_SEPARATOR.match(lines[1]) or not all(_TABLE_ROW.match(x) for x in lines):
+        return None
+    return caption, lines[:2], lines[2:]
+
+
+def _split_table(caption: list[str], head: list[str], rows: list[str], size: int) -> list[str]:
+    """A table too long for one chunk, cut between rows; each piece repeats caption and header.
+    Empty when even the caption and header leave no room for a row (then it is cut as text)."""
+    lead = "\n".join(caption + head)
+    budget = size - count_tokens(lead)
+    if budget <= 0 or any(count_tokens(row) > budget for row in rows):
+        return []
+    pieces, current, used = [], [], 0
+    for row in rows:
+        n = count_tokens(row)
+        if current and used + n > budget:
+            pieces.append("\n".join([lead, *current]))
+            current, used = [], 0
+        current.append(row)
+        used += n
+    if current:
+        pieces.append("\n".join([lead, *current]))
+    return pieces
 
 
 _CJK_END = re.compile(rf"[{CJK}。！？；，]$")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.files import File
@@ -15,6 +16,8 @@ from django.db import transaction
 
 from kbassist.knowledge.models import FAQ, Collection, Document, sha256_of
 
+from .decoding import decode
+from .parsed import ParseError
 from .tasks import ingest_document_task, ingest_faqs_task
 
 
@@ -82,23 +85,180 @@ def add_document(collection: Collection, fileobj, name: str, source_path: str = 
     return document, True
 
 
-def import_faq_csv(collection: Collection, data: bytes) -> list[FAQ]:
-    """Import question,answer rows. A question already in the collection gets the new answer."""
+_QUESTION_HEADERS = {"question", "questions", "q", "问题", "問題"}
+_ANSWER_HEADERS = {"answer", "answers", "a", "答案", "回答"}
+
+
+@dataclass
+class FaqImport:
+    """What importing an FAQ CSV did: the entries it added or changed, and the lines of the
+    rows it could not use (a row needs a question and an answer)."""
+
+    entries: list[FAQ] = field(default_factory=list)
+    good_rows: int = 0
+    bad_lines: list[int] = field(default_factory=list)
+
+    @property
+    def problem(self) -> str:
+        """A sentence naming the bad rows by line, or "" when every row was good."""
+        if not self.bad_lines:
+            return ""
+        lines = ", ".join(map(str, self.bad_lines[:20])) + (" …" if len(self.bad_lines) > 20 else "")
+        rows = "row" if len(self.bad_lines) == 1 else "rows"
+        return (
+            f"{len(self.bad_lines)} {rows} without both a question and an answer, at line{'s' if len(self.bad_lines) > 1 else ''} "
+            f"{lines}; the other {self.good_rows} row{'s were' if self.good_rows != 1 else ' was'} imported."
+        )
+
+
+@dataclass
+class Outcome:
+    """What became of one uploaded file: queued | imported | skipped | failed, and why."""
+
+    name: str
+    outcome: str
+    reason: str = ""
+    document: Document | None = None  # the document stored (queued)
+    faqs: list[FAQ] = field(default_factory=list)  # the FAQ entries imported from an FAQ list
+
+
+MAX_ZIP_MEMBERS = 5000
+
+
+def add_files(collection: Collection, uploads, prefix: str = "") -> list[Outcome]:
+    """Add uploaded files (``(name, fileobj)`` pairs) to ``collection``, as the admin's upload
+    does: a ``.zip`` stands for the files in it; an FAQ CSV is imported at once; every other
+    file of a supported type is stored and queued. Every file gets an ``Outcome``; one bad
+    file never stops the others."""
+    from .parsers import SUPPORTED_EXTENSIONS
+
+    outcomes = []
+    for name, fileobj in uploads:
+        shown = prefix + name
+        if name.lower().endswith(".zip") and not prefix:
+            outcomes.extend(add_files(collection, _zip_members(name, fileobj, outcomes), prefix=f"{name}: "))
+            continue
+        name = name.replace("\\", "/").rsplit("/", 1)[-1]
+        suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+        if suffix not in SUPPORTED_EXTENSIONS:
+            outcomes.append(Outcome(shown, "skipped", f"unsupported type {suffix or '(no extension)'}"))
+            continue
+        try:
+            if suffix == ".csv":
+                check_size(fileobj, name)
+                data = fileobj.read()
+                if is_faq_csv(data):
+                    try:
+                        result = import_faq_csv(collection, data)
+                    except ValueError as exc:
+                        outcomes.append(Outcome(shown, "failed", f"FAQ list: {exc}"))
+                        continue
+                    if result.problem:
+                        outcomes.append(Outcome(shown, "failed", f"FAQ list: {result.problem}", faqs=result.entries))
+                    else:
+                        outcomes.append(Outcome(shown, "imported", f"FAQ list, {result.good_rows} entries", faqs=result.entries))
+                    continue
+                fileobj.seek(0)
+            document, _queued = add_document(collection, fileobj, name)
+            outcomes.append(Outcome(shown, "queued", document=document))
+        except FileRejected as exc:
+            outcomes.append(Outcome(shown, "skipped", str(exc)))
+    return outcomes
+
+
+def _zip_members(name: str, fileobj, outcomes: list[Outcome]):
+    """The files in an uploaded zip, as ``(path inside it, file)``; hidden files and folders
+    (and macOS's ``__MACOSX``) are left out. A member over the size limit is never unpacked
+    beyond it."""
+    import tempfile
+    import zipfile
+
+    limit = settings.KB_MAX_UPLOAD_MB * 1024 * 1024
+    try:
+        archive = zipfile.ZipFile(fileobj)
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        outcomes.append(Outcome(name, "failed", f"The zip file could not be opened ({exc})."))
+        return
+    if len(members) > MAX_ZIP_MEMBERS:
+        outcomes.append(Outcome(name, "failed", f"The zip file holds {len(members)} files, more than {MAX_ZIP_MEMBERS}."))
+        return
+    for member in members:
+        parts = member.filename.split("/")
+        if any(part.startswith(".") or part == "__MACOSX" for part in parts):
+            continue
+        shown = f"{name}: {member.filename}"  # in messages only
+        if member.file_size > limit:
+            outcomes.append(Outcome(shown, "skipped", f"{member.file_size / 1024 / 1024:.1f} MB, over the "
+                                                      f"{settings.KB_MAX_UPLOAD_MB} MB limit (KB_MAX_UPLOAD_MB)"))
+            continue
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+        try:
+            with archive.open(member) as source:
+                while block := source.read(1 << 20):
+                    spool.write(block)
+                    if spool.tell() > limit:  # the header understated the size
+                        raise zipfile.BadZipFile("a member is larger than its header says")
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+            outcomes.append(Outcome(shown, "failed", f"It could not be unpacked ({exc})."))
+            continue
+        spool.seek(0)
+        yield member.filename, spool
+
+
+def _faq_text(data: bytes) -> str:
     if len(data) > settings.KB_MAX_UPLOAD_MB * 1024 * 1024:
         raise ValueError(f"The CSV file is over the {settings.KB_MAX_UPLOAD_MB} MB limit (KB_MAX_UPLOAD_MB).")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("The CSV file must be UTF-8 encoded.") from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["question", "answer"]:
-        rows = rows[1:]
-    pairs = []
-    for number, row in enumerate(rows, start=1):
-        if len(row) < 2 or not row[0].strip() or not row[1].strip():
-            raise ValueError(f"Row {number} needs a question and an answer: {row!r}")
-        pairs.append((row[0].strip(), row[1].strip()))
+        return decode(data)
+    except ParseError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def is_faq_csv(data: bytes) -> bool:
+    """Whether a CSV file is an FAQ list: its header names a question and an answer column
+    (question,answer; 问题,答案). Any other CSV is a table of records (``formats.records``)."""
+    try:
+        text = _faq_text(data[:65536])
+    except ValueError:
+        return False
+    for row in csv.reader(io.StringIO(text)):
+        if any(cell.strip() for cell in row):
+            cells = [c.strip().lower() for c in row[:2]]
+            return len(cells) == 2 and cells[0] in _QUESTION_HEADERS and cells[1] in _ANSWER_HEADERS
+    return False
+
+
+def import_faq_csv(collection: Collection, data: bytes) -> FaqImport:
+    """Import question,answer rows (a header row is optional). A question already in the
+    collection gets the new answer. A row without a question or an answer is not imported and
+    is named by its line in the file (``FaqImport.bad_lines``); the good rows are imported all
+    the same. Raises ValueError when the file as a whole cannot be used (too large, not text,
+    no good row at all)."""
+    text = _faq_text(data)
+    reader = csv.reader(io.StringIO(text))
+    pairs, bad_lines = [], []
+    first = True
+    line = 1  # the line the next record starts on
+    try:
+        for row in reader:
+            start, line = line, reader.line_num + 1
+            if not any(cell.strip() for cell in row):
+                continue
+            if first and [c.strip().lower() for c in row[:2]] in (["question", "answer"], ["问题", "答案"]):
+                first = False
+                continue
+            first = False
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                bad_lines.append(start)
+            else:
+                pairs.append((row[0].strip(), row[1].strip()))
+    except csv.Error as exc:
+        raise ValueError(f"The CSV file could not be read past line {reader.line_num} ({exc}).") from None
+    result = FaqImport(good_rows=len(pairs), bad_lines=bad_lines)
     if not pairs:
+        if bad_lines:
+            raise ValueError(f"No row has both a question and an answer (lines {', '.join(map(str, bad_lines[:20]))}).")
         raise ValueError("The CSV file has no question,answer rows.")
 
     with transaction.atomic():
@@ -119,4 +279,5 @@ def import_faq_csv(collection: Collection, data: bytes) -> list[FAQ]:
         ids = [faq.pk for faq in new + changed]
         if ids:
             queue_faq_indexing(ids)
-    return new + changed
+    result.entries = new + changed
+    return result

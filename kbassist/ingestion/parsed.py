@@ -2,7 +2,9 @@
 
 Each block is a piece of text with its page number (for paged formats) and its section
 heading path. A ``ParseError`` carries a sentence an admin can act on; it names the file at
-most by its own name, never by a path on the server.
+most by its own name, never by a path on the server. ``NothingToIndex`` is the ParseError of
+a file that is fine but holds no knowledge (a redirect stub, front matter only, blank pages,
+an empty file): such a document ends *skipped*, not *failed*.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from dataclasses import dataclass, field
 
 class ParseError(Exception):
     """A file that cannot be ingested; the message is shown to the admin as it is."""
+
+
+class NothingToIndex(ParseError):
+    """A readable file with no text to index; the message says why (shown as the reason it was skipped)."""
 
 
 @dataclass
@@ -26,3 +32,4 @@ class ParsedDocument:
     title: str
     blocks: list[Block] = field(default_factory=list)
     page_count: int | None = None
+    ocr_pages: int = 0  # pages (or images) whose text was read by OCR

@@ -2,7 +2,10 @@
 
 The Celery tasks in ``tasks.py`` only call these, so the pipeline can be run and tested
 without a worker. A document that cannot be ingested ends as ``failed`` with a readable
-reason; the exception never escapes to take the worker (or the other documents) down.
+reason; the exception never escapes to take the worker (or the other documents) down. A
+document with nothing to index (a redirect stub, blank pages) ends as ``skipped``, with the
+reason. While it works, the document's ``stage`` says what it is doing (parsing, OCR of a
+page, embedding, indexing).
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from kbassist.guardrails.documents import too_large
 from kbassist.knowledge.models import FAQ, Chunk, Document
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.retrieval.store import EmbedderMismatch
 
 from .chunking import chunk_blocks
 from .indexing import sync_collection
-from .parsers import ParseError, parse
+from .parsers import NothingToIndex, ParseError, parse, without_paths
 
 log = logging.getLogger(__name__)
 Status = Document.Status
@@ -32,21 +36,31 @@ def ingest_document(document_id: int) -> Document | None:
     except Document.DoesNotExist:
         log.info("document %s was deleted before it could be ingested", document_id)
         return None
-    document.set_progress(Status.PROCESSING, 1, error="")
+    document.set_progress(Status.PROCESSING, 1, error="", stage="parsing")
     try:
         _ingest(document)
+    except NothingToIndex as exc:
+        if Chunk.objects.filter(document=document).delete()[0]:  # a new version of the file may say nothing
+            sync_collection(document.collection_id)
+        document.set_progress(Status.SKIPPED, 100, error=str(exc), stage="", chunk_count=0)
     except (ParseError, EmbedderMismatch) as exc:
-        document.set_progress(Status.FAILED, 0, error=str(exc))
+        document.set_progress(Status.FAILED, 0, error=str(exc), stage="")
     except Exception as exc:  # the worker must carry on whatever one file does
         log.exception("ingesting document %s failed", document_id)
-        document.set_progress(Status.FAILED, 0, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        message = f"Unexpected error: {exc.__class__.__name__}: {exc}"
+        if document.file.name:  # never where the server stores the file
+            message = without_paths(message.replace(document.file.name, document.original_name),
+                                    Path(document.file.path), document.original_name)
+        document.set_progress(Status.FAILED, 0, error=message, stage="")
     return document
 
 
 def _ingest(document: Document):
     path = Path(document.file.path)
-    parsed = parse(path, document.original_name or path.name)
-    document.set_progress(progress=10, page_count=parsed.page_count)
+    parsed = parse(path, document.original_name or path.name, progress=lambda stage: document.set_progress(stage=stage[:100]))
+    if reason := too_large(pages=parsed.page_count, chars=sum(len(block.text) for block in parsed.blocks)):
+        raise ParseError(reason)  # KB_MAX_DOCUMENT_PAGES / KB_MAX_DOCUMENT_CHARS
+    document.set_progress(progress=10, page_count=parsed.page_count, stage="chunking")
     if not document.title:
         document.set_progress(title=(parsed.title or _title_from_name(document.original_name))[:300])
 
@@ -62,6 +76,7 @@ def _ingest(document: Document):
     texts = [chunk.indexed_text for chunk in chunks]
     batch = max(1, settings.KB_EMBED_BATCH_SIZE) * 4
     for start in range(0, len(texts), batch):
+        document.set_progress(stage=f"embedding, chunk {start + 1} of {len(texts)}")
         vectors = embedder.encode(texts[start : start + batch])
         for chunk, vector in zip(chunks[start : start + batch], vectors):
             chunk.embedding = vector.tobytes()
@@ -72,9 +87,9 @@ def _ingest(document: Document):
             return  # deleted while we worked: store nothing
         Chunk.objects.filter(document=document).delete()
         Chunk.objects.bulk_create(chunks, batch_size=500)
-    document.set_progress(progress=95, chunk_count=len(drafts))
+    document.set_progress(progress=95, chunk_count=len(drafts), stage="indexing")
     sync_collection(document.collection_id)
-    document.set_progress(Status.READY, 100, ingested_at=timezone.now())
+    document.set_progress(Status.READY, 100, ingested_at=timezone.now(), stage="")
 
 
 def _title_from_name(name: str) -> str:

@@ -60,6 +60,19 @@ _HTML_START = re.compile(
 _PROMISES = {
     ".pdf": ("a PDF", {"pdf", None}),  # unrecognised: pypdf decides (it allows junk before %PDF)
     ".docx": ("a Word file (.docx)", {"docx"}),
+    ".xlsx": ("an Excel workbook (.xlsx)", {"xlsx"}),
+    ".xlsm": ("an Excel workbook (.xlsm)", {"xlsx"}),
+    ".pptx": ("a PowerPoint presentation (.pptx)", {"pptx"}),
+    ".doc": ("an old-format Word file (.doc)", {"ole", "rtf"}),
+    ".xls": ("an old-format Excel file (.xls)", {"ole"}),
+    ".ppt": ("an old-format PowerPoint file (.ppt)", {"ole"}),
+    ".png": ("an image", {"image"}),
+    ".jpg": ("an image", {"image"}),
+    ".jpeg": ("an image", {"image"}),
+    ".tif": ("an image", {"image"}),
+    ".tiff": ("an image", {"image"}),
+    ".csv": ("a CSV file", {"text", None}),
+    ".eml": ("an e-mail", {"text", None}),
     ".html": ("an HTML page", {"html", "text", None}),
     ".htm": ("an HTML page", {"html", "text", None}),
     ".md": ("a Markdown file", {"html", "text", None}),
@@ -67,7 +80,8 @@ _PROMISES = {
     ".txt": ("a text file", {"html", "text", None}),
     ".text": ("a text file", {"html", "text", None}),
 }
-_RENAME_TO = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "text": ".txt"}
+_RENAME_TO = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "text": ".txt", "xlsx": ".xlsx", "pptx": ".pptx"}
+_ZIP_FORMATS = {".docx": "a Word file", ".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook", ".pptx": "a PowerPoint presentation"}
 
 
 def identify(path: Path) -> str | None:
@@ -157,14 +171,16 @@ def check_content(path: Path, suffix: str, supported: list[str]) -> None:
         return
     if kind is None:
         raise ParseError(f"This {suffix} file is not {promise}: its content is in no format this assistant recognises.")
-    if suffix == ".docx" and kind == "damaged-zip":
+    if suffix in _ZIP_FORMATS and kind == "damaged-zip":
         raise ParseError(
-            "This .docx file is damaged or incomplete: it cannot be opened as a Word file. "
-            "Save it again from Word and upload the new copy."
+            f"This {suffix} file is damaged or incomplete: it cannot be opened as {_ZIP_FORMATS[suffix]}. "
+            "Save it again and upload the new copy."
         )
     if kind in _RENAME_TO:
         hint = f" Upload it with the extension {_RENAME_TO[kind]} instead."
-    elif kind in ("ole", "word-other"):
+    elif kind == "ole":
+        hint = " Upload it with its own extension (.doc, .xls or .ppt), or save it as .docx, .xlsx or .pptx."
+    elif kind == "word-other":
         hint = " Open it in Word (or Excel, PowerPoint) and save it as .docx or PDF."
     else:
         hint = f" Supported formats: {', '.join(supported)}."

@@ -7,11 +7,17 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from kbassist.audit import Kind
+from kbassist.audit.changes import AuditedAdmin
+
+from .auditing import access_state, collection_subject
 from .models import Chunk, Collection
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(AuditedAdmin, admin.ModelAdmin):
+    # Every change, who may see or edit the collection included, is an audit event.
+    audit_kinds = dict.fromkeys(("added", "changed", "deleted"), Kind.COLLECTION_CHANGE)
     list_display = ["name", "is_public", "group_list", "document_count", "faq_count"]
     filter_horizontal = ["groups", "editor_groups"]
     search_fields = ["name", "description"]
@@ -23,6 +29,12 @@ class CollectionAdmin(admin.ModelAdmin):
             .annotate(n_docs=Count("documents", distinct=True), n_faqs=Count("faqs", distinct=True))
             .prefetch_related("groups")
         )
+
+    def audit_subjects(self, obj):
+        return [collection_subject(obj)]
+
+    def audit_state(self, obj):
+        return access_state(obj)
 
     @admin.display(description=_("groups"))
     def group_list(self, obj):

@@ -95,6 +95,7 @@ class Document(models.Model):
         PROCESSING = "processing", _("processing")
         READY = "ready", _("ready")
         FAILED = "failed", _("failed")
+        SKIPPED = "skipped", _("skipped")  # readable, but nothing to index (``error`` says why)
 
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(_("title"), max_length=300, blank=True)
@@ -107,6 +108,7 @@ class Document(models.Model):
     size = models.BigIntegerField(default=0, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
+    stage = models.CharField(max_length=100, blank=True)  # what the worker is doing now: "OCR, page 3 of 12"
     chunk_count = models.PositiveIntegerField(default=0)
     page_count = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -52,4 +52,33 @@ def set_backend(backend: LLMBackend | None):
     _backend.set(backend)
 
 
-__all__ = ["ChatMessage", "GenerationError", "LLMBackend", "build_backend", "get_backend", "set_backend"]
+def _build_checker() -> LLMBackend:
+    """The model of the answer check (KB_CHECK_MODEL): the chat backend itself when that is a
+    remote server or the same file, else the bundled model of that name, loaded beside it."""
+    from pathlib import Path
+
+    from .bundled import chat_model_filename
+
+    if settings.KB_LLM_BACKEND != "llamacpp" or settings.KB_CHECK_MODEL == "chat":
+        return get_backend()
+    path = Path(settings.MODELS_DIR) / chat_model_filename(settings.KB_CHECK_MODEL)
+    if path.name == Path(settings.KB_LLM_MODEL_PATH).name:
+        return get_backend()
+    return build_backend("llamacpp", model_path=str(path), context_size=1024)
+
+
+_checker: ProcessWide[LLMBackend] = ProcessWide(_build_checker)
+
+
+def get_checker() -> LLMBackend:
+    """The process-wide backend of the answer check (see ``chat/answer_check.py``)."""
+    return _checker.get()
+
+
+def set_checker(backend: LLMBackend | None):
+    """Replace the answer check's backend (tests)."""
+    _checker.set(backend)
+
+
+__all__ = ["ChatMessage", "GenerationError", "LLMBackend", "build_backend", "get_backend", "get_checker", "set_backend",
+           "set_checker"]

@@ -3,12 +3,31 @@
 One llama.cpp context serves one generation at a time. Callers take a ticket; the ticket
 says its place in the line until its turn comes, so the chat can tell a waiting user where
 they stand. Leaving the line (a user who stops or disconnects) never blocks the others.
+
+The line is bounded: ``join(max_waiting=N)`` refuses at once, with ``LineFull``, when N
+tickets are already waiting, and says how long the wait would be, estimated from how long
+the last turns held the slot (``expected_wait``).
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 import threading
+import time
 from collections import deque
+
+DEFAULT_TURN_SECONDS = 20.0  # the estimate of one turn before any has been measured
+RECENT_TURNS = 20  # how many recent turns the estimate is taken from
+
+
+class LineFull(Exception):
+    """Too many answers are waiting already; ``retry_after`` is the expected wait in seconds."""
+
+    def __init__(self, waiting: int, retry_after: int):
+        super().__init__(f"{waiting} answers are waiting for the model; about {retry_after} s until there is room")
+        self.waiting = waiting
+        self.retry_after = retry_after
 
 
 class GenerationLine:
@@ -18,10 +37,15 @@ class GenerationLine:
         self._cond = threading.Condition()
         self._waiting: deque[Ticket] = deque()
         self._running = 0
+        self._turns: deque[float] = deque(maxlen=RECENT_TURNS)  # seconds each recent turn held the slot
+        self._running_since: float | None = None
 
-    def join(self) -> Ticket:
+    def join(self, max_waiting: int | None = None) -> Ticket:
+        """A ticket in the line; ``LineFull`` if ``max_waiting`` tickets are waiting already."""
         ticket = Ticket(self)
         with self._cond:
+            if max_waiting is not None and self._running and len(self._waiting) >= max_waiting:
+                raise LineFull(len(self._waiting), self._expected_wait())
             self._waiting.append(ticket)
             self._promote()
         return ticket
@@ -30,6 +54,8 @@ class GenerationLine:
         while self._waiting and not self._running:
             ticket = self._waiting.popleft()
             ticket.running = True
+            ticket.started = time.monotonic()
+            self._running_since = ticket.started
             self._running += 1
         self._cond.notify_all()
 
@@ -38,6 +64,8 @@ class GenerationLine:
             if ticket.running:
                 ticket.running = False
                 self._running -= 1
+                self._turns.append(time.monotonic() - ticket.started)
+                self._running_since = None
             elif ticket in self._waiting:
                 self._waiting.remove(ticket)
             ticket.left = True
@@ -50,12 +78,36 @@ class GenerationLine:
                 return 0
             return self._waiting.index(ticket) + 1
 
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    def turn_seconds(self) -> float:
+        """How long a turn holds the slot: the median of the recent turns."""
+        with self._cond:
+            return statistics.median(self._turns) if self._turns else DEFAULT_TURN_SECONDS
+
+    def expected_wait(self) -> int:
+        """Seconds until a new ticket would get its turn: the rest of the running turn, then
+        one turn for each ticket waiting."""
+        with self._cond:
+            return self._expected_wait()
+
+    def _expected_wait(self) -> int:
+        turn = statistics.median(self._turns) if self._turns else DEFAULT_TURN_SECONDS
+        rest = 0.0
+        if self._running_since is not None:
+            rest = max(turn - (time.monotonic() - self._running_since), turn * 0.1)
+        return max(1, math.ceil(rest + len(self._waiting) * turn))
+
 
 class Ticket:
     def __init__(self, line: GenerationLine):
         self.line = line
         self.running = False
         self.left = False
+        self.started = 0.0
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds for this ticket's turn; True once it has come."""

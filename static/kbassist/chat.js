@@ -55,6 +55,7 @@
     bubble.appendChild(el("div", "body", text));
     list.appendChild(bubble);
     scroll();
+    return bubble;
   }
 
   function addAnswer() {
@@ -159,7 +160,11 @@
     refused: _("Not in the knowledge base"),
     passages: _("Model unavailable"),
     quoted: _("Quoted from the sources"),
+    busy: _("Busy"),
+    withheld: _("Withheld"),
   };
+  // Refused before anything was stored (guard rails): the question goes back into the box.
+  const NOT_ASKED = ["rate_limited", "answer_in_progress", "too_long", "too_large", "bad_frame"];
 
   function renderTools(answer, data) {
     answer.tools.replaceChildren();
@@ -276,7 +281,13 @@
       }
       case "error":
         statusLine.textContent = event.message;
-        if (current && !current.text && !current.id) {
+        if (current && current.asked && NOT_ASKED.includes(event.code) && !current.text && !current.id) {
+          current.bubble.remove();
+          current.asked.bubble.remove();
+          if (!input.value.trim()) input.value = current.asked.text;
+          current = null;
+          setBusy(false);
+        } else if (current && !current.text && !current.id) {
           current.bubble.classList.remove("streaming");
           current.body.textContent = "";
           current = null;
@@ -312,8 +323,9 @@
   }
 
   function ask(question) {
-    addQuestion(question);
+    const bubble = addQuestion(question);
     current = addAnswer();
+    current.asked = { bubble: bubble, text: question };
     send_({ type: "ask", question: question, conversation_id: conversationId });
   }
 

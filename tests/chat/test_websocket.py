@@ -46,7 +46,8 @@ async def test_answer_streams_token_by_token_from_the_real_model(handbook, emplo
     assert len(tokens) > 3, "the answer arrives in pieces, not at once"
     done = events[-1]
     assert done["status"] == "complete"
-    assert done["answer"].startswith("".join(tokens).strip()[:20])
+    if not done["verification"]["from_evidence"]:  # else verification replaced what SmolLM2 wrote
+        assert done["answer"].startswith("".join(tokens).strip()[:20])
     assert done["citations"][0]["title"] == "Leave" and done["citations"][0]["section"] == "Leave › Vacation"
     assert done["timings"]["ttft_ms"] > 0 and done["timings"]["tokens"] == len(tokens)
     message = await Message.objects.aget(pk=done["message_id"])

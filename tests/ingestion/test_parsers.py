@@ -3,7 +3,7 @@ broken or unsupported files raise ParseError with a readable reason."""
 
 import pytest
 
-from kbassist.ingestion.parsers import ParseError, parse
+from kbassist.ingestion.parsers import NothingToIndex, ParseError, parse
 
 
 def make_pdf(path, pages):
@@ -46,15 +46,15 @@ def test_truncated_pdf_fails_with_reason(tmp_path):
     assert "PDF" in str(err.value)
 
 
-def test_pdf_without_text_layer_fails(tmp_path):
+def test_pdf_of_blank_pages_has_nothing_to_index(tmp_path):
     from fpdf import FPDF
 
     pdf = FPDF()
     pdf.add_page()
     pdf.rect(10, 10, 50, 50)
-    pdf.output(str(tmp_path / "scan.pdf"))
-    with pytest.raises(ParseError, match="No text"):
-        parse(tmp_path / "scan.pdf")
+    pdf.output(str(tmp_path / "blank.pdf"))
+    with pytest.raises(NothingToIndex, match="blank"):
+        parse(tmp_path / "blank.pdf")
 
 
 def test_docx_headings_paragraphs_and_tables(tmp_path):
@@ -114,7 +114,7 @@ def test_gb18030_text_is_decoded(tmp_path):
 
 @pytest.mark.parametrize(
     "name, content, reason",
-    [("image.png", b"\x89PNG....", "Unsupported file type '.png'"), ("empty.md", b"", "empty"), ("blank.txt", b"\n\n  \n", "empty")],
+    [("song.mp3", b"ID3\x03\x00....", "Unsupported file type '.mp3'"), ("empty.md", b"", "empty"), ("blank.txt", b"\n\n  \n", "empty")],
 )
 def test_unusable_files(tmp_path, name, content, reason):
     with pytest.raises(ParseError, match=reason):
@@ -200,8 +200,8 @@ def test_markdown_front_matter_gives_the_title_and_is_left_out_of_the_text(tmp_p
     assert [(b.heading, b.text) for b in doc.blocks] == blocks
 
 
-def test_front_matter_only_page_is_refused_as_a_redirect_or_placeholder(tmp_path):
-    with pytest.raises(ParseError, match="no text beyond its front matter"):
+def test_front_matter_only_page_is_a_redirect_with_nothing_to_index(tmp_path):
+    with pytest.raises(NothingToIndex, match="A redirect page"):
         parse_written(tmp_path, "old.md", "---\ntitle: Old page\nredirect_to: /new/\n---\n")
 
 

@@ -38,11 +38,27 @@ def test_the_admin_upload_says_why_a_file_was_left_out(client, admin_user, publi
 
 
 def test_the_document_form_refuses_it_too(client, admin_user, public_collection):
+    document, _ = add_document(public_collection, io.BytesIO(b"# Small\n\nfine\n"), "small.md")
     client.force_login(admin_user)
-    response = client.post(reverse("admin:knowledge_document_add"),
+    response = client.post(reverse("admin:knowledge_document_change", args=[document.pk]),
                            {"collection": public_collection.pk, "title": "", "file": SimpleUploadedFile("big.md", BIG)})
     assert response.status_code == 200 and "over the 1 MB limit" in response.content.decode()
-    assert Document.objects.count() == 0
+    assert list(Document.objects.values_list("original_name", flat=True)) == ["small.md"]
+
+
+def test_a_zip_member_over_the_limit_is_skipped_unpacked_no_further(client, admin_user, public_collection):
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.md", BIG)
+        archive.writestr("ok.md", "# Ok\n\nfine\n")
+    client.force_login(admin_user)
+    response = client.post(reverse("admin:knowledge_document_upload"),
+                           {"collection": public_collection.pk, "files": SimpleUploadedFile("docs.zip", buffer.getvalue())},
+                           follow=True)
+    assert "Skipped: docs.zip: big.md: 1.4 MB, over the 1 MB limit" in response.content.decode()
+    assert list(Document.objects.values_list("original_name", flat=True)) == ["ok.md"]
 
 
 def test_the_command_line_skips_it_and_names_it(tmp_path, public_collection):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..decoding import decode
-from ..parsed import Block, ParsedDocument, ParseError
+from ..parsed import Block, NothingToIndex, ParsedDocument
 from .sections import HeadingTrail, tidy
 
 _TEMPLATE_TAGS = re.compile(r"{%.*?%}|{{.*?}}", re.S)  # Jekyll/Liquid tags carry no knowledge
@@ -42,8 +42,16 @@ def parse_markdown(path: Path) -> ParsedDocument:
             start = token.map[1]
     flush(len(lines))
     if not blocks:
-        raise ParseError("The Markdown file contains no text beyond its front matter (a redirect or placeholder page?).")
+        raise NothingToIndex(_empty_reason(metadata))
     return ParsedDocument(title, blocks)
+
+
+def _empty_reason(metadata: dict) -> str:
+    if metadata.get("redirect_to") or metadata.get("redirect"):
+        return "A redirect page (its front matter sends readers to another page): nothing to index."
+    if metadata:
+        return "The page has front matter only, no text: nothing to index."
+    return "The Markdown file holds no text: nothing to index."
 
 
 def _front_matter(source: str) -> tuple[dict, str]:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ..decoding import decode
-from ..parsed import Block, ParsedDocument, ParseError
+from ..parsed import Block, NothingToIndex, ParsedDocument
 from .sections import HeadingTrail, tidy
 
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
@@ -43,7 +43,7 @@ def parse_text(path: Path) -> ParsedDocument:
         i += 1
     flush()
     if not blocks:
-        raise ParseError("The text file is empty.")
+        raise NothingToIndex("The text file is empty (blank lines only): nothing to index.")
     return ParsedDocument("", blocks)
 
 

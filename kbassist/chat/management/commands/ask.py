@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 raise CommandError("No users yet: run `manage.py ensure_admin` or pass --user.")
 
         final, errors, streamed = None, [], []
-        for event in answer(opts["question"], user=user):
+        for event in answer(opts["question"], user=user, via="command line"):
             kind = event["type"]
             if kind == "token" and not opts["json"]:
                 streamed.append(event["text"])

@@ -1,0 +1,277 @@
+"""An OpenAI-compatible endpoint (``/v1/models``, ``/v1/chat/completions``), so that any OpenAI
+client library or chat front end can ask the knowledge base.
+
+The model ``kb-assist`` asks every collection the key may see; ``kb-assist/<slug>`` asks one
+of them. The last user message is the question and the earlier user/assistant messages are
+the conversation (system messages are ignored: the assistant has its own instructions). The
+answer comes through the same ``answer()`` as the chat (cache, curated FAQ, refusal,
+generated, passages), with its citations twice: as ``[n]`` markers and a "Sources:" footer in
+the text, so that plain clients show them, and as an extra ``sources`` field (in the final
+chunk when streaming) that OpenAI clients ignore.
+
+A conversation continues where it left off: when the earlier messages are exactly one of the
+user's conversations (as this endpoint returned it), the question is added to it; otherwise
+a new conversation is made from them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from kbassist.chat.models import Conversation, Message
+from kbassist.chat.streaming import MAX_QUESTION, AskRequest, stream_events
+from kbassist.text import strip_citations
+
+from . import present
+from .access import ApiError, authenticate
+
+FOOTER = "\n\nSources:\n"
+CHECKED = "Checked against the sources, the answer is:"
+HISTORY_MESSAGES = 40  # earlier messages kept when a conversation is made from a request
+
+
+def error_response(exc: ApiError) -> JsonResponse:
+    """OpenAI's error shape: ``{"error": {"message", "type", "code", "param"}}``."""
+    body = {"error": {"message": exc.message, "type": exc.type, "code": exc.code or exc.type, "param": None}}
+    response = JsonResponse(body, status=exc.status, json_dumps_params={"ensure_ascii": False})
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+def _method(request, allowed: str):
+    if request.method != allowed:
+        raise ApiError(405, f"Use {allowed} for {request.path}.")
+
+
+# --- models ---------------------------------------------------------------------------------------------
+
+
+@csrf_exempt
+async def models(request):
+    try:
+        _method(request, "GET")
+        key = await sync_to_async(authenticate)(request)
+        names = await sync_to_async(present.model_names)(key.user)
+    except ApiError as exc:
+        return error_response(exc)
+    created = int(key.created_at.timestamp())
+    return JsonResponse({"object": "list", "data": [_model(name, created) for name in names]})
+
+
+def _model(name: str, created: int) -> dict:
+    return {"id": name, "object": "model", "created": created, "owned_by": "kb-assist"}
+
+
+@csrf_exempt
+async def model(request, name):
+    try:
+        _method(request, "GET")
+        key = await sync_to_async(authenticate)(request)
+        names = await sync_to_async(present.model_names)(key.user)
+    except ApiError as exc:
+        return error_response(exc)
+    if name not in names:
+        return error_response(_no_model(name))
+    return JsonResponse(_model(name, int(key.created_at.timestamp())))
+
+
+def _no_model(name) -> ApiError:
+    return ApiError(404, f"The model {name!r} does not exist or this key may not use it (GET /v1/models lists them).",
+                    code="model_not_found")
+
+
+# --- chat completions -------------------------------------------------------------------------------------
+
+
+def _text(content) -> str:
+    """A message's text: a string, or the text parts of a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") in ("text", "input_text"))
+    return ""
+
+
+def parse(body: bytes) -> tuple[str, str, list[tuple[str, str]], bool]:
+    """``(model, question, earlier, stream)`` from a request body; ApiError 400 if malformed."""
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise ApiError(400, "The body must be JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    name = data.get("model")
+    if not isinstance(name, str) or not name:
+        raise ApiError(400, "'model' is required (GET /v1/models lists them).", code="invalid_model")
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise ApiError(400, "'messages' must be a non-empty list of messages.")
+    turns = [(m.get("role"), _text(m.get("content")).strip()) for m in messages]
+    turns = [(role, text) for role, text in turns if role in ("user", "assistant") and text]
+    if not turns or turns[-1][0] != "user":
+        raise ApiError(400, "The last message must be the user's question.")
+    question = turns[-1][1]
+    if len(question) > MAX_QUESTION:
+        raise ApiError(400, f"The question is longer than {MAX_QUESTION} characters.")
+    return name, question, turns[:-1][-HISTORY_MESSAGES:], bool(data.get("stream"))
+
+
+def without_footer(text: str) -> str:
+    return text.split(FOOTER, 1)[0].strip()
+
+
+def conversation_for(user, earlier: list[tuple[str, str]]) -> Conversation | None:
+    """The user's conversation that is exactly ``earlier`` (as this endpoint answered it), or a
+    new one holding those messages; None when there is nothing earlier (``answer()`` makes one)."""
+    if not earlier:
+        return None
+    wanted = [(role, without_footer(text) if role == "assistant" else text) for role, text in earlier]
+    if wanted[-1][0] == "assistant":
+        candidates = Conversation.objects.filter(
+            user=user, messages__role=Message.Role.ASSISTANT, messages__content=wanted[-1][1]
+        ).distinct()[:20]
+        for conversation in candidates:
+            if [(m.role, m.content.strip()) for m in conversation.messages.all()] == wanted:
+                return conversation
+    first_question = next((text for role, text in wanted if role == "user"), wanted[0][1])
+    conversation = Conversation.objects.create(user=user, title=first_question[:80])
+    Message.objects.bulk_create(
+        Message(conversation=conversation, role=role, content=text, kind="" if role == "user" else Message.Kind.GENERATED)
+        for role, text in wanted
+    )
+    return conversation
+
+
+def _prepare(request, body: bytes):
+    """Authenticate, resolve the model and the conversation: ``(user, model, ask_request, stream)``."""
+    key = authenticate(request, scope="ask")
+    name, question, earlier, stream = parse(body)
+    allowed = present.model_names(key.user)
+    if name not in allowed:
+        raise _no_model(name)
+    conversation = conversation_for(key.user, earlier)
+    ask = AskRequest(question=question, conversation_id=conversation.pk if conversation else None, collection_ids=allowed[name],
+                     address=request.META.get("REMOTE_ADDR"), via="openai")
+    return key.user, name, ask, stream
+
+
+def sources_footer(request, citations: list[dict]) -> str:
+    """"Sources:" and one line per cited source (all of them when none is cited)."""
+    shown = [c for c in citations if c.get("cited")] or citations
+    if not shown:
+        return ""
+    lines = []
+    for c in shown:
+        line = f"[{c['n']}] {c.get('title') or ''}"
+        if c.get("location"):
+            line += f", {c['location']}"
+        if c.get("url"):
+            line += f": {request.build_absolute_uri(c['url'])}"
+        lines.append(line)
+    return FOOTER + "\n".join(lines)
+
+
+def _extras(request, done: dict, conversation_id) -> dict:
+    return {
+        "sources": [present.citation(request, c) for c in done["citations"]],
+        "kb_assist": {"kind": done["kind"], "status": done["status"], "conversation_id": conversation_id,
+                      "message_id": done["message_id"], "answer": done["answer"], "evidence": done.get("evidence", [])},
+    }
+
+
+def _usage(done: dict) -> dict:
+    tokens = int(done.get("timings", {}).get("tokens") or 0)
+    return {"prompt_tokens": 0, "completion_tokens": tokens, "total_tokens": tokens}
+
+
+def _squash(text: str) -> str:
+    return " ".join(strip_citations(text).split())
+
+
+def tail_after_stream(streamed: str, final: str) -> str:
+    """What to send after the streamed tokens so that the text ends as the checked answer:
+    nothing when only citation markers were added (the footer lists the sources), the rest
+    when the answer continues what was streamed, else the checked answer in full."""
+    if final.startswith(streamed):
+        return final[len(streamed):]
+    if _squash(final) == _squash(streamed):
+        return ""
+    return "\n\n" + CHECKED + "\n" + final
+
+
+@csrf_exempt
+async def chat_completions(request):
+    try:
+        _method(request, "POST")
+        user, name, ask, stream = await sync_to_async(_prepare)(request, request.body)
+    except ApiError as exc:
+        return error_response(exc)
+    stop = threading.Event()
+    created = int(time.time())
+    if stream:
+        return StreamingHttpResponse(
+            _stream(request, user, name, ask, stop, created), content_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
+    done, errors, conversation_id = None, [], ask.conversation_id
+    async for event in stream_events(user, ask, stop):
+        if event["type"] == "conversation":
+            conversation_id = event["id"]
+        elif event["type"] == "error":
+            errors.append(event["message"])
+        elif event["type"] == "done":
+            done = event
+    if done is None:
+        return error_response(ApiError(500, "; ".join(errors) or "No answer."))
+    content = done["answer"] + sources_footer(request, done["citations"])
+    return JsonResponse(
+        {
+            "id": f"chatcmpl-{done['message_id']}",
+            "object": "chat.completion",
+            "created": created,
+            "model": name,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop", "logprobs": None}],
+            "usage": _usage(done),
+            **_extras(request, done, conversation_id),
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+async def _stream(request, user, name, ask, stop, created):
+    ident = f"chatcmpl-{int(time.time() * 1000)}"
+
+    def chunk(delta: dict, finish=None, **extra) -> bytes:
+        body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": name,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+        return present.sse(body)
+
+    yield chunk({"role": "assistant", "content": ""})
+    streamed, errors, done, conversation_id = [], [], None, ask.conversation_id
+    async for event in stream_events(user, ask, stop):
+        kind = event["type"]
+        if kind == "token":
+            streamed.append(event["text"])
+            yield chunk({"content": event["text"]})
+        elif kind == "queued":
+            yield present.sse_comment(f"waiting for the model: number {event['position']} in line")
+        elif kind == "conversation":
+            conversation_id = event["id"]
+        elif kind == "error":
+            errors.append(event["message"])
+        elif kind == "done":
+            done = event
+    if done is None:
+        yield present.sse({"error": {"message": "; ".join(errors) or "No answer.", "type": "server_error", "code": "server_error"}})
+        return
+    rest = tail_after_stream("".join(streamed), done["answer"]) + sources_footer(request, done["citations"])
+    if rest:
+        yield chunk({"content": rest})
+    yield chunk({}, "stop", usage=_usage(done), **_extras(request, done, conversation_id))
+    yield present.sse("[DONE]")

@@ -1,0 +1,81 @@
+"""The answer check: where the evidence answerability is unsure, a model says whether the best
+evidence states the answer to this question; "no" refuses, before anything is generated."""
+
+import pytest
+
+from kbassist.chat.answer_check import check_messages, evidence_states_answer
+from kbassist.llm import set_checker
+from tests.chat.test_answer_trust import ACCRUAL, ask
+from tests.fakes import ScriptedBackend
+
+pytestmark = pytest.mark.django_db
+
+QUESTION = "How many weeks of paid parental leave do I get?"
+
+
+@pytest.fixture
+def handbook(public_collection, make_document):
+    return make_document(public_collection, "leave.md", ACCRUAL)
+
+
+@pytest.fixture
+def checker(settings):
+    """The check runs for every answerable question (the band reaches 1.0), answered by a script."""
+    settings.KB_CHECK_MODEL, settings.KB_CHECK_BELOW = "qwen-1.5b", 1.01
+
+    def use(reply):
+        backend = ScriptedBackend(reply)
+        set_checker(backend)
+        return backend
+
+    yield use
+    set_checker(None)
+
+
+def test_evidence_the_model_says_does_not_state_the_answer_is_refused_before_generating(handbook, employee, checker):
+    check = checker("No")
+    chat = ScriptedBackend("You get 12 weeks of paid parental leave.")
+    done = ask(QUESTION, employee, chat)
+    assert done["kind"] == "refused" and not chat.calls
+    assert "none of them answers this question" in done["answer"]
+    prompt = check.calls[0][-1].content
+    assert QUESTION in prompt and "12 weeks of paid parental leave" in prompt  # the best evidence, verbatim
+    assert done["timings"]["answer_check"]["verdict"] is False
+
+
+def test_evidence_the_model_says_states_the_answer_is_answered(handbook, employee, checker):
+    checker("Yes.")
+    done = ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))
+    assert done["kind"] == "generated" and done["timings"]["answer_check"]["verdict"] is True
+
+
+def test_a_reply_that_is_neither_yes_nor_no_decides_nothing(handbook, employee, checker):
+    checker("Perhaps")
+    done = ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))
+    assert done["kind"] == "generated" and done["timings"]["answer_check"]["verdict"] is None
+
+
+def test_evidence_sure_enough_is_not_checked(handbook, employee, checker, settings):
+    check = checker("No")
+    settings.KB_CHECK_BELOW = 0.0
+    done = ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))
+    assert done["kind"] == "generated" and not check.calls and "answer_check" not in done["timings"]
+
+
+def test_no_check_when_it_is_turned_off(handbook, employee, checker, settings):
+    check = checker("No")
+    settings.KB_CHECK_MODEL = ""
+    assert ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))["kind"] == "generated"
+    assert not check.calls
+
+
+def test_chinese_yes_and_no_are_read():
+    assert evidence_states_answer("我可以休几周育儿假？", ["12 weeks of paid parental leave."], ScriptedBackend("是的")) is True
+    assert evidence_states_answer("我可以休几天婚假？", ["12 weeks of paid parental leave."], ScriptedBackend("否")) is False
+    assert evidence_states_answer("Anything?", [], ScriptedBackend("Yes")) is None  # nothing to check
+
+
+def test_the_check_prompt_lists_each_evidence_sentence():
+    messages = check_messages("Q?", ["First.", "Second."])
+    assert messages[0].role == "system" and "yes or no" in messages[0].content
+    assert "- First.\n- Second." in messages[1].content and "Question: Q?" in messages[1].content
