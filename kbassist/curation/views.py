@@ -366,6 +366,12 @@ def review_list(request):
         except ValueError:
             review_by = None
         reviews.set_review(source, owner=owner, owner_group=group, review_by=review_by)
+        if model is Document and request.POST.get("superseded_by"):
+            successor = Document.objects.filter(pk=request.POST["superseded_by"] or 0, collection__in=curated).exclude(pk=source.pk).first()
+            if successor is None:
+                raise Http404("No such successor.")
+            source.superseded_by = successor
+            source.save(update_fields=["superseded_by", "updated_at"])
         messages.success(request, _("Saved: %(source)s.") % {"source": source})
         return redirect("curation:reviews")
     return render(request, "curation/reviews.html", {

@@ -52,3 +52,18 @@ def test_a_curator_sets_the_owner_and_date_of_a_source_they_curate(client, publi
     mine.refresh_from_db()
     assert (mine.review.owner.username, mine.review.review_by) == ("owen", date(2030, 1, 31))
     assert client.post(reverse("curation:reviews"), {"kind": "document", "id": theirs.pk, "owner": "owen"}).status_code == 404
+
+
+def test_a_superseded_document_is_never_cited_its_successor_is(client, public_collection, make_document, curator, employee):
+    from kbassist.retrieval.search import search
+
+    old = make_document(public_collection, "parking-2024.md", "# Parking 2024\n\nStaff parking costs 5 euros a day in the garage.\n")
+    new = make_document(public_collection, "parking-2025.md", "# Parking 2025\n\nStaff parking is free in the garage from 2025.\n")
+    titles = {h.chunk.document.title for h in search("How much does staff parking in the garage cost?", employee).hits}
+    assert titles == {"Parking 2024", "Parking 2025"}
+    client.force_login(curator(public_collection))
+    client.post(reverse("curation:reviews"), {"kind": "document", "id": old.pk, "superseded_by": new.pk})
+    old.refresh_from_db()
+    assert old.superseded_by == new
+    hits = search("How much does staff parking in the garage cost?", employee).hits
+    assert [h.chunk.document.title for h in hits] == ["Parking 2025"]  # the old one is never a source again
