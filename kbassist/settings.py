@@ -381,6 +381,14 @@ KB_REDACT_PII = env.bool("KB_REDACT_PII", default=False)
 # default, kbassist/curation/gaps.py), and how often the worker refreshes the gaps.
 KB_GAP_SIMILARITY = env.float("KB_GAP_SIMILARITY", default=0.0)
 KB_GAPS_REFRESH_MINUTES = env.float("KB_GAPS_REFRESH_MINUTES", default=15)
+# Freshness: a source is due for review this long after it was added (unless a date is set);
+# its owners are told by e-mail (console: printed in the worker's log; or smtp with KB_EMAIL_HOST).
+KB_REVIEW_MONTHS = env.int("KB_REVIEW_MONTHS", default=12)
+EMAIL_BACKEND = env.str("KB_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("KB_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("KB_EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("KB_FROM_EMAIL", default="kb-assist@localhost")
+CELERY_BEAT_SCHEDULE["notify-reviews"] = {"task": "kbassist.notify_reviews", "schedule": 24 * 3600}
 CELERY_BEAT_SCHEDULE["refresh-knowledge-gaps"] = {"task": "kbassist.refresh_gaps", "schedule": KB_GAPS_REFRESH_MINUTES * 60}
 
 LOGGING = {

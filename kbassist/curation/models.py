@@ -99,3 +99,23 @@ class GapQuestion(models.Model):
     rerun_kind = models.CharField(max_length=10, blank=True)
     rerun_detail = models.CharField(max_length=200, blank=True)
     rerun_at = models.DateTimeField(null=True, blank=True)
+
+
+class Review(models.Model):
+    """Who owns a document or an FAQ, and by when it should be read again. Without a row (or
+    a date) a source is due ``KB_REVIEW_MONTHS`` after it was added."""
+
+    document = models.OneToOneField(Document, null=True, blank=True, on_delete=models.CASCADE, related_name="review")
+    faq = models.OneToOneField(FAQ, null=True, blank=True, on_delete=models.CASCADE, related_name="review")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    review_by = models.DateField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)  # the owners were told it is due
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(document__isnull=False, faq__isnull=True) | models.Q(document__isnull=True, faq__isnull=False)),
+                name="review_of_one_source",
+            )
+        ]

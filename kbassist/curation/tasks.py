@@ -16,6 +16,13 @@ def refresh_gaps_task():
     log.info("knowledge gaps: %s", report)
 
 
+@shared_task(name="kbassist.notify_reviews")
+def notify_reviews_task():
+    from .reviews import notify_due
+
+    log.info("review notices sent: %d", notify_due())
+
+
 @shared_task(name="kbassist.draft_faq")
 def draft_faq_task(gap_id: int, curator_id: int):
     from .drafts import draft_answer

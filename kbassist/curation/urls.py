@@ -14,4 +14,5 @@ urlpatterns = [
     path("gaps/<int:pk>/status", views.gap_status, name="gap_status"),
     path("try", views.try_question, name="try"),
     path("answers", views.answer_list, name="answers"),
+    path("reviews", views.review_list, name="reviews"),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from kbassist.chat.answering import explain
 from kbassist.chat.models import Message
-from kbassist.knowledge.models import Chunk, Collection
+from kbassist.knowledge.models import FAQ, Chunk, Collection, Document
 
 from . import drafts, gaps, stats
 from .access import curated_collections, curator_required, sees_everything
@@ -25,6 +25,9 @@ from .faqs import promote
 from .models import AnswerRecord, Gap
 from .records import backfill
 from .stand_in import GroupMember, NoGroups
+
+
+MAX_DAYS = 3 * 366  # the longest period a page covers
 
 
 # --- scope: the period and the collections a page covers ----------------------------------------
@@ -43,6 +46,7 @@ def _scope(request):
         pass
     if period.since > period.until:
         period.since, period.until = period.until, period.since
+    period.since = max(period.since, period.until - timedelta(days=MAX_DAYS - 1))
     chosen = next((c for c in curated if str(c.pk) == request.GET.get("collection", "")), None)
     if chosen is not None:
         ids = [chosen.pk]
@@ -63,6 +67,9 @@ def dashboard(request):
     backfill()
     period, chosen, ids, curated = _scope(request)
     figures = stats.dashboard(period, ids)
+    from .reviews import due_sources
+
+    due = due_sources(ids)
     top_gaps = gaps.summaries(ids, since=period.start, until=period.end)[:10]
     charts = {
         "per_day": figures["per_day"],
@@ -74,7 +81,8 @@ def dashboard(request):
     return render(request, "curation/dashboard.html", {
         "period": period, "chosen": chosen, "curated": curated, "figures": figures, "charts": charts,
         "gaps": top_gaps, "query": _scope_query(period, chosen), "section": "dashboard",
-        "kinds": Message.Kind.choices,
+        "kinds": Message.Kind.choices, "due": due[:20], "due_count": len(due),
+        "mine": due_sources(None, owner=request.user),
     })
 
 
@@ -337,3 +345,36 @@ def _answers(request):
     through = AnswerRecord.collections.through
     ids = list(curated_collections(request.user).values_list("pk", flat=True))
     return answers.filter(Exists(through.objects.filter(answerrecord_id=OuterRef("pk"), collection_id__in=ids)))
+
+
+# --- freshness: owners and review dates ------------------------------------------------------------
+@curator_required
+def review_list(request):
+    from . import reviews
+
+    curated = curated_collections(request.user)
+    ids = None if sees_everything(request.user) else list(curated.values_list("pk", flat=True))
+    if request.method == "POST":
+        model = Document if request.POST.get("kind") == "document" else FAQ
+        source = model.objects.filter(pk=request.POST.get("id") or 0, collection__in=curated).first()
+        if source is None:
+            raise Http404("No such source.")
+        owner = get_user_model().objects.filter(username=request.POST.get("owner", "").strip()).first()
+        group = Group.objects.filter(pk=request.POST.get("group") or 0).first()
+        try:
+            review_by = date.fromisoformat(request.POST["review_by"]) if request.POST.get("review_by") else None
+        except ValueError:
+            review_by = None
+        reviews.set_review(source, owner=owner, owner_group=group, review_by=review_by)
+        if model is Document and request.POST.get("superseded_by"):
+            successor = Document.objects.filter(pk=request.POST["superseded_by"] or 0, collection__in=curated).exclude(pk=source.pk).first()
+            if successor is None:
+                raise Http404("No such successor.")
+            source.superseded_by = successor
+            source.save(update_fields=["superseded_by", "updated_at"])
+        messages.success(request, _("Saved: %(source)s.") % {"source": source})
+        return redirect("curation:reviews")
+    return render(request, "curation/reviews.html", {
+        "due": reviews.due_sources(ids), "mine": reviews.due_sources(None, owner=request.user),
+        "groups": Group.objects.order_by("name"), "section": "reviews",
+    })

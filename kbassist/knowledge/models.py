@@ -115,6 +115,11 @@ class Document(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     ingested_at = models.DateTimeField(null=True, blank=True)
+    # A newer document that replaces this one: a superseded document is never cited (search
+    # leaves it out), its successor is.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes", verbose_name=_("superseded by")
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -97,15 +97,24 @@ def explain_search(query: str, user, top_k: int | None = None, collection_ids=No
         timings["total"] = _ms(t0)
         return explained
 
+    # Superseded documents are never cited: their chunks are left out before the cut to top_k.
+    superseded = set(
+        Chunk.objects.filter(collection__in=explained.searched, document__superseded_by__isnull=False).values_list("pk", flat=True)
+    )
     fused, bm25_hits, dense_hits = hybrid_rank(
         query,
         indexes,
-        top_k,
+        top_k + len(superseded),
         depth=depth,
         rrf_k=settings.KB_RRF_K,
         weights={"bm25": settings.KB_BM25_WEIGHT, "dense": settings.KB_DENSE_WEIGHT},
         timings=timings,
     )
+    if superseded:
+        fused = [(cid, score) for cid, score in fused if cid not in superseded][:top_k]
+        bm25_hits = [(score, cid) for score, cid in bm25_hits if cid not in superseded]
+        dense_hits = [(score, cid) for score, cid in dense_hits if cid not in superseded]
+        explained.skipped.update({"superseded documents": f"{len(superseded)} passages left out"})
     explained.bm25, explained.dense = bm25_hits, dense_hits
 
     bm25_info = {cid: (rank, score) for rank, (score, cid) in enumerate(bm25_hits, start=1)}
