@@ -6,8 +6,10 @@
 The handbook (read where it lies, in ../shared/datasets; never copied into the project) is
 imported through the real import path (``import_documents``, ingestion run in-process as
 with KB_CELERY_EAGER) into a collection named after it, in a data folder of its own,
-``data/eval/<handbook>/`` (git-ignored). That folder is reused while the embedder and the
-chunking settings are the same; it is imported again when they change, or with --fresh. The
+``data/eval/<handbook>/`` (git-ignored; ``data/eval/<handbook>-<embedder>/`` for an embedder
+other than the default, so comparing embedders never throws an import away). That folder is
+reused while the embedder and the chunking settings are the same; it is imported again when
+they change, or with --fresh. The
 questions (bench/eval/handbook-*.jsonl) are then asked with the bundled chat model
 (KB_LLM_MODEL, default qwen-0.5b), and the report is written next to the data as JSON and
 Markdown in ``data/eval/reports/``. ``both`` runs one handbook after the other, each in its own process.
@@ -151,12 +153,18 @@ def import_handbook(name: str, handbook: dict, data: Path, key: dict) -> dict:
     return stamp
 
 
+def data_folder(name: str) -> Path:
+    """Where a handbook's import lives: one folder per embedder (vectors of two models never mix)."""
+    embedder = os.environ.get("KB_EMBEDDER", "minilm")
+    return EVAL_DATA / (name if embedder == "minilm" else f"{name}-{embedder}")
+
+
 def run_one(name: str, args) -> int:
     handbook = HANDBOOKS[name]
     if not handbook["corpus"].is_dir():
         print(f"{handbook['corpus']} is not there: the handbook datasets live in ../shared/datasets.")
         return 1
-    data = EVAL_DATA / name
+    data = data_folder(name)
     data.mkdir(parents=True, exist_ok=True)
     os.environ["KB_CELERY_EAGER"] = "1"  # ingestion runs in this process, as a worker would run it
     os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
