@@ -223,6 +223,10 @@ class EvidenceIndex:
                 elif token in unit.heading_tokens:
                     lexical += 0.3 * w
             lexicals.append(lexical / total)
+        if wanted == "phone":  # "Call them at ...": the number's sentence names its subject in the one before
+            for k in range(1, len(units)):
+                if units[k].source_n == units[k - 1].source_n and fits_wanted(wanted, self.quantities(units[k])):
+                    lexicals[k] = max(lexicals[k], 0.8 * lexicals[k - 1])
         semantic: list[float | None] = [None] * len(units)
         if encode is not None:
             # only the lexically best units are embedded (in source order when none matches:
@@ -235,7 +239,9 @@ class EvidenceIndex:
             score = 0.6 * lexical + 0.4 * max(0.0, cos or 0.0) if encode is not None else lexical
             if wanted:
                 quantities = self.quantities(unit)
-                score = score + 0.08 if fits_wanted(wanted, quantities) else score * 0.85
+                fits = fits_wanted(wanted, quantities, unit.text)
+                # a sentence without a phone number cannot answer "what's the number to call?"
+                score = score + 0.08 if fits else score * (0.5 if wanted == "phone" else 0.85)
                 if unit_asked and any(q.unit == unit_asked for q in quantities):
                     score += 0.08
             if len(unit.tokens) < 2:
@@ -353,7 +359,7 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
         if semantic:
             cos = semantic.get((ev.source_n, ev.start), 0.0)
             coverage = max(coverage, 0.5 * coverage + 0.5 * min(1.0, max(0.0, (cos - 0.2) / 0.5)))
-        has_value = fits_wanted(wanted, index.quantities(unit)) if wanted else True
+        has_value = fits_wanted(wanted, index.quantities(unit), unit.text) if wanted else True
         score = coverage
         if wanted and not has_value:
             score *= 0.5

@@ -106,7 +106,7 @@ class Grounding:
         details = verification.as_dict()
         # Asked for a number, a duration, an amount or a date, and none stated: no answer (a
         # small model sometimes only restates the question).
-        states_nothing = wanted_value(self.question) in ("number", "duration", "amount", "date") and not verification.claims_checked
+        states_nothing = wanted_value(self.question) in ("phone", "number", "duration", "amount", "date") and not verification.claims_checked
         if (shown.use_evidence or states_nothing) and self.best:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)

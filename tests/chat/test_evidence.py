@@ -206,6 +206,35 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
     assert wanted_value(question) == wanted
 
 
+@pytest.mark.parametrize("question, wanted", [
+    ("What's the phone number for the GSA IT Service Desk?", "phone"),
+    ("IT 服务台的电话是多少？", "phone"),
+    ("How long does my laptop's login password have to be?", "number"),
+    ("How long does the parental leave last?", "duration"),
+    ("When is my weekly timecard due?", "date"),
+])
+def test_the_kind_of_value_a_question_asks_for(question, wanted):
+    assert wanted_value(question) == wanted
+
+
+def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():
+    sources = [{"n": 1, "title": "Internal tools", "section": "IT Service Desk", "text":
+                "The IT Service Desk handles requests for laptops and software. "
+                "Call them at 866-450-5250. Most requests are answered within a day."}]
+    best = best_evidence("What's the phone number for the IT Service Desk?", sources, k=1)
+    assert "866-450-5250" in best[0].text
+
+
+def test_asked_when_something_is_due_a_day_of_the_week_is_an_answer():
+    sources = [
+        "Timecards for the current week appear in the Tock app after the weekly reminder. "
+        "Everyone is expected to submit their timecard by close of business each Friday."
+    ]
+    on_a_day, without = sources[0].split(". ")[1], sources[0].split(". ")[0]
+    assert answerability("When is my weekly timecard due?", [on_a_day]).has_value
+    assert not answerability("When is my weekly timecard due?", [without]).has_value
+
+
 def test_a_stipend_the_sources_mention_without_a_figure_is_not_answerable():
     sources = ["Remote employees may ask for a stipend to cover their home internet bill; see the remote work page."]
     assert not answerability("What's the monthly stipend for remote employees' home internet bill?", sources).has_value

@@ -44,9 +44,24 @@ _ASKS_FOR_MONEY = re.compile(
 )
 
 
+# "What's the phone number of the service desk?": a phone number is the answer, not any number.
+_ASKS_FOR_PHONE = re.compile(r"phone number|telephone|\bnumber (?:do|should|can) i (?:call|dial)|\bcall\b.{0,30}\bnumber|电话|热线")
+# "How long does the password have to be?": a length (of text, a queue, a list), not a time.
+_ASKS_FOR_LENGTH = re.compile(r"how long (?:does|do|must|should|can|will|is|are)\b[^?]{0,60}\b(?:be|have to be|need to be)\s*\??\s*$")
+# Days of the week answer "when is it due?" as a date does ("each Friday", "周五").
+_WEEKDAY = re.compile(
+    r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|(?:星期|礼拜|周)[一二三四五六日天]", re.I
+)
+
+
 def wanted_value(question: str) -> str | None:
-    """The kind of value the question asks for: "duration", "amount", "date", "number" or None."""
+    """The kind of value the question asks for: "phone", "duration", "amount", "date",
+    "number" or None."""
     q = question.lower()
+    if _ASKS_FOR_PHONE.search(q):
+        return "phone"
+    if _ASKS_FOR_LENGTH.search(q):
+        return "number"
     if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
         return "duration"
     if re.search(r"how much|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|金额|费用|价格", q) or _ASKS_FOR_MONEY.search(q):
@@ -75,10 +90,15 @@ def asked_unit(question: str) -> str | None:
     return unit.lastgroup if unit else None
 
 
-def fits_wanted(wanted: str | None, quantities: list[Quantity]) -> bool:
-    """Whether ``quantities`` hold a value of the kind ``wanted`` (see :func:`wanted_value`)."""
+def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") -> bool:
+    """Whether ``quantities`` (found in ``text``) hold a value of the kind ``wanted`` (see
+    :func:`wanted_value`); a day of the week in ``text`` counts as a date."""
     kinds = {q.kind for q in quantities if not q.ordinal}
     if wanted is None:
+        return True
+    if wanted == "phone":
+        return "phone" in kinds
+    if wanted == "date" and _WEEKDAY.search(text):
         return True
     if wanted == "duration":
         return bool(kinds & {"duration"})
