@@ -26,7 +26,9 @@
   style.textContent = [
     ":host{all:initial}",
     ".bubble{position:fixed;right:20px;bottom:20px;z-index:2147483646;border:0;border-radius:28px;padding:12px 18px;",
-    "background:#1f6feb;color:#fff;font:600 15px/1.2 system-ui,-apple-system,'Segoe UI',sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer}",
+    "background:#1f6feb;color:#fff;font:600 15px/1.2 system-ui,-apple-system,'Segoe UI',sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;",
+    "display:flex;align-items:center;gap:8px}",
+    ".bubble svg{width:18px;height:18px}",
     ".bubble[hidden],.frame[hidden]{display:none}",
     ".frame{position:fixed;right:20px;bottom:76px;z-index:2147483647;width:min(400px,calc(100vw - 40px));",
     "height:min(600px,calc(100vh - 100px));border:1px solid #d0d7de;border-radius:12px;background:#fff;box-shadow:0 8px 30px rgba(0,0,0,.25)}",
@@ -34,7 +36,14 @@
   const bubble = document.createElement("button");
   bubble.className = "bubble";
   bubble.type = "button";
-  bubble.textContent = "💬 " + label;
+  const icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  path.setAttribute("fill", "currentColor");
+  icon.appendChild(path);
+  bubble.append(icon, document.createTextNode(label));
   bubble.hidden = true; // until the frame says it loaded
   bubble.setAttribute("aria-expanded", "false");
   const frame = document.createElement("iframe");

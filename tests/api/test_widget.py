@@ -50,7 +50,7 @@ def test_a_key_s_frame_may_be_embedded_only_by_its_origins(client, widget_key):
     assert response["Content-Security-Policy"] == f"frame-ancestors 'self' {PORTAL} http://127.0.0.1:8080"
     assert "X-Frame-Options" not in response  # CSP decides; the site-wide DENY would block every page
     config = json.loads(response.content.split(b'id="widget-config" type="application/json">')[1].split(b"</script>")[0])
-    assert config["language"] == "zh-hans" and config["strings"]["send"] == "发送" and config["names"] == "Handbook"
+    assert config["language"] == "zh-hans" and config["strings"]["title"] == "问知识库" and config["names"] == "Handbook"
 
 
 def test_a_bad_key_or_collection_gets_a_frame_that_nobody_may_embed(client, widget_key, hr_collection):
