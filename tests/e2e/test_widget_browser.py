@@ -44,8 +44,8 @@ main {{ max-width: 720px; padding: 8px 28px; }} .card {{ background: #fff; borde
 """
 
 
-@pytest.fixture
-def app(transactional_db):
+@pytest.fixture(scope="module")
+def app(django_db_setup, django_db_blocker):
     with scripted_model(REPLY) as model_url, running_app(
         "/widget/frame", "daphne-widget.log", KB_LLM_BACKEND="openai", KB_OPENAI_BASE_URL=model_url, KB_TRANSLATE_QUERIES="false"
     ) as url:
