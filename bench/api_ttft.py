@@ -1,7 +1,7 @@
 """Time to first streamed token through each door of one real server: the chat websocket, the
 REST API's Server-Sent Events (``POST /api/v1/ask`` with ``stream: true``), the
 OpenAI-compatible stream (``/v1/chat/completions`` through the official ``openai`` client) and
-the embeddable widget's stream (``POST /widget/ask`` with a widget key, as its frame sends it).
+the embeddable widget's stream (``POST /widget/key/ask`` with a widget key, as its frame sends it).
 
 A real Daphne process serves the starter knowledge base (ingested in-process into a
 throw-away data folder) with the default chat model; the doors take turns, round after round,
@@ -120,7 +120,7 @@ def sse_round(url: str, key: str, question: str) -> float:
 
 def widget_round(url: str, key: str, question: str) -> float:
     """As the widget's frame asks: same-origin POST (its Origin is the server's own)."""
-    request = urllib.request.Request(url + "/widget/ask", data=json.dumps({"question": question, "key": key}).encode(),
+    request = urllib.request.Request(url + "/widget/key/ask", data=json.dumps({"question": question, "key": key}).encode(),
                                      headers={"Origin": url, "Content-Type": "application/json"})
     start, first = time.perf_counter(), None
     with urllib.request.urlopen(request, timeout=300) as response:
@@ -187,7 +187,7 @@ def main():
             "chat websocket": lambda: websocket_round(port, cookie, args.question),
             "REST API, Server-Sent Events": lambda: sse_round(url, key, args.question),
             "OpenAI-compatible stream (openai client)": lambda: openai_round(url, key, args.question),
-            "widget (POST /widget/ask, widget key)": lambda: widget_round(url, widget_key.key, args.question),
+            "widget (POST /widget/key/ask, widget key)": lambda: widget_round(url, widget_key.key, args.question),
         }
         for measure in doors.values():  # warm-up: loads the model and the embedder in the server
             measure()

@@ -16,4 +16,5 @@ urlpatterns = [
     path("bots/dingtalk", bots.dingtalk, name="dingtalk"),
     path("widget/frame", widget_views.frame, name="widget_frame"),
     path("widget/ask", widget_views.ask, name="widget_ask"),
+    path("widget/key/ask", widget_views.key_ask, name="widget_key_ask"),
 ]

@@ -1,6 +1,9 @@
-"""The widget's two URLs: the frame the script tag opens (``/widget/frame``) and the question
-it posts (``/widget/ask``, answered as Server-Sent Events, the websocket's events). Thin glue
-over ``widget`` (who asks, from where) and ``chat.streaming`` (the one answering path)."""
+"""The widget's URLs: the frame the script tag opens (``/widget/frame``) and the question it
+posts, answered as Server-Sent Events (the websocket's events): ``/widget/ask`` for visitors
+signed in here (their session cookie, so CSRF-protected like every page of the site) and
+``/widget/key/ask`` for a widget key (exempt from CSRF: it never reads the session; only the
+key counts). Thin glue over ``widget`` (who asks, from where) and ``chat.streaming`` (the one
+answering path)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -74,7 +78,8 @@ def frame(request):
     else:
         with translation.override(language):
             config = {
-                "askUrl": reverse("api:widget_ask"),
+                "askUrl": reverse("api:widget_key_ask" if request.GET.get("key") else "api:widget_ask"),
+                "csrfToken": "" if request.GET.get("key") else get_token(request),
                 "key": request.GET.get("key", ""),
                 "collection": request.GET.get("collection", ""),
                 "language": language,
@@ -103,9 +108,9 @@ def _refusal(status: int, message: str, code: str, retry_after: int | None = Non
     return response
 
 
-def _prepare(user, request, data: dict):
+def _prepare(user, key_value: str, request, data: dict):
     """``(caller, ask_request)`` for a question from the frame; WidgetRefused when it may not be asked."""
-    caller = widget.caller_for(user, str(data.get("key") or ""), str(data.get("collection") or ""))
+    caller = widget.caller_for(user, key_value, str(data.get("collection") or ""))
     question = data.get("question")
     if not isinstance(question, str) or not question.strip():
         raise widget.WidgetRefused(422, _("Type a question."), "no_question")
@@ -122,8 +127,7 @@ def _prepare(user, request, data: dict):
     return caller, ask
 
 
-@csrf_exempt  # checked below: only the frame (this server's own origin) may post
-async def ask(request):
+async def _answer(request, *, with_key: bool):
     if request.method != "POST":
         return _refusal(405, "Use POST.", "method")
     if not widget.from_own_origin(request):
@@ -134,10 +138,13 @@ async def ask(request):
             raise ValueError
     except ValueError:
         return _refusal(400, "The body must be a JSON object.", "bad_request")
-    user = await request.auser()
+    user = None if with_key else await request.auser()
+    key_value = str(data.get("key") or "") if with_key else ""
     with translation.override(language_of(str(data.get("lang") or ""))):
         try:
-            caller, question = await sync_to_async(_prepare)(user, request, data)
+            if with_key and not key_value:
+                raise widget.WidgetRefused(401, _("This widget key is not valid (unknown or switched off)."), "bad_key")
+            caller, question = await sync_to_async(_prepare)(user, key_value, request, data)
         except widget.WidgetRefused as exc:
             code, _sep, retry = exc.code.partition(":")
             return _refusal(exc.status, exc.message, code, int(retry) if retry else None)
@@ -148,3 +155,13 @@ async def ask(request):
             yield present.sse(widget.shown_event(caller, event), event["type"])
 
     return StreamingHttpResponse(events(), content_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def ask(request):
+    """A signed-in visitor's question (session cookie; CSRF token from the frame)."""
+    return await _answer(request, with_key=False)
+
+
+@csrf_exempt  # a widget key's question: the session is never read, and only the frame's origin may post
+async def key_ask(request):
+    return await _answer(request, with_key=True)

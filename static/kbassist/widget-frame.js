@@ -130,7 +130,7 @@
     try {
       const response = await fetch(config.askUrl, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+        headers: { "Content-Type": "application/json", "Accept": "text/event-stream", "X-CSRFToken": config.csrfToken },
         credentials: "same-origin",
         body: JSON.stringify({ question, conversation, key: config.key, collection: config.collection, lang: config.language }),
       });

@@ -29,9 +29,11 @@ def widget_key(db, public_collection):
     return key
 
 
-def ask(client, payload, origin=OWN):
+def ask(client, payload, origin=OWN, path=None):
+    """A question as the frame posts it: to the key's door when it carries a key, else the session's."""
     headers = {"Origin": origin} if origin else {}
-    return client.post("/widget/ask", json.dumps(payload), content_type="application/json", headers=headers)
+    path = path or ("/widget/key/ask" if "key" in payload else "/widget/ask")
+    return client.post(path, json.dumps(payload), content_type="application/json", headers=headers)
 
 
 def test_origins_are_normalised_and_anything_else_is_named_invalid():
@@ -83,6 +85,29 @@ def test_questions_are_taken_only_from_the_widget_s_own_frame(client, widget_key
     assert client.get("/widget/ask").status_code == 405
     assert ask(client, {"question": "Hi?"}).status_code == 401  # no key, not signed in
     assert ask(client, {"question": "Hi?", "key": "wk_nope"}).status_code == 403
+
+
+def test_each_door_reads_only_its_own_credential(client, employee, widget_key):
+    # The key's door never reads the session (so it needs no CSRF token); the session's door
+    # never reads a key (a key there does not sign anyone in).
+    client.force_login(employee)
+    assert ask(client, {"question": "Hi?"}, path="/widget/key/ask").status_code == 401
+    client.logout()
+    assert ask(client, {"question": "Hi?", "key": widget_key.key}, path="/widget/ask").status_code == 401
+
+
+def test_the_session_s_door_needs_the_csrf_token_the_frame_carries(employee, settings):
+    from django.test import Client
+
+    settings.KB_WIDGET_ORIGINS = ["https://portal.example.com"]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(employee)
+    frame = client.get("/widget/frame")
+    token = json.loads(frame.content.split(b'id="widget-config" type="application/json">')[1].split(b"</script>")[0])["csrfToken"]
+    assert ask(client, {"question": ""}).status_code == 403  # no token: Django's CSRF refusal
+    response = client.post("/widget/ask", json.dumps({"question": ""}), content_type="application/json",
+                           headers={"Origin": OWN, "X-CSRFToken": token})
+    assert response.status_code == 422  # past CSRF, to the question
 
 
 @pytest.mark.django_db(transaction=True)
