@@ -3,7 +3,8 @@ plain static http server on *another* loopback port embeds the widget with its s
 a widget key; the visitor opens the bubble, asks, watches the answer stream in, and opens the
 cited passage. The same page served from an origin the key does not list gets nothing: the
 browser refuses to frame the widget (CSP frame-ancestors), so no bubble appears, and a direct
-call from that page is refused too.
+call from that page is refused too. Without a key, a visitor signed in here asks as themselves
+from a page of the same site (another port of 127.0.0.1): the session cookie goes with the frame.
 
 The app is a real Daphne process; the model is a scripted OpenAI-compatible server
 (``tests/e2e/model_server.py``) reached through the app's real ``openai`` backend, so the
@@ -45,32 +46,36 @@ main {{ max-width: 720px; padding: 8px 28px; }} .card {{ background: #fff; borde
 
 
 @pytest.fixture(scope="module")
-def app(django_db_setup, django_db_blocker):
+def ports():
+    """The loopback ports of the intranet page: the first is allowed, the second is not."""
+    return free_port(), free_port()
+
+
+@pytest.fixture(scope="module")
+def app(django_db_setup, django_db_blocker, ports):
     with scripted_model(REPLY) as model_url, running_app(
-        "/widget/frame", "daphne-widget.log", KB_LLM_BACKEND="openai", KB_OPENAI_BASE_URL=model_url, KB_TRANSLATE_QUERIES="false"
+        "/widget/frame", "daphne-widget.log", KB_LLM_BACKEND="openai", KB_OPENAI_BASE_URL=model_url,
+        KB_TRANSLATE_QUERIES="false", KB_WIDGET_ORIGINS=f"http://127.0.0.1:{ports[0]}",
     ) as url:
         yield url
 
 
-def static_site(folder: Path):
-    """A plain static http server for ``folder`` on a free loopback port (another origin)."""
-    port = free_port()
+def static_site(folder: Path, port: int):
+    """A plain static http server for ``folder`` on a loopback port (another origin than the app's)."""
     command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(folder)]
-    return running_server(command, f"http://127.0.0.1:{port}/portal.html", what="static http server"), f"http://127.0.0.1:{port}"
+    return running_server(command, f"http://127.0.0.1:{port}/portal.html", what="static http server")
 
 
 @pytest.fixture
-def sites(app, tmp_path, handbook):
-    """Two copies of the intranet page on two loopback ports; the key allows only the first."""
-    bot = User.objects.create_user("portal-bot")
-    key = WidgetKey.objects.create(name="portal", user=bot, allowed_origins="http://127.0.0.1:1")  # set below
+def sites(app, ports, tmp_path, handbook):
+    """Two copies of the intranet page on two loopback ports; the key allows only the first.
+    ``portal.html`` embeds the widget with the key, ``signed-in.html`` without one."""
+    allowed, other = (f"http://127.0.0.1:{port}" for port in ports)
+    key = WidgetKey.objects.create(name="portal", user=User.objects.create_user("portal-bot"), allowed_origins=allowed)
     key.collections.add(handbook.collection)
     (tmp_path / "portal.html").write_text(PAGE.format(server=app, key=key.key), encoding="utf-8")
-    allowed_server, allowed = static_site(tmp_path)
-    other_server, other = static_site(tmp_path)
-    key.allowed_origins = allowed
-    key.save()
-    with allowed_server, other_server:
+    (tmp_path / "signed-in.html").write_text(PAGE.format(server=app, key="").replace(' data-key=""', ""), encoding="utf-8")
+    with static_site(tmp_path, ports[0]), static_site(tmp_path, ports[1]):
         yield allowed, other
 
 
@@ -79,13 +84,9 @@ def widget_frame(page):
     return next(f for f in page.frames if "/widget/frame" in f.url)
 
 
-def test_an_intranet_page_on_an_allowed_origin_asks_and_sees_the_streamed_cited_answer(browser, sites):  # noqa: F811
-    allowed, _other = sites
-    page = browser.new_page(viewport={"width": 1100, "height": 760})
-    page.set_default_timeout(60_000)
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(allowed + "/portal.html")
+def open_and_ask(page, url, question):
+    """Open ``url``, the widget's bubble, ask ``question``; the frame and the finished answer."""
+    page.goto(url)
     bubble = page.locator("#kbassist-widget .bubble")  # Playwright's CSS reaches into the open shadow root
     bubble.wait_for(state="visible")
     bubble.click()
@@ -98,10 +99,19 @@ def test_an_intranet_page_on_an_allowed_origin_asks_and_sees_the_streamed_cited_
         if (b && b.textContent.length) window.__partial.push(b.textContent.length);
       }).observe(document.getElementById('messages'), {subtree: true, childList: true, characterData: true});
     }""")
-    frame.fill("#question", "How many vacation days do I get?")
+    frame.fill("#question", question)
     frame.press("#question", "Enter")
-    answer = frame.locator(".msg.assistant").first
     frame.wait_for_selector(".msg.assistant:not(.streaming) .sources li")
+    return frame, frame.locator(".msg.assistant").first
+
+
+def test_an_intranet_page_on_an_allowed_origin_asks_and_sees_the_streamed_cited_answer(browser, sites):  # noqa: F811
+    allowed, _other = sites
+    page = browser.new_page(viewport={"width": 1100, "height": 760})
+    page.set_default_timeout(60_000)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    frame, answer = open_and_ask(page, allowed + "/portal.html", "How many vacation days do I get?")
     text = answer.locator(".body").inner_text()
     assert text.startswith("Full-time staff get 28 vacation days per year") and "[1]" in text
     partial = frame.evaluate("window.__partial")
@@ -148,3 +158,19 @@ def test_the_same_page_on_an_origin_the_key_does_not_list_gets_nothing(browser, 
     )
     assert outcome == "blocked"
     assert not Conversation.objects.exists()
+
+
+def test_a_visitor_signed_in_here_asks_as_themselves_on_a_page_of_the_same_site(browser, sites, app, employee):  # noqa: F811
+    allowed, _other = sites
+    page = browser.new_page(viewport={"width": 1100, "height": 760})
+    page.set_default_timeout(60_000)
+    page.goto(app + "/accounts/login/")
+    page.fill("input[name=username]", "erin")
+    page.fill("input[name=password]", "pw-erin")
+    page.click("button[type=submit]")
+    page.wait_for_url(app + "/")
+    # Another port of 127.0.0.1 is the same site: the session cookie goes with the frame.
+    frame, answer = open_and_ask(page, allowed + "/signed-in.html", "How many vacation days do I get?")
+    assert "[1]" in answer.locator(".body").inner_text()
+    assert "/documents/" in answer.locator("a.open-source").first.get_attribute("href")  # theirs to open
+    assert Conversation.objects.get().user == employee
