@@ -8,11 +8,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from django import forms
-from django.templatetags.static import static
 
 from kbassist.knowledge.models import Collection
 
-from . import present
+from . import widget
 from .models import APIKey, BotSender, WidgetKey
 from .origins import parse_origins
 
@@ -130,27 +129,21 @@ class WidgetKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "key", "user__username", "allowed_origins"]
     raw_id_fields = ["user"]
     filter_horizontal = ["collections"]
-    readonly_fields = ["key", "snippet", "created_at", "last_used_at", "use_count"]
+    readonly_fields = ["key", "created_at", "last_used_at", "use_count"]
+    change_form_template = "admin/api/widgetkey/change_form.html"  # adds the script tag to paste
 
     def get_fields(self, request, obj=None):
         fields = ["name", "user", "collections", "allowed_origins", "questions_per_minute", "active"]
-        return fields if obj is None else fields + ["key", "snippet", "created_at", "last_used_at", "use_count"]
+        return fields if obj is None else fields + ["key", "created_at", "last_used_at", "use_count"]
 
     @admin.display(description=_("allowed origins"))
     def origin_list(self, obj):
         return ", ".join(obj.origins)
 
-    @admin.display(description=_("script tag for the page"))
-    def snippet(self, obj):
-        collections = list(obj.collections.all())
-        slug = present.collection_slugs(Collection.objects.all())[collections[0].pk] if len(collections) == 1 else ""
-        src = self.request_base + static("kbassist/widget.js")
-        tag = f'<script src="{src}" data-key="{obj.key}"' + (f' data-collection="{slug}"' if slug else "") + " defer></script>"
-        return format_html("<code style=\"user-select:all\">{}</code>", tag)
-
-    def get_form(self, request, obj=None, **kwargs):
-        self.request_base = request.build_absolute_uri("/")[:-1]
-        return super().get_form(request, obj, **kwargs)
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        key = self.get_object(request, object_id)
+        tag = widget.script_tag(request.build_absolute_uri("/"), key) if key is not None else ""
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "script_tag": tag})
 
     def has_add_permission(self, request):
         return request.user.is_superuser

@@ -13,9 +13,11 @@ server's own (the frame) is refused, so a page elsewhere can neither frame nor c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core import signing
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
@@ -107,13 +109,22 @@ def check_rate(caller: Caller, ip: str | None) -> Refusal | None:
         return refusal
     limit = caller.key.questions_per_minute
     if limit:
-        request = type("R", (), {"META": {"REMOTE_ADDR": ip or "0.0.0.0"}, "method": "POST"})()
+        request = SimpleNamespace(META={"REMOTE_ADDR": ip or "0.0.0.0"}, method="POST")
         usage = get_usage(request, group="kb.widget.key", key=lambda group, request: f"widget:{caller.key.pk}",
                           rate=(limit, 60), increment=True)
         if usage and usage["should_limit"] and usage["time_left"] >= 0:
             seconds = max(1, int(usage["time_left"]))
             return Refusal("rate_limited", _("This widget is busy. Please wait about %(seconds)s s and try again.") % {"seconds": seconds}, seconds)
     return None
+
+
+def script_tag(base_url: str, key: WidgetKey) -> str:
+    """The tag to paste into a page to embed the widget with ``key`` (with its collection, when
+    it has just one)."""
+    collections = list(key.collections.all())
+    slug = present.collection_slugs(Collection.objects.all())[collections[0].pk] if len(collections) == 1 else ""
+    src = base_url.rstrip("/") + static("kbassist/widget.js")
+    return f'<script src="{src}" data-key="{key.key}"' + (f' data-collection="{slug}"' if slug else "") + " defer></script>"
 
 
 def conversation_token(caller: Caller, conversation_id: int) -> str:
