@@ -94,9 +94,14 @@ def own_origin(request) -> str:
 
 def from_own_origin(request) -> bool:
     """Whether a request was sent by a page of this server (the widget's frame): browsers send
-    ``Origin`` with every POST, and nothing outside a browser needs this endpoint."""
-    origin = request.headers.get("Origin", "")
-    return bool(origin) and normalize_origin(origin) == normalize_origin(own_origin(request))
+    ``Origin`` with every POST, and nothing outside a browser needs this endpoint. Behind a
+    proxy that ends TLS, this server's outside address is one of ``KB_CSRF_TRUSTED_ORIGINS``
+    (as for Django's own CSRF check)."""
+    origin = normalize_origin(request.headers.get("Origin", ""))
+    if origin is None:
+        return False
+    trusted = parse_origins(",".join(settings.CSRF_TRUSTED_ORIGINS))[0]
+    return origin == normalize_origin(own_origin(request)) or origin in trusted
 
 
 def check_rate(caller: Caller, ip: str | None) -> Refusal | None:

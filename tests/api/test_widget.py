@@ -83,6 +83,14 @@ def test_questions_are_taken_only_from_the_widget_s_own_frame(client, widget_key
         assert response.status_code == 403 and response.json()["code"] == "origin"
         assert "Access-Control-Allow-Origin" not in response
     assert client.get("/widget/ask").status_code == 405
+
+
+def test_behind_a_proxy_the_frame_s_origin_is_the_trusted_outside_address(client, widget_key, settings):
+    # TLS ends at the proxy: the server sees http://testserver, the browser says https://kb.example.com.
+    payload = {"question": "", "key": widget_key.key}
+    assert ask(client, payload, origin="https://kb.example.com").status_code == 403
+    settings.CSRF_TRUSTED_ORIGINS = ["https://kb.example.com"]
+    assert ask(client, payload, origin="https://kb.example.com").status_code == 422  # past the origin check
     assert ask(client, {"question": "Hi?"}).status_code == 401  # no key, not signed in
     assert ask(client, {"question": "Hi?", "key": "wk_nope"}).status_code == 403
 
