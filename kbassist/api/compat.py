@@ -203,23 +203,27 @@ class MarkedStream:
     chat adds after generation (``chat.attribution``) already in place. Each sentence is
     attributed to the sources as soon as the next one begins; the end of the sentence being
     written (its punctuation) is held back until then, because the marker goes before it.
-    What is sent is always a continuation of what was sent before."""
+    An answer that comes whole, in one piece (curated, cached, refused, quoted), is the final
+    text already and is passed on as it is. What is sent always continues what was sent."""
 
     def __init__(self):
         self.text = ""  # the model's text so far
         self.sent = ""  # what the client has received
         self.sources: list[str] = []
+        self._pieces = 0
         self._complete_end = -1
         self._complete = ""
 
     def feed(self, piece: str) -> str:
         """What to send now that ``piece`` has arrived ('' if nothing yet)."""
         self.text += piece
+        self._pieces += 1
         spans = sentence_spans(self.text)
         end = spans[-2][1] if len(spans) > 1 else 0  # every sentence but the last is complete
         if end != self._complete_end:
             self._complete_end = end
-            self._complete = attribute(self.text[:end], self.sources) if self.sources else self.text[:end]
+            streamed = self._pieces > 1 and self.sources
+            self._complete = attribute(self.text[:end], self.sources) if streamed else self.text[:end]
         shown = self._complete + _HELD.sub("", self.text[end:])
         if not shown.startswith(self.sent):
             return ""  # sentences were split differently: wait (the end of the answer catches up)

@@ -85,6 +85,14 @@ def test_markers_go_into_the_stream_as_each_sentence_ends():
     assert tail_after_stream(stream.sent, reply.replace("year.", "year [1].").replace("sick.", "sick [2].")) == "!"
 
 
+def test_an_answer_that_comes_whole_is_passed_on_as_it_is():
+    stream = MarkedStream()
+    stream.sources = ["Full-time employees get 28 working days of paid vacation per calendar year."]
+    curated = "Full-time employees get 28 working days of paid vacation per calendar year. Part-time staff pro rata. [1]"
+    sent = stream.feed(curated)
+    assert sent + tail_after_stream(sent, curated) == curated
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_streamed_answer_carries_the_same_markers_as_the_chat_s(api, employee, handbook, backend):
     reply = "Full-time staff get 28 vacation days per year. Tell your manager before 10:00 and bring a note from day 4."
