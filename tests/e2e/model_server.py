@@ -20,14 +20,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     reply = ""
     delay = 0.0
-    requests: list
 
     def log_message(self, *args):  # quiet
         pass
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        self.requests.append(body)
         if self.path.rstrip("/") != "/v1/chat/completions":
             self.send_error(404)
             return
@@ -68,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
 def scripted_model(reply: str, delay: float = 0.05):
     """A server that answers every chat completion with ``reply``, one word every ``delay``
     seconds when streaming; yields its base URL (``http://127.0.0.1:PORT/v1``)."""
-    handler = type("Handler", (_Handler,), {"reply": reply, "delay": delay, "requests": []})
+    handler = type("Handler", (_Handler,), {"reply": reply, "delay": delay})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="scripted-model", daemon=True)
