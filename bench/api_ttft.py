@@ -1,6 +1,7 @@
 """Time to first streamed token through each door of one real server: the chat websocket, the
-REST API's Server-Sent Events (``POST /api/v1/ask`` with ``stream: true``) and the
-OpenAI-compatible stream (``/v1/chat/completions`` through the official ``openai`` client).
+REST API's Server-Sent Events (``POST /api/v1/ask`` with ``stream: true``), the
+OpenAI-compatible stream (``/v1/chat/completions`` through the official ``openai`` client) and
+the embeddable widget's stream (``POST /widget/key/ask`` with a widget key, as its frame sends it).
 
 A real Daphne process serves the starter knowledge base (ingested in-process into a
 throw-away data folder) with the default chat model; the doors take turns, round after round,
@@ -8,7 +9,7 @@ so they share the machine's load alike. Curated answers and the answer cache are
 answer is generated. TTFT is measured by the client: from sending the question to the first
 token that arrives.
 
-    .venv/bin/python bench/api_ttft.py [--rounds 3] [--question "..."] [--no-readme]
+    .venv/bin/python bench/api_ttft.py [--rounds 5] [--question "..."] [--no-readme]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import base64
 import json
 import os
+import signal
 import socket
 import statistics
 import struct
@@ -35,7 +37,7 @@ QUESTION = "How many vacation days do I get?"
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--question", default=QUESTION)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--no-readme", action="store_true")
@@ -116,6 +118,18 @@ def sse_round(url: str, key: str, question: str) -> float:
     return first
 
 
+def widget_round(url: str, key: str, question: str) -> float:
+    """As the widget's frame asks: same-origin POST (its Origin is the server's own)."""
+    request = urllib.request.Request(url + "/widget/key/ask", data=json.dumps({"question": question, "key": key}).encode(),
+                                     headers={"Origin": url, "Content-Type": "application/json"})
+    start, first = time.perf_counter(), None
+    with urllib.request.urlopen(request, timeout=300) as response:
+        for line in response:
+            if line.startswith(b"event: token") and first is None:
+                first = time.perf_counter() - start
+    return first
+
+
 def openai_round(url: str, key: str, question: str) -> float:
     import openai
 
@@ -129,13 +143,18 @@ def openai_round(url: str, key: str, question: str) -> float:
 
 def main():
     args = parse_args()
+    # Stopped with SIGTERM (timeout, kill): unwind, so that the server below is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Rate limits off: this measures speed, and every door asks once a round as the same user.
     env = {"KB_LLM_TEMPERATURE": "0", "KB_LLM_MAX_TOKENS": str(args.max_tokens),
-           "KB_FAQ_MATCH_COSINE": "2", "KB_FAQ_MATCH_LEXICAL": "2", "KB_ANSWER_CACHE": "false"}
+           "KB_FAQ_MATCH_COSINE": "2", "KB_FAQ_MATCH_LEXICAL": "2", "KB_ANSWER_CACHE": "false",
+           "KB_RATE_QUESTIONS_PER_MINUTE": "0", "KB_RATE_QUESTIONS_PER_DAY": "0", "KB_RATE_ANONYMOUS_PER_MINUTE": "0"}
     user = starter_kb_user(**env)
     from django.conf import settings
     from django.contrib.sessions.backends.db import SessionStore
 
-    from kbassist.api.models import APIKey
+    from kbassist.api.models import APIKey, WidgetKey
+    from kbassist.knowledge.models import Collection
 
     session = SessionStore()
     session.update({"_auth_user_id": str(user.pk), "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
@@ -143,6 +162,8 @@ def main():
     session.create()
     cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
     key = APIKey.objects.create_key(user, "bench")[1]
+    widget_key = WidgetKey.objects.create(name="bench", user=user, allowed_origins="http://127.0.0.1", questions_per_minute=0)
+    widget_key.collections.set(Collection.objects.all())
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -166,6 +187,7 @@ def main():
             "chat websocket": lambda: websocket_round(port, cookie, args.question),
             "REST API, Server-Sent Events": lambda: sse_round(url, key, args.question),
             "OpenAI-compatible stream (openai client)": lambda: openai_round(url, key, args.question),
+            "widget (POST /widget/key/ask, widget key)": lambda: widget_round(url, widget_key.key, args.question),
         }
         for measure in doors.values():  # warm-up: loads the model and the embedder in the server
             measure()
@@ -182,11 +204,13 @@ def main():
     if not args.no_readme:
         rewrite_section(
             "api-ttft",
-            "### Time to first token: websocket, REST API and OpenAI-compatible stream\n\n"
+            "### Time to first token by door: websocket, REST API, OpenAI-compatible stream, widget\n\n"
             f"{stamp()} Question “{args.question}”, the starter knowledge base, model "
             f"`{Path(settings.KB_LLM_MODEL_PATH).name}`, one real Daphne process; curated answers and the answer "
             f"cache off so that every answer is generated; median of {args.rounds} rounds after a warm-up, the "
-            "doors taking turns. Measured by the client, from sending the question to the first token received.\n\n" + text,
+            "doors taking turns. Measured by the client, from sending the question to the first token received "
+            "(for the websocket: from sending the question on an open socket; for the others: from opening the "
+            "HTTP request, key lookup included).\n\n" + text,
         )
 
 

@@ -360,6 +360,11 @@ KB_WECOM_API_BASE = env.str("KB_WECOM_API_BASE", default="https://qyapi.weixin.q
 # When a question is refused, POST it (JSON) here, e.g. into a ticket system. Empty: off.
 KB_REFUSAL_WEBHOOK_URL = env.str("KB_REFUSAL_WEBHOOK_URL", default="")
 
+# --- The embeddable widget (README, "Embeddable chat widget") ------------------------------------------
+# Origins (scheme://host[:port]) whose pages may embed the widget for visitors signed in here;
+# pages embedding it with a widget key are listed on the key (admin -> API -> Widget keys).
+KB_WIDGET_ORIGINS = env.list("KB_WIDGET_ORIGINS", default=[])
+
 # --- Guard rails (README, "Guard rails") -------------------------------------------------------------
 # Rate limits (0: no limit): questions per user, other chat requests per user, requests per IP
 # address from visitors who are not signed in.

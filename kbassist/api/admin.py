@@ -7,7 +7,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import APIKey, BotSender
+from django import forms
+
+from kbassist.knowledge.models import Collection
+
+from . import widget
+from .models import APIKey, BotSender, WidgetKey
+from .origins import parse_origins
 
 
 class KeyState(admin.SimpleListFilter):
@@ -83,4 +89,67 @@ class BotSenderAdmin(admin.ModelAdmin):
         return request.user.is_superuser  # a mapping lets someone ask as that user
 
     def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class WidgetKeyForm(forms.ModelForm):
+    class Meta:
+        model = WidgetKey
+        fields = ["name", "user", "collections", "allowed_origins", "questions_per_minute", "active"]
+        widgets = {"allowed_origins": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+
+    def clean_allowed_origins(self):
+        origins, invalid = parse_origins(self.cleaned_data["allowed_origins"])
+        if invalid:
+            raise forms.ValidationError(
+                _("Not an origin (scheme://host[:port], nothing after it): %(items)s") % {"items": ", ".join(invalid)})
+        if not origins:
+            raise forms.ValidationError(_("Name at least one origin."))
+        return "\n".join(origins)
+
+    def clean(self):
+        data = super().clean()
+        user, collections = data.get("user"), data.get("collections")
+        if user is not None and collections:
+            visible = set(Collection.objects.visible_to(user).values_list("pk", flat=True))
+            hidden = [c.name for c in collections if c.pk not in visible]
+            if hidden:
+                self.add_error("collections", _("%(user)s may not see: %(names)s") % {"user": user, "names": ", ".join(hidden)})
+        return data
+
+
+@admin.register(WidgetKey)
+class WidgetKeyAdmin(admin.ModelAdmin):
+    """Keys for the embeddable widget: ask-only, bound to origins, collections and a rate.
+    Only superusers make or change them (a key answers as its user)."""
+
+    form = WidgetKeyForm
+    list_display = ["name", "user", "origin_list", "questions_per_minute", "active", "last_used_at", "use_count"]
+    list_filter = ["active"]
+    search_fields = ["name", "key", "user__username", "allowed_origins"]
+    raw_id_fields = ["user"]
+    filter_horizontal = ["collections"]
+    readonly_fields = ["key", "created_at", "last_used_at", "use_count"]
+    change_form_template = "admin/api/widgetkey/change_form.html"  # adds the script tag to paste
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "user", "collections", "allowed_origins", "questions_per_minute", "active"]
+        return fields if obj is None else fields + ["key", "created_at", "last_used_at", "use_count"]
+
+    @admin.display(description=_("allowed origins"))
+    def origin_list(self, obj):
+        return ", ".join(obj.origins)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        key = self.get_object(request, object_id)
+        tag = widget.script_tag(request.build_absolute_uri("/"), key) if key is not None else ""
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "script_tag": tag})
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

@@ -17,6 +17,7 @@ a new conversation is made from them.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -26,7 +27,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from kbassist.chat.models import Conversation, Message
 from kbassist.chat.streaming import MAX_QUESTION, AskRequest, stream_events
-from kbassist.text import strip_citations
+from kbassist.chat.attribution import attribute
+from kbassist.text import CITATION, sentence_spans
 
 from . import present
 from .access import ApiError, authenticate
@@ -191,18 +193,61 @@ def _usage(done: dict) -> dict:
     return {"prompt_tokens": 0, "completion_tokens": tokens, "total_tokens": tokens}
 
 
-def _squash(text: str) -> str:
-    return " ".join(strip_citations(text).split())
+# Held back at the end of what has streamed so far: a sentence's closing punctuation, space and
+# markers, since a [n] marker goes before the punctuation ("28 days [1].").
+_HELD = re.compile(r"(?:\s*\[\d{0,2}\]?|[\s.!?。！？；;:：])*$")
+
+
+class MarkedStream:
+    """The model's tokens as an OpenAI client should see them: with the ``[n]`` markers the
+    chat adds after generation (``chat.attribution``) already in place. Each sentence is
+    attributed to the sources as soon as the next one begins; the end of the sentence being
+    written (its punctuation) is held back until then, because the marker goes before it.
+    An answer that comes whole, in one piece (curated, cached, refused, quoted), is the final
+    text already and is passed on as it is. What is sent always continues what was sent."""
+
+    def __init__(self):
+        self.text = ""  # the model's text so far
+        self.sent = ""  # what the client has received
+        self.sources: list[str] = []
+        self._pieces = 0
+        self._complete_end = -1
+        self._complete = ""
+
+    def feed(self, piece: str) -> str:
+        """What to send now that ``piece`` has arrived ('' if nothing yet)."""
+        self.text += piece
+        self._pieces += 1
+        spans = sentence_spans(self.text)
+        end = spans[-2][1] if len(spans) > 1 else 0  # every sentence but the last is complete
+        if end != self._complete_end:
+            self._complete_end = end
+            streamed = self._pieces > 1 and self.sources
+            self._complete = attribute(self.text[:end], self.sources) if streamed else self.text[:end]
+        shown = self._complete + _HELD.sub("", self.text[end:])
+        if not shown.startswith(self.sent):
+            return ""  # sentences were split differently: wait (the end of the answer catches up)
+        new, self.sent = shown[len(self.sent):], shown
+        return new
+
+
+def _words(text: str) -> list[tuple[str, int]]:
+    """The characters of ``text`` that are neither white space nor part of an [n] marker, each
+    with the index just after it."""
+    markers = [range(m.start(), m.end()) for m in CITATION.finditer(text)]
+    skip = {i for r in markers for i in r}
+    return [(ch, i + 1) for i, ch in enumerate(text) if i not in skip and not ch.isspace()]
 
 
 def tail_after_stream(streamed: str, final: str) -> str:
-    """What to send after the streamed tokens so that the text ends as the checked answer:
-    nothing when only citation markers were added (the footer lists the sources), the rest
-    when the answer continues what was streamed, else the checked answer in full."""
+    """What to send after the streamed text so that the client ends with the final answer:
+    the rest of it when what streamed is its beginning (markers and spaces aside), else the
+    checked answer in full (verification changed what the model wrote)."""
     if final.startswith(streamed):
         return final[len(streamed):]
-    if _squash(final) == _squash(streamed):
-        return ""
+    have, want = _words(streamed), _words(final)
+    if [ch for ch, _ in have] == [ch for ch, _ in want[: len(have)]]:
+        return final[want[len(have) - 1][1]:] if have else final
     return "\n\n" + CHECKED + "\n" + final
 
 
@@ -253,12 +298,14 @@ async def _stream(request, user, name, ask, stop, created):
         return present.sse(body)
 
     yield chunk({"role": "assistant", "content": ""})
-    streamed, errors, done, conversation_id = [], [], None, ask.conversation_id
+    marked, errors, done, conversation_id = MarkedStream(), [], None, ask.conversation_id
     async for event in stream_events(user, ask, stop):
         kind = event["type"]
-        if kind == "token":
-            streamed.append(event["text"])
-            yield chunk({"content": event["text"]})
+        if kind == "sources":
+            marked.sources = [source.get("text") or "" for source in event["sources"]]
+        elif kind == "token":
+            if text := marked.feed(event["text"]):
+                yield chunk({"content": text})
         elif kind == "queued":
             yield present.sse_comment(f"waiting for the model: number {event['position']} in line")
         elif kind == "conversation":
@@ -270,7 +317,7 @@ async def _stream(request, user, name, ask, stop, created):
     if done is None:
         yield present.sse({"error": {"message": "; ".join(errors) or "No answer.", "type": "server_error", "code": "server_error"}})
         return
-    rest = tail_after_stream("".join(streamed), done["answer"]) + sources_footer(request, done["citations"])
+    rest = tail_after_stream(marked.sent, done["answer"]) + sources_footer(request, done["citations"])
     if rest:
         yield chunk({"content": rest})
     yield chunk({}, "stop", usage=_usage(done), **_extras(request, done, conversation_id))

@@ -16,6 +16,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .origins import parse_origins
+
 KEY_PREFIX = "kb_"
 SHOWN_CHARS = 8  # of the secret after the prefix, kept to tell keys apart in lists
 
@@ -147,3 +149,73 @@ class SeenCallback(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform", "signature"], name="callback_seen_once")]
+
+
+# --- the embeddable widget ----------------------------------------------------------------------------------
+
+WIDGET_KEY_PREFIX = "wk_"
+
+
+def new_widget_key() -> str:
+    return WIDGET_KEY_PREFIX + secrets.token_urlsafe(18)
+
+
+class WidgetKeyQuerySet(models.QuerySet):
+    def find(self, value: str) -> "WidgetKey | None":
+        """The active widget key ``value`` (its user active), or None."""
+        if not value or not value.startswith(WIDGET_KEY_PREFIX) or len(value) > 100:
+            return None
+        key = self.filter(key=value, active=True).select_related("user").first()
+        if key is None or not key.user.is_active:
+            return None
+        return key
+
+
+class WidgetKey(models.Model):
+    """A restricted key for the embeddable chat widget on pages whose visitors are not signed
+    in here. It is *public* (it sits in the page's HTML, like a publishable key), so what it may
+    do is narrow: only ask questions, only of its collections, only from a frame on one of its
+    allowed origins (the browser enforces that through CSP ``frame-ancestors``), at its own rate.
+    Answers are given as ``user`` (a service account, say), within its collections."""
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("Where it is used, e.g. “intranet portal, HR pages”."))
+    key = models.CharField(_("key"), max_length=64, unique=True, default=new_widget_key, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="widget_keys", verbose_name=_("answers as"),
+        help_text=_("Questions are answered as this user (a service account, say): never more than it may see."),
+    )
+    collections = models.ManyToManyField(
+        "knowledge.Collection", related_name="widget_keys", verbose_name=_("collections"),
+        help_text=_("The widget asks only these collections (each must be visible to the user above)."),
+    )
+    allowed_origins = models.TextField(
+        _("allowed origins"),
+        help_text=_("One per line, scheme, host and port, e.g. https://intranet.example.com. Only pages there may embed the widget."),
+    )
+    questions_per_minute = models.PositiveIntegerField(
+        _("questions per minute"), default=30,
+        help_text=_("For all visitors together (each visitor's address also counts against the usual per-person limit). 0: no limit."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    use_count = models.PositiveBigIntegerField(_("questions"), default=0, editable=False)
+
+    objects = WidgetKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("widget key")
+        verbose_name_plural = _("widget keys")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def origins(self) -> list[str]:
+        return parse_origins(self.allowed_origins)[0]
+
+    def record_use(self):
+        now = timezone.now()
+        WidgetKey.objects.filter(pk=self.pk).update(last_used_at=now, use_count=F("use_count") + 1)
+        self.last_used_at = now

@@ -1,9 +1,9 @@
-"""The API keys page, the OpenAI-compatible endpoint (/v1/) and the chat-bot callbacks (the
+"""The API keys page, the OpenAI-compatible endpoint (/v1/), the chat-bot callbacks and the widget (the
 REST API's URLs are in ``rest_urls``: django-ninja names them in a namespace of its own)."""
 
 from django.urls import path
 
-from . import bots, compat, views
+from . import bots, compat, views, widget_views
 
 app_name = "api"
 urlpatterns = [
@@ -14,4 +14,7 @@ urlpatterns = [
     path("v1/chat/completions", compat.chat_completions, name="openai_chat_completions"),
     path("bots/wecom", bots.wecom, name="wecom"),
     path("bots/dingtalk", bots.dingtalk, name="dingtalk"),
+    path("widget/frame", widget_views.frame, name="widget_frame"),
+    path("widget/ask", widget_views.ask, name="widget_ask"),
+    path("widget/key/ask", widget_views.key_ask, name="widget_key_ask"),
 ]

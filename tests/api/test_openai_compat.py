@@ -2,10 +2,11 @@
 against a real server is tests/e2e/test_openai_client.py)."""
 
 import json
+import re
 
 import pytest
 
-from kbassist.api.compat import CHECKED, conversation_for, tail_after_stream
+from kbassist.api.compat import CHECKED, MarkedStream, conversation_for, tail_after_stream
 from kbassist.chat.models import Conversation, Message
 
 from tests.fakes import ScriptedBackend
@@ -66,3 +67,45 @@ def test_what_follows_a_stream_so_that_it_ends_as_the_checked_answer():
     assert tail_after_stream("Staff get 28 days. Ask HR.", "Staff get 28 days [1]. Ask HR.") == ""
     corrected = tail_after_stream("Staff get 30 days.", "Staff get 28 days [1].")
     assert corrected == "\n\n" + CHECKED + "\nStaff get 28 days [1]."
+
+
+def test_what_follows_a_stream_whose_markers_were_placed_differently():
+    # Streamed with a marker of its own, finished with the chat's: the rest of the final text.
+    assert tail_after_stream("Staff get 28 days [2] and", "Staff get 28 days and more [1].") == " more [1]."
+    assert tail_after_stream("", "Staff get 28 days [1].") == "Staff get 28 days [1]."
+
+
+def test_markers_go_into_the_stream_as_each_sentence_ends():
+    stream = MarkedStream()
+    stream.sources = ["Full-time staff get 28 vacation days per year.", "Tell your manager before 10:00 when you are sick."]
+    reply = "Full-time staff get 28 vacation days per year. Tell your manager before 10:00 when sick. Thanks!"
+    sent = [stream.feed(w if i == 0 else " " + w) for i, w in enumerate(reply.split(" "))]
+    assert "".join(sent) == "Full-time staff get 28 vacation days per year [1]. Tell your manager before 10:00 when sick [2]. Thanks"
+    assert sent[sent.index(" year") + 1] == " [1]. Tell"  # the marker arrives as the next sentence begins
+    assert tail_after_stream(stream.sent, reply.replace("year.", "year [1].").replace("sick.", "sick [2].")) == "!"
+
+
+def test_an_answer_that_comes_whole_is_passed_on_as_it_is():
+    stream = MarkedStream()
+    stream.sources = ["Full-time employees get 28 working days of paid vacation per calendar year."]
+    curated = "Full-time employees get 28 working days of paid vacation per calendar year. Part-time staff pro rata. [1]"
+    sent = stream.feed(curated)
+    assert sent + tail_after_stream(sent, curated) == curated
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_answer_carries_the_same_markers_as_the_chat_s(api, employee, handbook, backend):
+    reply = "Full-time staff get 28 vacation days per year. Tell your manager before 10:00 and bring a note from day 4."
+    backend(ScriptedBackend(reply=reply))
+    response = completions(api(employee), {"model": "kb-assist", "stream": True,
+                                           "messages": [{"role": "user", "content": "Vacation days and sick leave?"}]})
+    chunks = [json.loads(line[6:]) for line in b"".join(response).decode().split("\n")
+              if line.startswith("data: {")]
+    pieces = [c["choices"][0]["delta"].get("content") for c in chunks if c["choices"][0]["delta"].get("content")]
+    final = chunks[-1]["kb_assist"]["answer"]
+    assert re.fullmatch(r"Full-time staff get 28 vacation days per year \[\d\]\. "
+                        r"Tell your manager before 10:00 and bring a note from day 4 \[\d\]\.", final), final
+    text = "".join(pieces)
+    assert text.startswith(final + "\n\nSources:\n[")  # the text is the chat's answer, markers and all
+    marker = next(i for i, p in enumerate(pieces) if re.search(r"\[\d\]", p))
+    assert marker < len(pieces) - 3, "the first marker streams while the answer is still being written"

@@ -1,6 +1,7 @@
 """CSRF: every URL of the site refuses a POST without the token (the Django test client with
 ``enforce_csrf_checks``), signed in or not. The only views exempt are the doors for other
-programs (the REST API, the OpenAI-compatible endpoint, the chat-bot callbacks): they never
+programs (the REST API, the OpenAI-compatible endpoint, the chat-bot callbacks, the widget's
+key door): they never
 read the session cookie, only an API key or a platform signature, so a browser's cookie alone
 gets nothing from them."""
 
@@ -45,6 +46,7 @@ def test_the_url_walk_finds_every_kind_of_view():
 
 
 MACHINE_DOORS = ("/api/v1/", "/v1/", "/bots/")  # authenticated by an API key or a signature, never a cookie
+MACHINE_DOORS += ("/widget/key/",)  # the embeddable widget with a widget key (its session door is protected)
 
 
 def test_only_the_doors_for_other_programs_are_exempt_from_csrf():
