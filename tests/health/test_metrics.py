@@ -1,0 +1,94 @@
+"""/metrics: Prometheus text with the project's figures after an answer and an ingestion,
+served only to allowed addresses or the bearer of KB_METRICS_TOKEN."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from kbassist.chat.answering import answer
+from kbassist.llm.line import GenerationLine
+
+from tests.fakes import ScriptedBackend
+
+pytestmark = pytest.mark.django_db
+
+
+def scrape(client, **headers) -> dict:
+    """{(sample name, frozenset of labels): value} from /metrics."""
+    response = client.get("/metrics", **headers)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain")
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for s in family.samples
+    }
+
+
+def value(figures, name, **labels):
+    return figures.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_an_answer_shows_up_in_the_figures(client, handbook, employee):
+    before = scrape(client)
+    events = list(answer("How many vacation days do I get?", user=employee, backend=ScriptedBackend(), line=GenerationLine()))
+    done = events[-1]
+    assert done["type"] == "done" and done["kind"] == "generated"
+    after = scrape(client)
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("kb_answers_total", kind="generated", status="complete") == 1
+    assert grew("kb_answer_ttft_seconds_count", kind="generated") == 1
+    assert grew("kb_answer_ttft_seconds_sum", kind="generated") == pytest.approx(done["timings"]["ttft_ms"] / 1000)
+    assert grew("kb_generation_tokens_per_second_count") == 1
+    assert grew("kb_generated_tokens_total") == done["timings"]["tokens"]
+    assert grew("kb_generation_queue_wait_seconds_count") == 1
+    assert value(after, "kb_generation_queue_length") == 0  # nobody waiting any more
+    for stage in ("bm25", "embed", "dense", "fusion", "total"):
+        assert grew("kb_retrieval_stage_seconds_count", stage=stage) == 1, stage
+    # the database's figures, and django-prometheus's own
+    assert value(after, "kb_documents", status="ready") == 1
+    assert value(after, "kb_documents", status="queued") == 0
+    assert any(name.startswith("django_http_requests") for name, _ in after)
+
+
+def test_a_model_that_fails_counts_as_a_model_error_and_a_passages_answer(client, handbook, employee):
+    before = scrape(client)
+    list(answer("How many vacation days do I get?", user=employee, backend=ScriptedBackend(fail_after=0), line=GenerationLine()))
+    after = scrape(client)
+    assert value(after, "kb_model_errors_total", where="generation") - value(before, "kb_model_errors_total", where="generation") == 1
+    assert (value(after, "kb_answers_total", kind="passages", status="error")
+            - value(before, "kb_answers_total", kind="passages", status="error")) == 1
+
+
+def test_ingestion_is_timed_per_stage(client, public_collection, make_document):
+    before = scrape(client)
+    make_document(public_collection, "leave.md", "# Leave\n\nFull-time staff get 28 vacation days per year.\n")
+    make_document(public_collection, "empty.txt", "")
+    after = scrape(client)
+    # both documents were parsed; the empty one stopped there (skipped: nothing to index)
+    for stage, times in (("parse", 2), ("chunk", 1), ("embed", 1), ("store", 1), ("index", 1)):
+        assert (value(after, "kb_ingest_stage_seconds_count", stage=stage)
+                - value(before, "kb_ingest_stage_seconds_count", stage=stage)) == times, stage
+    assert value(after, "kb_documents_ingested_total", status="ready") - value(before, "kb_documents_ingested_total", status="ready") == 1
+    assert value(after, "kb_documents_ingested_total", status="skipped") - value(before, "kb_documents_ingested_total", status="skipped") == 1
+
+
+def test_an_outside_address_is_refused(client):
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 403
+    assert b"kb_" not in response.content
+
+
+def test_a_bearer_token_opens_metrics_from_anywhere_and_a_wrong_one_does_not(client, settings):
+    settings.KB_METRICS_TOKEN = "s3cret-token"
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.7").status_code == 403
+    assert scrape(client, REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer s3cret-token")
+
+
+def test_allowed_addresses_may_be_networks(client, settings):
+    settings.KB_METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
+    assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
