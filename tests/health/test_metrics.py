@@ -92,3 +92,37 @@ def test_allowed_addresses_may_be_networks(client, settings):
     settings.KB_METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
     assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_multiprocess_folder_the_web_process_reports_the_workers_figures(public_collection, make_document,
+                                                                                  monkeypatch, tmp_path):
+    """Daphne and a real Celery worker write their figures into PROMETHEUS_MULTIPROC_DIR (as
+    ``./kb start`` sets it up); a document ingested by the worker shows in Daphne's /metrics."""
+    import urllib.request
+
+    from kbassist.ingestion.importing import queue_ingestion
+    from kbassist.knowledge.models import Document
+
+    from tests.conftest import running_app, running_worker, wait_until
+
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    document = make_document(public_collection, "leave.md", "# Leave\n\nFull-time staff get 28 vacation days.\n", ingest=False)
+    with running_worker() as worker, running_app("/healthz", "daphne-metrics.log") as url:
+        queue_ingestion(document)
+        wait_until(lambda: Document.objects.get(pk=document.pk).status == "ready", timeout=120, what="the worker's ingestion")
+
+        def figures():
+            text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+            return {(s.name, frozenset(s.labels.items())): s.value
+                    for family in text_string_to_metric_families(text) for s in family.samples}
+
+        scraped = figures()
+        assert worker.poll() is None
+    assert value(scraped, "kb_documents_ingested_total", status="ready") == 1  # counted in the worker
+    assert value(scraped, "kb_ingest_stage_seconds_count", stage="embed") == 1
+    assert value(scraped, "kb_documents", status="ready") == 1  # read from the database
+    assert any(name.startswith("django_http_requests") for name, _ in scraped)  # Daphne's own
+    assert value(scraped, "kb_worker_up") == 1
