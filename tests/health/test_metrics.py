@@ -126,3 +126,18 @@ def test_with_a_multiprocess_folder_the_web_process_reports_the_workers_figures(
     assert value(scraped, "kb_documents", status="ready") == 1  # read from the database
     assert any(name.startswith("django_http_requests") for name, _ in scraped)  # Daphne's own
     assert value(scraped, "kb_worker_up") == 1
+
+
+def test_every_figure_the_grafana_dashboard_plots_is_served(client):
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    plotted = {re.sub(r"_(bucket|sum|count|total)$", "", name)
+               for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"\b((?:kb|django)_[a-z_]+)", target["expr"])}
+    response = client.get("/metrics")
+    served = {family.name for family in text_string_to_metric_families(response.content.decode())}
+    assert plotted - {"kb_worker_heartbeat_age_seconds"} <= served, plotted - served  # the age: once a worker beat
+    assert len(plotted) >= 12
