@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+disable_created_metrics()  # no *_created series beside each counter and histogram: noise on a dashboard
 
 # Seconds, from a cached answer (milliseconds) to a long generation on a busy CPU (minutes).
 LATENCY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
