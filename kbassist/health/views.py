@@ -34,12 +34,19 @@ def readyz(request):
                         status=200 if ready else 503)
 
 
+PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+
+
 def metrics_allowed(request) -> bool:
-    """A request bearing KB_METRICS_TOKEN, or one from KB_METRICS_ALLOWED_IPS."""
+    """A request bearing KB_METRICS_TOKEN, or one straight from KB_METRICS_ALLOWED_IPS. A
+    request that came through a proxy is admitted by the token only: behind a reverse proxy
+    on the same machine every request would otherwise come "from" loopback."""
     token = settings.KB_METRICS_TOKEN
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip().encode(), token.encode()):
         return True
+    if any(name in request.headers for name in PROXY_HEADERS):
+        return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:

@@ -88,6 +88,14 @@ def test_a_bearer_token_opens_metrics_from_anywhere_and_a_wrong_one_does_not(cli
     assert scrape(client, REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer s3cret-token")
 
 
+def test_a_request_through_a_proxy_needs_the_token_even_from_loopback(client, settings):
+    """nginx on the same machine forwards everyone's requests from 127.0.0.1."""
+    settings.KB_METRICS_TOKEN = "s3cret-token"
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 403
+    assert client.get("/metrics", HTTP_X_REAL_IP="203.0.113.7").status_code == 403
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.7", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
 def test_allowed_addresses_may_be_networks(client, settings):
     settings.KB_METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
     assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 200
