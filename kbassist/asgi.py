@@ -18,3 +18,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Load the models and indexes, and answer one warm-up query, before Daphne opens its port
+# (KB_WARMUP; kbassist/health/warmup.py): the first question does not pay for loading them.
+from kbassist.health.warmup import warm_up_web_process  # noqa: E402
+
+warm_up_web_process()

@@ -27,6 +27,10 @@ class ProcessWide(Generic[T]):
                 self._value = self._build()
             return self._value
 
+    def peek(self) -> T | None:
+        """The value if it was built already, else None (never builds)."""
+        return self._value
+
     def set(self, value: T | None) -> None:
         with self._lock:
             self._value = value

@@ -406,3 +406,23 @@ LOGGING = {
         "kbassist": {"handlers": ["console"], "level": env.str("KB_LOG_LEVEL", default="INFO"), "propagate": False},
     },
 }
+
+# --- Health, readiness and metrics (kbassist/health, kbassist/observability; README "Health and metrics") ---
+# /metrics: Prometheus through django-prometheus (its middleware counts every request) plus
+# the project's own figures. With PROMETHEUS_MULTIPROC_DIR set (./kb start sets it), the web
+# and worker processes write their figures there and /metrics reports them all together.
+INSTALLED_APPS += ["django_prometheus", "kbassist.observability"]
+MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE,
+              "django_prometheus.middleware.PrometheusAfterMiddleware"]
+# Who may read /metrics: a request bearing this token (Authorization: Bearer ...) or coming
+# from one of these addresses (exact, or networks such as 10.0.0.0/8). Empty token: address only.
+KB_METRICS_TOKEN = env.str("KB_METRICS_TOKEN", default="")
+KB_METRICS_ALLOWED_IPS = env.list("KB_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# The web process loads its models and answers one warm-up query before it takes traffic.
+KB_WARMUP = env.bool("KB_WARMUP", default=True)
+# The Celery worker writes a heartbeat this often; none for KB_WORKER_STALE_SECONDS counts as
+# "no worker running" (the admin says so next to queued documents; /readyz fails).
+KB_WORKER_HEARTBEAT_SECONDS = env.float("KB_WORKER_HEARTBEAT_SECONDS", default=30)
+KB_WORKER_STALE_SECONDS = env.float("KB_WORKER_STALE_SECONDS", default=120)
+# How long /readyz waits for a remote model server (KB_LLM_BACKEND=openai) to answer.
+KB_READY_TIMEOUT = env.float("KB_READY_TIMEOUT", default=3)

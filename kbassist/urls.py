@@ -17,4 +17,6 @@ urlpatterns = [
     # API for other programs: keys page, /v1/ (OpenAI-compatible), chat bots; /api/v1/ (REST)
     path("", include("kbassist.api.urls")),
     path("", include("kbassist.api.rest_urls")),
+    # Health and metrics for load balancers and Prometheus: /healthz, /readyz, /metrics (kbassist/health)
+    path("", include("kbassist.health.urls")),
 ]

@@ -22,3 +22,6 @@ if not os.environ.get("KB_CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kbassist-tests"}}
 # The answer check's model (Qwen 1.5B) only where a test asks for it (tests/chat/test_answer_check.py).
 KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="")  # noqa: F405
+# No warm-up of the real models when a test imports kbassist.asgi or starts Daphne
+# (tests/health/test_warmup.py turns it on).
+KB_WARMUP = env.bool("KB_WARMUP", default=False)  # noqa: F405

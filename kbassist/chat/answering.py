@@ -44,6 +44,7 @@ from kbassist.guardrails.slots import AnswerInProgress, AnswerSlot, answer_slot
 from kbassist.guardrails.words import ANSWER_WITHHELD, QUESTION_REFUSED, AnswerScreen, find_sensitive
 from kbassist.llm import GenerationError, LLMBackend, get_checker
 from kbassist.llm.line import GenerationLine, LineFull, generation_line
+from kbassist.observability import metrics
 from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, search
 from kbassist.text import cited_numbers, is_chinese
 
@@ -398,6 +399,7 @@ def _generated(turn: Turn, found: Found):
             status = Status.STOPPED
     except GenerationError as exc:
         log.warning("generation failed: %s", exc)
+        metrics.model_error("generation")
         yield {"type": "error", "message": f"{turn.say(UNAVAILABLE)} ({exc})"}
         if not "".join(pieces).strip():
             return _passages(turn, found)
@@ -479,6 +481,7 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
     if turn.use_cache and outcome.kind == Kind.GENERATED and outcome.status == Status.COMPLETE and outcome.text:
         CachedAnswer.objects.record(turn.cache_key, for_storage(turn.question), message)
     record_question(turn, outcome, message.pk)
+    metrics.answer_finished(outcome.kind, outcome.status, turn.timings)
     return {
         "type": "done",
         "message_id": message.pk,

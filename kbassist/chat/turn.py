@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from kbassist.knowledge.models import Collection
 from kbassist.llm import LLMBackend, get_backend
 from kbassist.llm.line import GenerationLine
+from kbassist.observability import metrics
 from kbassist.retrieval.search import Hit
 from kbassist.text import is_chinese
 
@@ -84,6 +85,7 @@ class Turn:
     timings: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     ticket: object = None
+    queued_at: float | None = None  # when the turn joined the line, until its go (metrics)
 
     @property
     def language(self) -> str:
@@ -123,13 +125,19 @@ class Turn:
         are waiting already."""
         if self.ticket is None:
             self.ticket = self.line.join(max_waiting=settings.KB_QUEUE_MAX)
+            self.queued_at = metrics.queue_joined()
         last = None
-        while not self.ticket.wait(QUEUE_POLL_SECONDS):
-            if self.should_stop():
-                return False
-            if (position := self.ticket.position) and position != last:
-                last = position
-                yield {"type": "queued", "position": position}
+        try:
+            while not self.ticket.wait(QUEUE_POLL_SECONDS):
+                if self.should_stop():
+                    return False
+                if (position := self.ticket.position) and position != last:
+                    last = position
+                    yield {"type": "queued", "position": position}
+        finally:
+            if self.queued_at is not None:
+                metrics.queue_left(self.queued_at)
+                self.queued_at = None
         return not self.should_stop()
 
     def release(self):

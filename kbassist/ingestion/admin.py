@@ -19,6 +19,7 @@ from kbassist.audit import Kind, Role
 from kbassist.audit.changes import AuditedAdmin
 from kbassist.knowledge.auditing import collection_subject, document_subject, faq_subject
 from kbassist.knowledge.models import FAQ, Collection, Document
+from kbassist.observability.heartbeat import worker_status
 
 from .importing import FileRejected, add_files, check_size, import_faq_csv, queue_ingestion
 
@@ -180,6 +181,14 @@ class DocumentAdmin(CollectionContentAdmin):
         for document in queryset:
             queue_ingestion(document)
         self.message_user(request, _("%d document(s) queued.") % queryset.count())
+
+    def changelist_view(self, request, extra_context=None):
+        """The list; above it, when documents are queued and no worker has been seen lately,
+        a notice saying they wait for one (the worker's heartbeat, kbassist/observability)."""
+        if request.method == "GET" and self.get_queryset(request).filter(status=Document.Status.QUEUED).exists():
+            if not (status := worker_status()).alive:
+                self.message_user(request, status.message, level=messages.WARNING)
+        return super().changelist_view(request, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
         """"Add document" is the multi-file upload (files, a zip of files, or a folder)."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kbassist.guardrails.documents import too_large
 from kbassist.knowledge.models import FAQ, Chunk, Document
+from kbassist.observability.metrics import IngestTimer
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.retrieval.store import EmbedderMismatch
 
@@ -37,8 +38,9 @@ def ingest_document(document_id: int) -> Document | None:
         log.info("document %s was deleted before it could be ingested", document_id)
         return None
     document.set_progress(Status.PROCESSING, 1, error="", stage="parsing")
+    timer = IngestTimer()
     try:
-        _ingest(document)
+        _ingest(document, timer)
     except NothingToIndex as exc:
         if Chunk.objects.filter(document=document).delete()[0]:  # a new version of the file may say nothing
             sync_collection(document.collection_id)
@@ -52,11 +54,13 @@ def ingest_document(document_id: int) -> Document | None:
             message = without_paths(message.replace(document.file.name, document.original_name),
                                     Path(document.file.path), document.original_name)
         document.set_progress(Status.FAILED, 0, error=message, stage="")
+    timer.finished(document.status)
     return document
 
 
-def _ingest(document: Document):
+def _ingest(document: Document, timer: IngestTimer):
     path = Path(document.file.path)
+    timer.stage("parse")
     parsed = parse(path, document.original_name or path.name, progress=lambda stage: document.set_progress(stage=stage[:100]))
     if reason := too_large(pages=parsed.page_count, chars=sum(len(block.text) for block in parsed.blocks)):
         raise ParseError(reason)  # KB_MAX_DOCUMENT_PAGES / KB_MAX_DOCUMENT_CHARS
@@ -64,6 +68,7 @@ def _ingest(document: Document):
     if not document.title:
         document.set_progress(title=(parsed.title or _title_from_name(document.original_name))[:300])
 
+    timer.stage("chunk")
     drafts = chunk_blocks(parsed.blocks, settings.KB_CHUNK_SIZE, settings.KB_CHUNK_OVERLAP)
     document.set_progress(progress=20)
 
@@ -72,6 +77,7 @@ def _ingest(document: Document):
               heading=d.heading[:500], page=d.page)
         for d in drafts
     ]
+    timer.stage("embed")
     embedder = get_embedder()
     texts = [chunk.indexed_text for chunk in chunks]
     batch = max(1, settings.KB_EMBED_BATCH_SIZE) * 4
@@ -82,12 +88,14 @@ def _ingest(document: Document):
             chunk.embedding = vector.tobytes()
         document.set_progress(progress=20 + int(70 * min(len(texts), start + batch) / max(1, len(texts))))
 
+    timer.stage("store")
     with transaction.atomic():
         if not Document.objects.filter(pk=document.pk).exists():
             return  # deleted while we worked: store nothing
         Chunk.objects.filter(document=document).delete()
         Chunk.objects.bulk_create(chunks, batch_size=500)
     document.set_progress(progress=95, chunk_count=len(drafts), stage="indexing")
+    timer.stage("index")
     sync_collection(document.collection_id)
     document.set_progress(Status.READY, 100, ingested_at=timezone.now(), stage="")
 

@@ -47,6 +47,11 @@ def get_backend() -> LLMBackend:
     return _backend.get()
 
 
+def loaded_backend() -> LLMBackend | None:
+    """The process-wide backend if it was loaded already (health checks never load a model)."""
+    return _backend.peek()
+
+
 def set_backend(backend: LLMBackend | None):
     """Replace the process-wide backend (tests use it to run a given model)."""
     _backend.set(backend)
@@ -80,5 +85,5 @@ def set_checker(backend: LLMBackend | None):
     _checker.set(backend)
 
 
-__all__ = ["ChatMessage", "GenerationError", "LLMBackend", "build_backend", "get_backend", "get_checker", "set_backend",
+__all__ = ["ChatMessage", "GenerationError", "LLMBackend", "build_backend", "get_backend", "get_checker", "loaded_backend", "set_backend",
            "set_checker"]

@@ -37,6 +37,10 @@ class LLMBackend(ABC):
         """Yield the reply piece by piece. Returns early, freeing the model, once
         ``should_stop()`` is true. Raises ``GenerationError`` on failure."""
 
+    def check_reachable(self, timeout: float) -> None:
+        """Raise ``GenerationError`` when the model cannot answer now (``/readyz``). A model
+        loaded in this process can; a remote backend asks its server."""
+
     def forget_prompt_cache(self):
         """Drop any cached prompt state, so that the next prompt is evaluated in full
         (benchmarks of a cold prompt). Backends without such a cache do nothing."""

@@ -32,6 +32,15 @@ class OpenAICompatibleBackend(LLMBackend):
         )
         self._headers = {} if api_key else {"Authorization": openai.omit}
 
+    def check_reachable(self, timeout: float) -> None:
+        """The server lists its models (``GET /models``) within ``timeout`` seconds."""
+        try:
+            self.client.with_options(timeout=timeout).models.list(extra_headers=self._headers)
+        except openai.APIStatusError as exc:
+            raise GenerationError(f"The model server answered HTTP {exc.status_code}.") from exc
+        except openai.OpenAIError as exc:
+            raise GenerationError(f"The model server could not be reached ({exc.__class__.__name__}).") from exc
+
     def count_tokens(self, text: str) -> int:
         return max(1, len(text) // 3)
 

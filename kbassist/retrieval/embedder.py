@@ -280,6 +280,11 @@ def get_embedder() -> TextEmbedder:
     return _embedder.get()
 
 
+def loaded_embedder() -> TextEmbedder | None:
+    """The process-wide embedder if it was loaded already (health checks never load it)."""
+    return _embedder.peek()
+
+
 def set_embedder(embedder: TextEmbedder | None):
     """Replace the process-wide embedder (tests; None: load from the settings on next use)."""
     _embedder.set(embedder)

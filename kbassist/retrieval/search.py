@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from kbassist.knowledge.models import Chunk, Collection
+from kbassist.observability import metrics
 
 from .embedder import get_embedder
 from .fusion import reciprocal_rank_fusion
@@ -127,6 +128,7 @@ def explain_search(query: str, user, top_k: int | None = None, collection_ids=No
         d = dense_info.get(cid, (None, None))
         explained.result.hits.append(Hit(chunks[cid], score, b[0], b[1], d[0], d[1]))
     timings["total"] = _ms(t0)
+    metrics.retrieval_timed(timings)
     return explained
 
 
