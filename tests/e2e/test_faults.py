@@ -68,3 +68,67 @@ def test_a_worker_killed_mid_pdf_is_replaced_and_the_document_ends_ready_with_ea
     ids = index.chunk_ids.tolist()
     assert sorted(ids) == sorted(c.pk for c in chunks) and len(set(ids)) == len(ids)
     assert len(index.bm25) == len(index.dense) == len(ids)
+
+
+# --- a web process killed mid-answer --------------------------------------------------------------
+def daphne(port: int, log_name: str, **env):
+    """This app in a real Daphne process on ``port`` (test database, test settings), until the
+    block ends; yields the process (a test may kill it)."""
+    import sys
+
+    from django.conf import settings
+
+    from tests.conftest import running_server
+
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "KB_DATA_DIR": str(settings.DATA_DIR),
+        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "KB_CELERY_EAGER": "1",
+        **env,
+    }
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"]
+    log = open(Path(settings.DATA_DIR) / log_name, "ab")
+    return running_server(command, f"http://127.0.0.1:{port}/accounts/login/", env=environment, log=log, what="Daphne")
+
+
+def test_an_answer_streaming_when_daphne_is_killed_is_kept_as_interrupted_with_its_text(handbook, employee):
+    from kbassist.chat.models import Message
+
+    from tests.conftest import free_port
+    from tests.e2e.test_production import WebSocket, log_in
+    from tests.fakes import SlowChatServer
+
+    port = free_port()
+    with SlowChatServer(delay=0.1) as model:
+        env = {"KB_LLM_BACKEND": "openai", "KB_OPENAI_BASE_URL": model.url, "KB_STREAM_SAVE_SECONDS": "0.2"}
+        with daphne(port, "daphne-killed.log", **env) as web:
+            url = f"http://127.0.0.1:{port}"
+            socket = WebSocket(f"ws://127.0.0.1:{port}/ws/chat/", origin=url, cookie=f"sessionid={log_in(url, 'erin', 'pw-erin')}")
+            socket.send_json({"type": "ask", "question": "How many vacation days do full-time staff get?"})
+            shown = ""
+            while shown.count("word") < 10:
+                event = socket.receive_json()
+                assert event["type"] in ("conversation", "sources", "queued", "token"), event
+                shown += event.get("text", "") if event["type"] == "token" else ""
+            saved = lambda: Message.objects.filter(role="assistant").first()  # noqa: E731
+            wait_until(lambda: saved() is not None and saved().content.count("word") >= 10, timeout=10,
+                       what="the partial answer to be saved as it streams")
+            assert saved().status == "streaming"
+            web.kill()  # SIGKILL, mid-answer
+            web.wait(10)
+            socket.sock.close()
+        partial = saved().content
+        assert saved().status == "streaming" and "word9" in partial
+
+        with daphne(port, "daphne-restarted.log", **env):  # the restarted web process sweeps it up
+            message = saved()
+            assert message.status == "interrupted" and message.content == partial
+            assert message.conversation.messages.first().content == "How many vacation days do full-time staff get?"
+            import urllib.request
+
+            request = urllib.request.Request(f"{url}/c/{message.conversation_id}",
+                                             headers={"Cookie": f"sessionid={log_in(url, 'erin', 'pw-erin')}"})
+            page = urllib.request.urlopen(request, timeout=30).read().decode()
+            assert '"status": "interrupted"' in page and "word9" in page
