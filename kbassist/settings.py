@@ -34,15 +34,22 @@ if not SECRET_KEY:
     # A per-installation key kept in the data folder, so sessions survive restarts
     # without anyone having to invent a secret by hand.
     _key_file = DATA_DIR / "secret_key"
-    if _key_file.exists():
-        SECRET_KEY = _key_file.read_text().strip()
-    else:
+    if not _key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
-        SECRET_KEY = get_random_secret_key()
+        # Written aside and linked into place: of several processes starting at once on a new
+        # data folder, the first key wins and every process reads that one (scale-out).
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        _key_file.write_text(SECRET_KEY)
-        os.chmod(_key_file, 0o600)
+        _aside = DATA_DIR / f".secret_key.{os.getpid()}"
+        _aside.write_text(get_random_secret_key())
+        os.chmod(_aside, 0o600)
+        try:
+            os.link(_aside, _key_file)
+        except FileExistsError:
+            pass
+        finally:
+            _aside.unlink()
+    SECRET_KEY = _key_file.read_text().strip()
 
 # The first admin account (``manage.py ensure_admin``); the password is generated when empty.
 KB_ADMIN_USERNAME = env.str("KB_ADMIN_USERNAME", default="admin")

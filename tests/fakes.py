@@ -75,7 +75,9 @@ class SlowChatServer:
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                         self.wfile.flush()
                         time.sleep(server.delay)
-                    self.wfile.write(b"data: [DONE]\n\n")
+                    end = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "slow",
+                           "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                    self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client stopped reading: a stopped answer
