@@ -20,7 +20,6 @@ from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -118,5 +117,5 @@ def interrupt_orphaned_at_start():
     start (a database not yet migrated, or not reachable, is the next step's problem)."""
     try:
         interrupt_orphaned()
-    except DatabaseError as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever it is, serving goes first
         log.warning("answers left streaming were not checked: %s", exc)
