@@ -13,6 +13,7 @@ from kbassist.knowledge.models import Chunk, Document
 from kbassist.retrieval.store import collection_dir, current_version, load_version
 
 from tests.conftest import running_worker, wait_until
+from tests.e2e.test_browser import browser  # noqa: F401 - the fixture: Debian's Chromium through Playwright
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -132,3 +133,35 @@ def test_an_answer_streaming_when_daphne_is_killed_is_kept_as_interrupted_with_i
                                              headers={"Cookie": f"sessionid={log_in(url, 'erin', 'pw-erin')}"})
             page = urllib.request.urlopen(request, timeout=30).read().decode()
             assert '"status": "interrupted"' in page and "word9" in page
+
+
+@pytest.mark.browser
+def test_the_chat_page_reconnects_by_itself_and_shows_the_interrupted_answer(handbook, employee, browser):
+    from kbassist.chat.models import Message
+
+    from tests.conftest import free_port
+    from tests.fakes import SlowChatServer
+
+    port = free_port()
+    with SlowChatServer(delay=0.1) as model:
+        env = {"KB_LLM_BACKEND": "openai", "KB_OPENAI_BASE_URL": model.url, "KB_STREAM_SAVE_SECONDS": "0.2"}
+        with daphne(port, "daphne-browser-killed.log", **env) as web:
+            page = browser.new_page()
+            page.set_default_timeout(90_000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.fill("input[name=username]", "erin")
+            page.fill("input[name=password]", "pw-erin")
+            page.click("button[type=submit]")
+            page.wait_for_selector("body[data-chat-ready]")
+            page.fill("#question", "How many vacation days do full-time staff get?")
+            page.press("#question", "Enter")
+            page.wait_for_function("() => (document.querySelector('.msg.assistant.streaming .body') || {}).textContent?.includes('word5')")
+            wait_until(lambda: "word5" in getattr(Message.objects.filter(role="assistant").first(), "content", ""), timeout=10,
+                       what="the partial answer to be saved")
+            web.kill()
+            web.wait(10)
+        with daphne(port, "daphne-browser-restarted.log", **env):
+            # No click: the page reconnects, and reloads the conversation as the server kept it.
+            answer = page.wait_for_selector(".msg.assistant.interrupted")
+            assert "word5" in answer.inner_text() and "interrupted" in answer.inner_text()
+        assert Message.objects.get(role="assistant").status == "interrupted"
