@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from kbassist.guardrails.words import current_matcher
+
 from .models import Conversation, Message
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ class Draft:
             return
         self._saved = now
         text = "".join(pieces)
+        if current_matcher().find(text, final=True):
+            return  # never store what the answer screen withholds: the last clean text stays
         if self.message is None:
             self.message = Message.objects.create(
                 conversation=self.conversation, role=Message.Role.ASSISTANT, kind=self.kind, status=Status.STREAMING,

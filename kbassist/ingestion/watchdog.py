@@ -31,6 +31,8 @@ GAVE_UP = gettext_noop(
     "(KB_INGEST_MAX_ATTEMPTS). Check the worker's log and memory, then upload the file again."
 )
 
+AGAIN = gettext_noop("queued again: the worker stopped (attempt %(attempts)s of %(max)s)")
+
 
 @dataclass
 class Report:
@@ -67,7 +69,8 @@ def requeue_stalled(now=None, send=None) -> Report:
                 report.failed.append(document.pk)
             continue
         with transaction.atomic():
-            if not same.update(status=Status.QUEUED, progress=0, stage="", updated_at=timezone.now()):
+            stage = AGAIN % {"attempts": document.attempts, "max": settings.KB_INGEST_MAX_ATTEMPTS}
+            if not same.update(status=Status.QUEUED, progress=0, stage=stage[:100], updated_at=timezone.now()):
                 continue  # taken meanwhile (a worker's beat, or another watchdog)
             pk = document.pk
             transaction.on_commit(lambda: send(pk))

@@ -66,3 +66,16 @@ def test_an_answer_not_saved_for_too_long_is_interrupted_whatever_machine_wrote_
     assert drafts.interrupt_orphaned() == 0
     assert drafts.interrupt_orphaned(now=timezone.now() + timedelta(seconds=61)) == 1
     assert Message.objects.get(pk=elsewhere.pk).status == "interrupted"
+
+
+def test_a_sensitive_term_is_never_saved_while_streaming(handbook, employee, settings):
+    from kbassist.guardrails.models import SensitiveWord
+
+    settings.KB_STREAM_SAVE_SECONDS = 0
+    SensitiveWord.objects.create(term="Voldemort")
+    saved = []
+    backend = ScriptedBackend(reply="Full-time staff get 28 days, says Voldemort himself.")
+    for event in answer("How many vacation days do I get?", user=employee, backend=backend, line=GenerationLine()):
+        if event["type"] == "token":
+            saved.append(Message.objects.filter(role="assistant").values_list("content", flat=True).first() or "")
+    assert saved and not any("Voldemort" in text for text in saved)

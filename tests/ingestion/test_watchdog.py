@@ -31,7 +31,8 @@ def test_a_stalled_document_is_queued_again_and_its_task_sent(public_collection,
         report = watchdog.requeue_stalled(send=sent.append)
     assert report.requeued == [document.pk] and sent == [document.pk]
     document.refresh_from_db()
-    assert document.status == "queued" and document.progress == 0 and document.stage == ""
+    assert document.status == "queued" and document.progress == 0
+    assert document.stage == "queued again: the worker stopped (attempt 1 of 3)"  # what the admin list shows
 
 
 def test_the_requeued_task_finishes_the_document_with_its_chunks_once(public_collection, make_document, django_capture_on_commit_callbacks):
