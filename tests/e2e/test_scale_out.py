@@ -54,8 +54,9 @@ def cluster(postgres_url, redis_url, tmp_path_factory):  # noqa: F811
             "KB_CHECK_MODEL": "",
             "KB_ADMIN_PASSWORD": "pw-scale-admin",
         }
-        for args in (("migrate", "--noinput"), ("ensure_admin",),
-                     ("shell", "-c", "from kbassist.knowledge.models import Collection; Collection.objects.create(name='Handbook')")):
+        setup = ("from django.core.management import call_command; from kbassist.knowledge.models import Collection; "
+                 "call_command('ensure_admin'); Collection.objects.create(name='Handbook')")
+        for args in (("migrate", "--noinput"), ("shell", "-c", setup)):
             result = manage(env, *args)
             assert result.returncode == 0, result.stderr
         processes = []
