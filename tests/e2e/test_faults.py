@@ -91,7 +91,8 @@ def daphne(port: int, log_name: str, **env):
     }
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "kbassist.asgi:application"]
     log = open(Path(settings.DATA_DIR) / log_name, "ab")
-    return running_server(command, f"http://127.0.0.1:{port}/accounts/login/", env=environment, log=log, what="Daphne")
+    return running_server(command, f"http://127.0.0.1:{port}/accounts/login/", env=environment, log=log, what="Daphne",
+                          timeout=180)  # it warms up (loads the embedder) before it opens its port
 
 
 @pytest.mark.browser
@@ -99,11 +100,11 @@ def test_an_answer_streaming_when_daphne_is_killed_is_kept_as_interrupted_and_th
     from kbassist.chat.models import Message
 
     from tests.conftest import free_port
-    from tests.fakes import SlowChatServer
+    from tests.e2e.model_server import scripted_model
 
     port = free_port()
-    with SlowChatServer(delay=0.1) as model:
-        env = {"KB_LLM_BACKEND": "openai", "KB_OPENAI_BASE_URL": model.url, "KB_STREAM_SAVE_SECONDS": "0.2"}
+    with scripted_model(" ".join(f"word{i}" for i in range(200)), delay=0.1) as model_url:  # a slow model
+        env = {"KB_LLM_BACKEND": "openai", "KB_OPENAI_BASE_URL": model_url, "KB_STREAM_SAVE_SECONDS": "0.2"}
         with daphne(port, "daphne-browser-killed.log", **env) as web:
             page = browser.new_page()
             page.set_default_timeout(90_000)

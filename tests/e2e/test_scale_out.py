@@ -3,7 +3,7 @@ workers, PostgreSQL and Redis (Channels layer, Celery broker, cache and rate-lim
 all started here on loopback. A document uploaded through nginx is answered from by both web
 processes without a restart, and an answer that is running is stopped through nginx.
 
-The model is a slow OpenAI-compatible fake (tests/fakes.py) standing in for a shared model
+The model is a scripted OpenAI-compatible server (tests/e2e/model_server.py) standing in for a shared model
 server (llama-server, vLLM): what is tested is the web tier, not generation.
 """
 
@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import ROOT, free_port, http_ok, wait_until
 from tests.e2e.test_production import WebSocket, log_in, manage, postgres_url, redis_url, unavailable  # noqa: F401
-from tests.fakes import SlowChatServer
+from tests.e2e.model_server import scripted_model
 
 pytestmark = pytest.mark.production
 
@@ -41,7 +41,7 @@ def cluster(postgres_url, redis_url, tmp_path_factory):  # noqa: F811
     if not nginx:
         unavailable("nginx is not installed (apt-get install nginx)")
     data = tmp_path_factory.mktemp("kbdata")  # the one data folder (indexes, uploads) every process sees
-    with SlowChatServer(reply=" ".join(f"word{i}" for i in range(60)), delay=0.05) as model:
+    with scripted_model(" ".join(f"word{i}" for i in range(60)), delay=0.05) as model_url:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("KB_", "DJANGO_", "DATABASE_", "CELERY_"))},
             "DJANGO_SETTINGS_MODULE": "kbassist.settings",
@@ -50,7 +50,7 @@ def cluster(postgres_url, redis_url, tmp_path_factory):  # noqa: F811
             "KB_REDIS_URL": f"{redis_url}/1",
             "KB_DATA_DIR": str(data),
             "KB_LLM_BACKEND": "openai",
-            "KB_OPENAI_BASE_URL": model.url,
+            "KB_OPENAI_BASE_URL": model_url,
             "KB_CHECK_MODEL": "",
             "KB_ADMIN_PASSWORD": "pw-scale-admin",
         }
@@ -71,7 +71,7 @@ def cluster(postgres_url, redis_url, tmp_path_factory):  # noqa: F811
                                        env, data / f"daphne{n}.log"))
             web = [f"http://127.0.0.1:{port}" for port in ports]
             for url in web:
-                wait_until(lambda: http_ok(url + "/accounts/login/"), timeout=120, what="Daphne")
+                wait_until(lambda: http_ok(url + "/accounts/login/"), timeout=180, what="Daphne")  # after its warm-up
             prefix = data / "nginx"
             prefix.mkdir()
             front = free_port()
@@ -79,7 +79,7 @@ def cluster(postgres_url, redis_url, tmp_path_factory):  # noqa: F811
             processes.append(start([nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix), "-g", "daemon off;"], env, data / "nginx.log"))
             url = f"http://127.0.0.1:{front}"
             wait_until(lambda: http_ok(url + "/accounts/login/"), timeout=30, what="nginx")
-            yield {"env": env, "url": url, "web": web, "data": data, "model": model}
+            yield {"env": env, "url": url, "web": web, "data": data}
         finally:
             for proc, log in reversed(processes):
                 proc.terminate()
