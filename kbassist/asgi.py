@@ -6,6 +6,10 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from kbassist.chat.drafts import interrupt_orphaned_at_start  # noqa: E402
+
+interrupt_orphaned_at_start()  # answers a killed predecessor left "streaming" (README, "Faults and scale-out")
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -34,15 +34,22 @@ if not SECRET_KEY:
     # A per-installation key kept in the data folder, so sessions survive restarts
     # without anyone having to invent a secret by hand.
     _key_file = DATA_DIR / "secret_key"
-    if _key_file.exists():
-        SECRET_KEY = _key_file.read_text().strip()
-    else:
+    if not _key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
-        SECRET_KEY = get_random_secret_key()
+        # Written aside and linked into place: of several processes starting at once on a new
+        # data folder, the first key wins and every process reads that one (scale-out).
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        _key_file.write_text(SECRET_KEY)
-        os.chmod(_key_file, 0o600)
+        _aside = DATA_DIR / f".secret_key.{os.getpid()}"
+        _aside.write_text(get_random_secret_key())
+        os.chmod(_aside, 0o600)
+        try:
+            os.link(_aside, _key_file)
+        except FileExistsError:
+            pass
+        finally:
+            _aside.unlink()
+    SECRET_KEY = _key_file.read_text().strip()
 
 # The first admin account (``manage.py ensure_admin``); the password is generated when empty.
 KB_ADMIN_USERNAME = env.str("KB_ADMIN_USERNAME", default="admin")
@@ -395,6 +402,25 @@ EMAIL_PORT = env.int("KB_EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("KB_FROM_EMAIL", default="kb-assist@localhost")
 CELERY_BEAT_SCHEDULE["notify-reviews"] = {"task": "kbassist.notify_reviews", "schedule": 24 * 3600}
 CELERY_BEAT_SCHEDULE["refresh-knowledge-gaps"] = {"task": "kbassist.refresh_gaps", "schedule": KB_GAPS_REFRESH_MINUTES * 60}
+
+# --- Faults (README, "Faults and scale-out") ----------------------------------------------------
+# A worker killed mid-task: its task goes back to the broker (acks_late, above, and here for a
+# worker child that died); where the broker cannot redeliver it (the filesystem broker), the
+# watchdog does. An ingesting worker beats every KB_INGEST_HEARTBEAT_SECONDS; a document whose
+# beat is older than KB_INGEST_STALE_SECONDS is queued again, and failed with the reason after
+# KB_INGEST_MAX_ATTEMPTS tries. The watchdog tasks run every KB_WATCHDOG_SECONDS in the worker's beat.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+KB_INGEST_HEARTBEAT_SECONDS = env.float("KB_INGEST_HEARTBEAT_SECONDS", default=10)
+KB_INGEST_STALE_SECONDS = env.float("KB_INGEST_STALE_SECONDS", default=120)
+KB_INGEST_MAX_ATTEMPTS = env.int("KB_INGEST_MAX_ATTEMPTS", default=3)
+KB_WATCHDOG_SECONDS = env.float("KB_WATCHDOG_SECONDS", default=60)
+# An answer is saved while it streams, at most every KB_STREAM_SAVE_SECONDS; one left
+# "streaming" by a process that is gone is marked "interrupted" with its text (at the web
+# process's start for its own machine, and by the watchdog once not saved for KB_STREAM_STALE_SECONDS).
+KB_STREAM_SAVE_SECONDS = env.float("KB_STREAM_SAVE_SECONDS", default=1.0)
+KB_STREAM_STALE_SECONDS = env.float("KB_STREAM_STALE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["requeue-stalled-documents"] = {"task": "kbassist.requeue_stalled_documents", "schedule": KB_WATCHDOG_SECONDS}
+CELERY_BEAT_SCHEDULE["interrupt-orphaned-answers"] = {"task": "kbassist.interrupt_orphaned_answers", "schedule": KB_WATCHDOG_SECONDS}
 
 LOGGING = {
     "version": 1,

@@ -195,10 +195,10 @@ def backend():
 
 
 @contextmanager
-def running_worker(concurrency: int = 2):
+def running_worker(concurrency: int = 2, beat: bool = False):
     """A real Celery worker process on the test database and the filesystem broker, with
     this process's environment (a test may set variables first); tasks stop running eagerly
-    meanwhile."""
+    meanwhile. ``beat``: it also runs the periodic tasks (``celery worker -B``), as ``./kb start``'s does."""
     from kbassist.celery import app
 
     env = {
@@ -210,7 +210,8 @@ def running_worker(concurrency: int = 2):
     log = open(Path(settings.DATA_DIR) / "worker.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "kbassist", "worker", "--pool=threads", f"--concurrency={concurrency}",
-         "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+         "--without-gossip", "--without-mingle", "--loglevel=INFO",
+         *(["-B", f"--schedule={Path(settings.DATA_DIR) / 'celerybeat-test'}"] if beat else [])],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     app.conf.task_always_eager = False

@@ -52,6 +52,7 @@ from . import policy
 from .answer_check import evidence_states_answer
 from .access import withhold_unseen
 from .attribution import attribute
+from .drafts import Draft, save_answer
 from .auditing import record_question
 from .grounding import Checked, model_declined
 from .verification import evidence_answer
@@ -186,6 +187,8 @@ def _answer(question, user, conversation, regenerate: bool, slot: AnswerSlot, op
         outcome = _busy(turn, full)
     except (Exception, GeneratorExit):
         _record_failure(turn)
+        if turn.draft is not None:
+            turn.draft.interrupt()  # the text so far stays, marked as cut short
         raise
     finally:
         turn.release()
@@ -421,6 +424,7 @@ def _generated(turn: Turn, found: Found):
 def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
     """Stream the model's reply as ``token`` events into ``pieces``, timing it."""
     first = last = None
+    turn.draft = turn.draft or Draft(turn.conversation)  # saved as it streams: a dying process loses nothing
     for piece in backend.stream(
         messages, max_tokens=settings.KB_LLM_MAX_TOKENS, temperature=settings.KB_LLM_TEMPERATURE, should_stop=turn.should_stop
     ):
@@ -429,6 +433,7 @@ def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
             first = last
             turn.timings["ttft_ms"] = turn.ms()
         pieces.append(piece)
+        turn.draft.update(pieces)
         yield {"type": "token", "text": piece}
     turn.timings["tokens"] = len(pieces)
     if first is not None and len(pieces) > 1 and last > first:
@@ -464,7 +469,8 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
     """Save the answer (the one place that does), remember it for the cache, record it in
     the audit trail, and say done."""
     turn.timings["total_ms"] = turn.ms()
-    message = Message.objects.create(
+    message = save_answer(
+        turn.draft,
         conversation=turn.conversation,
         role=Message.Role.ASSISTANT,
         content=outcome.text,

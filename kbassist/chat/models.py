@@ -32,6 +32,10 @@ class Message(models.Model):
         COMPLETE = "complete", _("complete")
         STOPPED = "stopped", _("stopped")
         ERROR = "error", _("error")
+        # Saved while it streams (chat/drafts.py); a process that died mid-answer leaves it
+        # "streaming", and the sweep marks it "interrupted", with the text it had so far.
+        STREAMING = "streaming", _("streaming")
+        INTERRUPTED = "interrupted", _("interrupted")
 
     class Kind(models.TextChoices):
         """Where an answer came from."""
@@ -49,7 +53,7 @@ class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)
     content = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.COMPLETE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.COMPLETE)
     kind = models.CharField(max_length=10, choices=Kind.choices, blank=True)  # answers only
     search_query = models.TextField(blank=True)  # what retrieval was asked, for follow-ups
     citations = models.JSONField(default=list, blank=True)  # [{n, title, page, section, ...}]
@@ -60,6 +64,10 @@ class Message(models.Model):
     # What verification checked: claims_checked/supported/removed, and the sentences removed.
     verification = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # While the answer streams: the process writing it ("host:pid:start time") and when it last
+    # saved the text (chat/drafts.py).
+    streamed_by = models.CharField(max_length=200, blank=True, editable=False)
+    saved_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

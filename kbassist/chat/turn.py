@@ -86,6 +86,7 @@ class Turn:
     started: float = field(default_factory=time.perf_counter)
     ticket: object = None
     queued_at: float | None = None  # when the turn joined the line, until its go (metrics)
+    draft: object = None  # drafts.Draft: the answer saved while it streams (generated answers)
 
     @property
     def language(self) -> str:

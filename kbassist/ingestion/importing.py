@@ -39,7 +39,7 @@ def check_size(fileobj, name: str):
 
 def queue_ingestion(document: Document):
     """Mark ``document`` queued and hand it to a worker once this transaction commits."""
-    document.set_progress(Document.Status.QUEUED, 0, error="")
+    document.set_progress(Document.Status.QUEUED, 0, error="", attempts=0)  # watchdog.py counts from here
     pk = document.pk
     transaction.on_commit(lambda: ingest_document_task.delay(pk))
 

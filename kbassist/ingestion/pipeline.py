@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from kbassist.guardrails.documents import too_large
@@ -24,8 +25,10 @@ from kbassist.retrieval.embedder import get_embedder
 from kbassist.retrieval.store import EmbedderMismatch
 
 from .chunking import chunk_blocks
+from .heartbeat import beating
 from .indexing import sync_collection
 from .parsers import NothingToIndex, ParseError, parse, without_paths
+from .watchdog import stale_before
 
 log = logging.getLogger(__name__)
 Status = Document.Status
@@ -37,7 +40,30 @@ def ingest_document(document_id: int) -> Document | None:
     except Document.DoesNotExist:
         log.info("document %s was deleted before it could be ingested", document_id)
         return None
-    document.set_progress(Status.PROCESSING, 1, error="", stage="parsing")
+    if not claim(document):
+        log.info("document %s is not waiting to be ingested (%s): nothing to do", document_id, document.status)
+        return None
+    with beating(document.pk):
+        _ingest_or_fail(document)
+    return document
+
+
+def claim(document: Document) -> bool:
+    """Take ``document`` for this worker: only a queued one, or one whose worker stopped
+    beating (``watchdog``). A second delivery of the same task (a broker redelivering what a
+    killed worker had taken, beside the watchdog's) finds it taken or done, and does nothing."""
+    now = timezone.now()
+    waiting = Q(status=Status.QUEUED) | Q(status=Status.PROCESSING, heartbeat_at__lt=stale_before(now), attempts__lt=settings.KB_INGEST_MAX_ATTEMPTS)
+    taken = Document.objects.filter(waiting, pk=document.pk).update(
+        status=Status.PROCESSING, progress=1, error="", stage="parsing", attempts=F("attempts") + 1,
+        heartbeat_at=now, updated_at=now,
+    )
+    document.refresh_from_db()
+    return bool(taken)
+
+
+def _ingest_or_fail(document: Document):
+    document_id = document.pk
     timer = IngestTimer()
     try:
         _ingest(document, timer)
@@ -55,7 +81,6 @@ def ingest_document(document_id: int) -> Document | None:
                                     Path(document.file.path), document.original_name)
         document.set_progress(Status.FAILED, 0, error=message, stage="")
     timer.finished(document.status)
-    return document
 
 
 def _ingest(document: Document, timer: IngestTimer):

@@ -6,7 +6,7 @@ The task names are the wire format (queued messages carry them); the functions c
 
 from celery import shared_task
 
-from . import indexing, pipeline
+from . import indexing, pipeline, watchdog
 
 
 @shared_task(name="kbassist.ingest_document")
@@ -22,3 +22,8 @@ def ingest_faqs_task(faq_ids: list[int]):
 @shared_task(name="kbassist.sync_collection_index")
 def sync_index_task(collection_id: int):
     indexing.sync_collection(collection_id)
+
+
+@shared_task(name="kbassist.requeue_stalled_documents")
+def requeue_stalled_task():
+    watchdog.requeue_stalled()

@@ -115,6 +115,11 @@ class Document(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     ingested_at = models.DateTimeField(null=True, blank=True)
+    # While a worker ingests the document it writes this every few seconds (ingestion/heartbeat.py):
+    # a "processing" document whose heartbeat went stale lost its worker, and the watchdog
+    # (ingestion/watchdog.py) queues it again, or fails it after KB_INGEST_MAX_ATTEMPTS tries.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)  # ingestions started since it was queued
     # A newer document that replaces this one: a superseded document is never cited (search
     # leaves it out), its successor is.
     superseded_by = models.ForeignKey(
@@ -150,6 +155,8 @@ class Document(models.Model):
         if progress is not None:
             fields["progress"] = progress
         fields["updated_at"] = timezone.now()
+        if fields.get("status", self.status) == Document.Status.PROCESSING:
+            fields.setdefault("heartbeat_at", fields["updated_at"])  # progress is a sign of life too
         Document.objects.filter(pk=self.pk).update(**fields)
         for name, value in fields.items():
             setattr(self, name, value)

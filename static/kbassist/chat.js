@@ -22,6 +22,7 @@
   let socket = null;
   let current = null; // the answer being streamed
   let pending = null; // a request made while the socket was (re)connecting
+  let lostAnswer = false; // the socket closed while an answer was streaming
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -225,6 +226,11 @@
     answer.bubble.classList.remove("streaming");
     if (data.html !== undefined) answer.body.innerHTML = data.html; // sanitised server-side
     if (data.status === "stopped") answer.bubble.appendChild(el("p", "note", _("(stopped)")));
+    if (data.status === "interrupted") {
+      answer.bubble.classList.add("interrupted");
+      answer.bubble.appendChild(el("p", "note", _("(interrupted: the server stopped while answering; the text above is what it had written)")));
+    }
+    if (data.status === "streaming") answer.bubble.appendChild(el("p", "note", _("(still being written elsewhere, or cut short: reload later to see)")));
     if (BADGES[data.kind]) {
       answer.badge.hidden = false;
       answer.badge.textContent = BADGES[data.kind];
@@ -301,14 +307,18 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + config.wsPath);
     socket.addEventListener("open", () => {
+      // Reconnected after the connection dropped mid-answer (a web process restarted): show
+      // the conversation as the server saved it, the cut-short answer marked "interrupted".
+      if (lostAnswer && conversationId) { location.href = url("conversation", conversationId); return; }
       if (pending) { socket.send(JSON.stringify(pending)); pending = null; }
     });
     socket.addEventListener("message", (msg) => onEvent(JSON.parse(msg.data)));
     socket.addEventListener("close", () => {
       if (current) {
-        statusLine.textContent = _("Connection lost.");
+        statusLine.textContent = _("Connection lost. Reconnecting…");
         finish(current, { citations: [] });
         current = null;
+        lostAnswer = true;
         setBusy(false);
       }
       setTimeout(connect, 2000);
