@@ -11,7 +11,8 @@ from kbassist.knowledge.models import FAQ, Collection, Document
 
 MODEL = "kb-assist"  # every collection the key may see
 CITATION_FIELDS = ("n", "kind", "title", "collection", "document_id", "faq_id", "faq_question", "chunk_id", "page",
-                   "section", "location", "text", "url", "cited", "support")
+                   "section", "location", "text", "url", "cited", "support",
+                   "updated", "review_by", "past_review")  # how old the source is (knowledge.freshness)
 
 
 def absolute(request, url: str | None) -> str | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 
 from kbassist.knowledge.models import FAQ, Collection, Document, sha256_of
 
@@ -272,10 +273,11 @@ def import_faq_csv(collection: Collection, data: bytes) -> FaqImport:
                 new.append(faq)
             elif faq.answer != answer:
                 faq.answer = answer
+                faq.updated_at = timezone.now()  # bulk_update leaves auto_now alone; citations show this date
                 changed.append(faq)
         # Bulk writes send no post_save signals: queue one task for the whole list instead.
         FAQ.objects.bulk_create(new)
-        FAQ.objects.bulk_update(changed, ["answer"])
+        FAQ.objects.bulk_update(changed, ["answer", "updated_at"])
         ids = [faq.pk for faq in new + changed]
         if ids:
             queue_faq_indexing(ids)
