@@ -396,6 +396,15 @@ DEFAULT_FROM_EMAIL = env.str("KB_FROM_EMAIL", default="kb-assist@localhost")
 CELERY_BEAT_SCHEDULE["notify-reviews"] = {"task": "kbassist.notify_reviews", "schedule": 24 * 3600}
 CELERY_BEAT_SCHEDULE["refresh-knowledge-gaps"] = {"task": "kbassist.refresh_gaps", "schedule": KB_GAPS_REFRESH_MINUTES * 60}
 
+# --- Collections fed from server folders (kbassist/ingestion/sources.py) -------------------------
+# "HR=/srv/kb/hr;IT=/srv/kb/it": each collection kept in step with its folder by the worker every
+# KB_SOURCES_SYNC_MINUTES (new and changed files imported, deleted ones retired), or by
+# `manage.py sync_sources`.
+KB_SOURCES = env.str("KB_SOURCES", default="")
+KB_SOURCES_SYNC_MINUTES = env.float("KB_SOURCES_SYNC_MINUTES", default=10)
+if KB_SOURCES:
+    CELERY_BEAT_SCHEDULE["sync-sources"] = {"task": "kbassist.sync_sources", "schedule": KB_SOURCES_SYNC_MINUTES * 60}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

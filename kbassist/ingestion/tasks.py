@@ -22,3 +22,11 @@ def ingest_faqs_task(faq_ids: list[int]):
 @shared_task(name="kbassist.sync_collection_index")
 def sync_index_task(collection_id: int):
     indexing.sync_collection(collection_id)
+
+
+@shared_task(name="kbassist.sync_sources")
+def sync_sources_task():
+    """Collections fed from server folders (KB_SOURCES), brought in step (Celery beat)."""
+    from . import sources
+
+    return [result.summary() for result in sources.sync_all()]
