@@ -26,6 +26,7 @@ def citation(request, source: dict) -> dict:
     data = {k: source.get(k) for k in CITATION_FIELDS}
     data["cited"] = bool(source.get("cited"))
     data["support"] = source.get("support") or []
+    data["past_review"] = bool(source.get("past_review"))  # answers saved before citations carried it
     data["link"] = absolute(request, source.get("url"))
     data["api_url"] = absolute(request, f"/api/v1/documents/{source['document_id']}/file") if source.get("document_id") else None
     return data
