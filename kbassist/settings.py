@@ -422,6 +422,15 @@ KB_STREAM_STALE_SECONDS = env.float("KB_STREAM_STALE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["requeue-stalled-documents"] = {"task": "kbassist.requeue_stalled_documents", "schedule": KB_WATCHDOG_SECONDS}
 CELERY_BEAT_SCHEDULE["interrupt-orphaned-answers"] = {"task": "kbassist.interrupt_orphaned_answers", "schedule": KB_WATCHDOG_SECONDS}
 
+# --- Collections fed from server folders (kbassist/ingestion/sources.py) -------------------------
+# "HR=/srv/kb/hr;IT=/srv/kb/it": each collection kept in step with its folder by the worker every
+# KB_SOURCES_SYNC_MINUTES (new and changed files imported, deleted ones retired), or by
+# `manage.py sync_sources`.
+KB_SOURCES = env.str("KB_SOURCES", default="")
+KB_SOURCES_SYNC_MINUTES = env.float("KB_SOURCES_SYNC_MINUTES", default=10)
+if KB_SOURCES:
+    CELERY_BEAT_SCHEDULE["sync-sources"] = {"task": "kbassist.sync_sources", "schedule": KB_SOURCES_SYNC_MINUTES * 60}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

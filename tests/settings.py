@@ -8,7 +8,7 @@ os.environ.setdefault("KB_DATA_DIR", tempfile.mkdtemp(prefix="kbassist-test-"))
 from kbassist.settings import *  # noqa: E402,F403
 
 # Tasks run in-process unless a test starts a real worker (tests/test_worker.py).
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("KB_CELERY_EAGER", default=True)  # noqa: F405  (a Daphne of a test may hand tasks to a real worker)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 KB_LLM_MAX_TOKENS = env.int("KB_LLM_MAX_TOKENS", default=96)  # noqa: F405
 KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=2048)  # noqa: F405

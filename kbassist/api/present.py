@@ -11,7 +11,8 @@ from kbassist.knowledge.models import FAQ, Collection, Document
 
 MODEL = "kb-assist"  # every collection the key may see
 CITATION_FIELDS = ("n", "kind", "title", "collection", "document_id", "faq_id", "faq_question", "chunk_id", "page",
-                   "section", "location", "text", "url", "cited", "support")
+                   "section", "location", "text", "url", "cited", "support",
+                   "updated", "review_by", "past_review")  # how old the source is (knowledge.freshness)
 
 
 def absolute(request, url: str | None) -> str | None:
@@ -25,6 +26,7 @@ def citation(request, source: dict) -> dict:
     data = {k: source.get(k) for k in CITATION_FIELDS}
     data["cited"] = bool(source.get("cited"))
     data["support"] = source.get("support") or []
+    data["past_review"] = bool(source.get("past_review"))  # answers saved before citations carried it
     data["link"] = absolute(request, source.get("url"))
     data["api_url"] = absolute(request, f"/api/v1/documents/{source['document_id']}/file") if source.get("document_id") else None
     return data

@@ -54,6 +54,9 @@ class Citation(Schema):
     api_url: str | None = Field(None, description="The file, for a program with an API key.")
     cited: bool = Field(False, description="Whether the answer cites it with an [n] marker.")
     support: list = Field(default_factory=list, description="[start, end] spans of the passage that support the answer.")
+    updated: str | None = Field(None, description="When the source was last updated: a document's last import, an FAQ's last edit (YYYY-MM-DD).")
+    review_by: str | None = Field(None, description="The date the source should be reviewed by (YYYY-MM-DD), if review dates are kept.")
+    past_review: bool = Field(False, description="Whether that date has passed.")
 
 
 class Answer(Schema):

@@ -6,4 +6,8 @@ class CurationConfig(AppConfig):
     verbose_name = "Curation"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
+        from kbassist.knowledge import freshness
+
+        from . import reviews, signals  # noqa: F401  (connects the receivers)
+
+        freshness.provide_review_dates(reviews.review_by_of)  # citations show when a source is due

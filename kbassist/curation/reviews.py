@@ -22,6 +22,14 @@ def default_review_by(added: datetime) -> date:
     return (added + timedelta(days=round(30.44 * settings.KB_REVIEW_MONTHS))).date()
 
 
+def review_by_of(kind: str, pk: int, added: datetime) -> date:
+    """The date a document or FAQ (``kind``) should be reviewed by: set on its review, or
+    ``KB_REVIEW_MONTHS`` after it was added. Citations show it (``knowledge.freshness``)."""
+    field = "document_id" if kind == "document" else "faq_id"
+    review_by = Review.objects.filter(**{field: pk}).values_list("review_by", flat=True).first()
+    return review_by or default_review_by(added)
+
+
 def _due(queryset, today: date):
     """The sources of ``queryset`` due before ``today``, each with ``.due`` set."""
     interval = timedelta(days=round(30.44 * settings.KB_REVIEW_MONTHS))

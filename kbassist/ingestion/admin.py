@@ -6,6 +6,8 @@ permission, and a staff member sees and changes only the collections whose edito
 they are in (``Collection.objects.editable_by``); superusers may edit every collection.
 """
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -64,13 +66,33 @@ class UploadForm(CollectionForm):
         help_text=_("Every file in the folder and its subfolders."),
     )
 
+    # The folder's files' paths inside it, in the order of the files (JSON, filled in by
+    # upload.js): browsers send a folder's files by name only.
+    folder_paths = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def clean(self):
         cleaned = super().clean()
-        uploads = [f for f in (cleaned.get("files") or []) + (cleaned.get("folder") or []) if f]
+        files = [f for f in cleaned.get("files") or [] if f]
+        folder = [f for f in cleaned.get("folder") or [] if f]
+        paths = self._paths(cleaned.get("folder_paths"), folder)
+        uploads = [(f.name, f) for f in files] + list(zip(paths, folder))
         if not uploads and not self.errors:
             raise forms.ValidationError(_("Choose files, a zip of files or a folder."))
         cleaned["uploads"] = uploads
         return cleaned
+
+    @staticmethod
+    def _paths(raw, folder) -> list[str]:
+        """Each folder file's path inside the folder, where the page sent one that ends with
+        the file's own name; otherwise its name."""
+        try:
+            paths = json.loads(raw) if raw else []
+        except ValueError:
+            paths = []
+        if not isinstance(paths, list) or len(paths) != len(folder):
+            paths = [None] * len(folder)
+        return [p if isinstance(p, str) and p.replace("\\", "/").rsplit("/", 1)[-1] == f.name else f.name
+                for p, f in zip(paths, folder)]
 
 
 class FAQImportForm(CollectionForm):
@@ -198,7 +220,7 @@ class DocumentAdmin(CollectionContentAdmin):
         self.require(request, "add")
         form = UploadForm(request.user, request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            uploads = [(upload.name, upload) for upload in form.cleaned_data["uploads"]]
+            uploads = form.cleaned_data["uploads"]
             outcomes = add_files(form.cleaned_data["collection"], uploads)
             counts = {kind: sum(1 for o in outcomes if o.outcome == kind) for kind in ("queued", "imported", "skipped", "failed")}
             self.message_user(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 
 from kbassist.knowledge.models import FAQ, Collection, Document, sha256_of
 
@@ -138,7 +139,8 @@ def add_files(collection: Collection, uploads, prefix: str = "") -> list[Outcome
         if name.lower().endswith(".zip") and not prefix:
             outcomes.extend(add_files(collection, _zip_members(name, fileobj, outcomes), prefix=f"{name}: "))
             continue
-        name = name.replace("\\", "/").rsplit("/", 1)[-1]
+        relative = _relative_path(name)
+        name = relative.rsplit("/", 1)[-1]
         suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
         if suffix not in SUPPORTED_EXTENSIONS:
             outcomes.append(Outcome(shown, "skipped", f"unsupported type {suffix or '(no extension)'}"))
@@ -159,11 +161,24 @@ def add_files(collection: Collection, uploads, prefix: str = "") -> list[Outcome
                         outcomes.append(Outcome(shown, "imported", f"FAQ list, {result.good_rows} entries", faqs=result.entries))
                     continue
                 fileobj.seek(0)
-            document, _queued = add_document(collection, fileobj, name)
-            outcomes.append(Outcome(shown, "queued", document=document))
+            # A file of a folder (or zip) keeps its path inside it: uploading the folder again
+            # replaces the files that changed and leaves the others alone.
+            source_path = (prefix.removesuffix(": ") + "/" if prefix else "") + relative if "/" in relative else ""
+            document, queued = add_document(collection, fileobj, name, source_path=source_path)
+            if queued:
+                outcomes.append(Outcome(shown, "queued", document=document))
+            else:
+                outcomes.append(Outcome(shown, "skipped", "unchanged since it was uploaded from the same path"))
         except FileRejected as exc:
             outcomes.append(Outcome(shown, "skipped", str(exc)))
     return outcomes
+
+
+def _relative_path(name: str) -> str:
+    """A file's path inside an uploaded folder or zip, as a label: forward slashes, no leading
+    slash, no empty, "." or ".." parts (it is never used to open a file)."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) or "unnamed"
 
 
 def _zip_members(name: str, fileobj, outcomes: list[Outcome]):
@@ -272,10 +287,11 @@ def import_faq_csv(collection: Collection, data: bytes) -> FaqImport:
                 new.append(faq)
             elif faq.answer != answer:
                 faq.answer = answer
+                faq.updated_at = timezone.now()  # bulk_update leaves auto_now alone; citations show this date
                 changed.append(faq)
         # Bulk writes send no post_save signals: queue one task for the whole list instead.
         FAQ.objects.bulk_create(new)
-        FAQ.objects.bulk_update(changed, ["answer"])
+        FAQ.objects.bulk_update(changed, ["answer", "updated_at"])
         ids = [faq.pk for faq in new + changed]
         if ids:
             queue_faq_indexing(ids)

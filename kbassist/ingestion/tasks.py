@@ -27,3 +27,11 @@ def sync_index_task(collection_id: int):
 @shared_task(name="kbassist.requeue_stalled_documents")
 def requeue_stalled_task():
     watchdog.requeue_stalled()
+
+
+@shared_task(name="kbassist.sync_sources")
+def sync_sources_task():
+    """Collections fed from server folders (KB_SOURCES), brought in step (Celery beat)."""
+    from . import sources
+
+    return [result.summary() for result in sources.sync_all()]

@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kbassist.text import index_text
 
+from . import freshness
+
 
 class CollectionQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -250,11 +252,13 @@ class Chunk(models.Model):
         }
         if self.faq_id:
             data.update(kind="faq", faq_id=self.faq_id, url=None)
+            data.update(freshness.of(self.faq, "faq"))
         else:
             url = self.document.get_absolute_url()
             if self.page:
                 url += f"#page={self.page}"
             # A title and a link, never where the file lives on the server.
             data.update(kind="document", document_id=self.document_id, url=url)
+            data.update(freshness.of(self.document, "document"))
         return data
 

@@ -96,6 +96,7 @@
       toggle.setAttribute("aria-expanded", "false");
       head.appendChild(toggle);
       if (s.location) head.appendChild(el("span", "source-location", "— " + s.location));
+      if (s.updated) head.appendChild(sourceAge(s));
       const panel = el("div", "passage");
       panel.hidden = true;
       panel.appendChild(passageText(s.text || "", s.support || []));
@@ -110,6 +111,38 @@
       item.append(head, panel);
       target.appendChild(item);
     }
+  }
+
+  // How old a source is: "updated 3 months ago" in the page's language, the exact date on
+  // hover; a source past its review date is marked.
+  function sourceAge(s) {
+    const box = el("span", "source-age");
+    const time = el("time", null, fmt(_("updated %s"), [ago(s.updated)]));
+    time.dateTime = s.updated;
+    time.title = fmt(_("Last updated on %s"), [s.updated]);
+    box.appendChild(time);
+    if (s.past_review) {
+      const due = el("span", "source-due", _("past its review date"));
+      due.title = fmt(_("To be reviewed by %s"), [s.review_by]);
+      box.append(" · ", due);
+    }
+    return box;
+  }
+
+  function ago(isoDate) {
+    const [y, m, d] = isoDate.split("-").map(Number);
+    const now = new Date();
+    const days = Math.round((Date.UTC(y, m - 1, d) - Date.UTC(now.getFullYear(), now.getMonth(), now.getDate())) / 86400000);
+    let words;
+    try {
+      const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" });
+      if (Math.abs(days) < 30) words = relative.format(days, "day");
+      else if (Math.abs(days) < 365) words = relative.format(Math.round(days / 30.44), "month");
+      else words = relative.format(Math.round(days / 365.25), "year");
+    } catch (e) {
+      words = isoDate; // a browser without Intl.RelativeTimeFormat
+    }
+    return words;
   }
 
   // The passage, with the sentences that support the answer marked (offsets from the server).

@@ -2,6 +2,8 @@
 FAQ CSV import, duplicates, and every page renders. Who else may do what:
 test_admin_permissions.py."""
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -95,3 +97,30 @@ def test_admin_pages_render(client, admin_user, leave):
                  "admin:knowledge_faq_import"]:
         assert client.get(reverse(name)).status_code == 200, name
     assert client.get(reverse("admin:knowledge_document_change", args=[leave.pk])).status_code == 200
+
+
+def test_a_folder_upload_keeps_each_file_s_path_and_a_second_upload_replaces_only_what_changed(
+    client, admin_user, public_collection, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    url = reverse("admin:knowledge_document_upload")
+
+    def upload(files, paths):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(url, {"collection": public_collection.pk, "folder": files, "folder_paths": json.dumps(paths)},
+                               follow=True)
+
+    upload([SimpleUploadedFile("leave.md", b"# Leave\n\n28 days.\n"), SimpleUploadedFile("vpn.md", b"# VPN\n\nUse WireGuard.\n")],
+           ["policies/hr/leave.md", "/../policies/it/./vpn.md"])  # a path is a label, never a place on the server
+    paths = dict(Document.objects.values_list("source_path", "status"))
+    assert paths == {"policies/hr/leave.md": "ready", "policies/it/vpn.md": "ready"}
+    leave = Document.objects.get(source_path="policies/hr/leave.md")
+
+    page = upload([SimpleUploadedFile("leave.md", b"# Leave\n\n30 days.\n"), SimpleUploadedFile("vpn.md", b"# VPN\n\nUse WireGuard.\n")],
+                  ["policies/hr/leave.md", "policies/it/vpn.md"]).content.decode()
+    assert "policies/it/vpn.md: unchanged since it was uploaded from the same path" in page
+    assert Document.objects.count() == 2 and Document.objects.get(pk=leave.pk).chunks.get().text.endswith("30 days.")
+
+    # Paths that do not match the files (an old page, a forged field) fall back to the names.
+    upload([SimpleUploadedFile("canteen.md", b"# Canteen\n\nLunch at noon.\n")], ["elsewhere/other.md"])
+    assert Document.objects.get(original_name="canteen.md").source_path == ""

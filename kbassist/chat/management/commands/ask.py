@@ -48,7 +48,8 @@ class Command(BaseCommand):
         if final is None:
             raise CommandError("; ".join(errors) or "No answer.")
 
-        keys = ("n", "kind", "title", "url", "page", "section", "faq_id", "document_id", "chunk_id", "cited")
+        keys = ("n", "kind", "title", "url", "page", "section", "faq_id", "document_id", "chunk_id", "cited",
+                "updated", "review_by", "past_review")
         citations = [{k: c.get(k) for k in keys} for c in final["citations"]]
         if opts["json"]:
             out = {
@@ -77,4 +78,8 @@ class Command(BaseCommand):
         shown = [c for c in citations if c["cited"]] or citations
         for c in shown:
             where = ", ".join(str(x) for x in (f"p. {c['page']}" if c["page"] else None, c["section"]) if x)
-            self.stdout.write(f"[{c['n']}] {c['title']}" + (f" — {where}" if where else "") + (f"  ({c['url']})" if c["url"] else ""))
+            age = f", updated {c['updated']}" if c.get("updated") else ""
+            if c.get("past_review"):
+                age += f", past its review date {c['review_by']}"
+            self.stdout.write(f"[{c['n']}] {c['title']}" + (f" — {where}" if where else "") + age
+                              + (f"  ({c['url']})" if c["url"] else ""))

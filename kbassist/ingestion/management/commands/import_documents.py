@@ -18,45 +18,18 @@ stores them.
 
 from __future__ import annotations
 
-import getpass
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from kbassist import audit
-from kbassist.audit import Kind, Role
-from kbassist.ingestion.importing import FileRejected, add_document, import_faq_csv, is_faq_csv
-from kbassist.ingestion.parsers import SUPPORTED_EXTENSIONS
-from kbassist.knowledge.auditing import access_state, collection_subject, document_subject, faq_subject
+from kbassist.audit import Kind
+from kbassist.ingestion import folders
+from kbassist.ingestion.folders import Item
+from kbassist.knowledge.auditing import access_state, collection_subject
 from kbassist.knowledge.models import Chunk, Collection, Document
 
 Status = Document.Status
-
-
-@dataclass
-class Item:
-    shown: str  # the file as the user knows it: its path inside the folder given
-    path: Path | None = None
-    outcome: str = ""  # imported | unchanged | skipped | failed | queued
-    reason: str = ""
-    document: Document | None = None
-
-
-def _record(kind, summary, subjects, **details):
-    """An admin change made from the command line: no signed-in user, the OS user instead."""
-    user = _os_user()
-    audit.record(kind, user=None, request=None, summary=f"{summary} (command line, {user})", subjects=subjects,
-                 via="command line", os_user=user, **details)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no name for this uid (e.g. in a container)
-        return "unknown"
 
 
 class Command(BaseCommand):
@@ -70,7 +43,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-wait", action="store_true", help="Queue the files and return at once.")
 
     def handle(self, *args, **opts):
-        items, hidden = self._collect(opts["paths"])
+        try:
+            items, hidden = folders.collect(opts["paths"])
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from None
         if not items:
             raise CommandError("No files found%s." % (f" ({hidden} hidden file(s) and folder(s) are not read)" if hidden else ""))
         collection, created = Collection.objects.get_or_create(
@@ -78,17 +54,14 @@ class Command(BaseCommand):
         )
         if created:
             self.stdout.write(f"Created collection “{collection}”.")
-            _record(Kind.COLLECTION_CHANGE, f"added collection “{collection}”", [collection_subject(collection)],
-                    action="added", **access_state(collection))
+            folders.record(Kind.COLLECTION_CHANGE, f"added collection “{collection}”", [collection_subject(collection)],
+                           action="added", **access_state(collection))
 
         faq_entries = 0
         for item in items:
             if item.outcome:  # already decided (an unsupported type)
                 continue
-            try:
-                faq_entries += self._add(collection, item)
-            except OSError as exc:  # unreadable: permissions, a file that vanished
-                item.outcome, item.reason = "failed", f"The file could not be read ({exc.strerror or exc.__class__.__name__})."
+            faq_entries += folders.add(collection, item)
         queued = [item for item in items if item.outcome == "queued"]
         self.stdout.write(
             f"{len(items)} file(s): {len(queued)} queued for ingestion, {faq_entries} FAQ entr{'y' if faq_entries == 1 else 'ies'} "
@@ -97,86 +70,6 @@ class Command(BaseCommand):
         if not opts["no_wait"] and (queued or faq_entries):
             self._wait(collection, queued, faq_entries, opts["timeout"])
         self._summary(items, hidden)
-
-    # --- finding the files -----------------------------------------------------------------
-
-    def _collect(self, paths) -> tuple[list[Item], int]:
-        items: list[Item] = []
-        hidden = 0
-        for raw in paths:
-            path = Path(raw)
-            if path.is_dir():
-                for found in self._walk(path):
-                    if found is None:
-                        hidden += 1
-                        continue
-                    items.append(self._item(found, found.relative_to(path).as_posix()))
-            elif path.is_file():
-                items.append(self._item(path, path.name))
-            else:
-                raise CommandError(f"{raw} does not exist.")
-        return items, hidden
-
-    def _walk(self, folder: Path):
-        """Files under ``folder`` in name order; None for each hidden file or folder left out."""
-        for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-            if entry.name.startswith("."):
-                yield None
-            elif entry.is_dir():
-                yield from self._walk(entry)
-            elif entry.is_file():
-                yield entry
-
-    def _item(self, path: Path, shown: str) -> Item:
-        item = Item(shown, path)
-        suffix = path.suffix.lower()
-        if suffix not in SUPPORTED_EXTENSIONS:
-            item.outcome = "skipped"
-            item.reason = f"unsupported type {suffix or '(no extension)'}"
-        return item
-
-    # --- adding one file --------------------------------------------------------------------
-
-    def _add(self, collection, item: Item) -> int:
-        """Add one file; returns the number of FAQ entries it added or changed."""
-        path = item.path
-        if path.suffix.lower() == ".csv":
-            data = path.read_bytes()
-            if is_faq_csv(data):
-                try:
-                    result = import_faq_csv(collection, data)
-                except ValueError as exc:
-                    item.outcome, item.reason = "failed", f"FAQ list: {exc}"
-                    return 0
-                if result.problem:
-                    item.outcome, item.reason = "failed", f"FAQ list: {result.problem}"
-                else:
-                    item.outcome, item.reason = "imported", f"FAQ list, {result.good_rows} entries"
-                if result.entries:
-                    _record(Kind.FAQ_EDIT, f"imported {len(result.entries)} FAQ entries into “{collection}”",
-                            [collection_subject(collection)] + [faq_subject(f, Role.CHANGED) for f in result.entries],
-                            action="imported", file_name=path.name, faq_ids=[f.pk for f in result.entries])
-                return len(result.entries)
-        source_path = str(path.resolve())
-        before = Document.objects.filter(collection=collection, source_path=source_path).values_list("sha256", flat=True).first()
-        with open(path, "rb") as fh:
-            try:
-                document, is_new = add_document(collection, fh, path.name, source_path=source_path)
-            except FileRejected as exc:
-                item.outcome, item.reason = "skipped", str(exc)
-                return 0
-        item.document = document
-        if is_new:
-            item.outcome = "queued"
-            if before != document.sha256:  # not a retry of the same file after a failure
-                kind, action = (Kind.DOCUMENT_UPLOAD, "added") if before is None else (Kind.DOCUMENT_REPLACE, "changed")
-                _record(kind, f"{action} document “{document}”", [document_subject(document, Role.CHANGED)],
-                        action=action, object_id=document.pk, file_name=document.original_name, sha256=document.sha256)
-        elif document.status == Status.SKIPPED:
-            item.outcome, item.reason = "skipped", document.error
-        else:
-            item.outcome = "unchanged"
-        return 0
 
     # --- waiting for the worker -------------------------------------------------------------
 
