@@ -81,9 +81,11 @@ def use_bundled_chat_model() -> None:
     (benches run on a throw-away data folder, which has no models of its own)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from kbassist.llm.bundled import assemble_qwen
+    from kbassist.llm.bundled import DEFAULT_CHAT_MODEL, prepare
 
-    os.environ.setdefault("KB_LLM_MODEL_PATH", str(assemble_qwen(ROOT / "data" / "models")))
+    if "KB_LLM_MODEL_PATH" not in os.environ:
+        model = os.environ.get("KB_LLM_MODEL", DEFAULT_CHAT_MODEL)
+        os.environ["KB_LLM_MODEL_PATH"] = str(prepare(model, ROOT / "data" / "models"))
 
 
 def starter_kb_user(**env: str):

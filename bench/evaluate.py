@@ -88,7 +88,9 @@ def prepare_chat_models(args) -> None:
     from kbassist.llm.bundled import prepare
 
     os.environ.setdefault("KB_MODELS_DIR", str(MODELS))  # also where EmbeddingGemma is prepared
-    wanted = os.environ.get("KB_LLM_MODEL", "qwen-0.5b")
+    from kbassist.llm.bundled import DEFAULT_CHAT_MODEL
+
+    wanted = os.environ.get("KB_LLM_MODEL", DEFAULT_CHAT_MODEL)
     path = os.environ.get("KB_LLM_MODEL_PATH") or str(prepare(wanted, MODELS, log=print))
     os.environ["KB_LLM_MODEL_PATH"] = path
     for item in [*args.overrides, *args.compare]:

@@ -312,8 +312,9 @@ KB_DENSE_ANN_NPROBE = env.int("KB_DENSE_ANN_NPROBE", default=64)
 KB_LLM_BACKEND = env.str("KB_LLM_BACKEND", default="llamacpp")  # llamacpp | openai
 # A bundled chat model (kbassist/llm/bundled.py: qwen-0.5b | qwen-1.5b), assembled into MODELS_DIR by
 # ./kb setup; it decides the default KB_LLM_MODEL_PATH, which may name any other GGUF file instead.
-KB_LLM_MODEL = env.str("KB_LLM_MODEL", default="qwen-0.5b")
-from kbassist.llm.bundled import chat_model_filename  # noqa: E402  (no Django, no model needed)
+from kbassist.llm.bundled import DEFAULT_CHAT_MODEL, chat_model_filename  # noqa: E402  (no Django, no model needed)
+
+KB_LLM_MODEL = env.str("KB_LLM_MODEL", default=DEFAULT_CHAT_MODEL)
 
 KB_LLM_MODEL_PATH = env.str("KB_LLM_MODEL_PATH", default=str(MODELS_DIR / chat_model_filename(KB_LLM_MODEL)))
 KB_LLM_CONTEXT = env.int("KB_LLM_CONTEXT", default=4096)
