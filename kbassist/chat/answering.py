@@ -6,6 +6,7 @@ Events are plain dicts with a ``type``:
   conversation  {"id", "title"}                   the conversation the exchange belongs to
   queued        {"position"}                      waiting for the model; 1 = next in line
   sources       {"query", "query_how", "sources"} what was searched and found, numbered from 1
+  evidence      {"evidence"}                      the best sentences, quoted before the model writes
   token         {"text"}                          a piece of the answer
   done          {"message_id", "kind", "status", "answer", "html", "citations", "timings", ...}
   error         {"message", "code"?}              something failed; what could be shown, is. Refused
@@ -385,6 +386,10 @@ def _generated(turn: Turn, found: Found):
     yield found.event(sources)
     if not settings.KB_GENERATE:
         return (yield from _quoted(turn, found))
+    # The best sentences, quoted while the model is still to write (on 2 cores its first word
+    # takes seconds); the ``done`` event carries the final evidence for the answer written.
+    if early := found.grounding.evidence():
+        yield {"type": "evidence", "evidence": early}
     if not (yield from turn.wait_for_model()):
         return Outcome(Kind.GENERATED, Status.STOPPED, citations=_cite(sources, ""), query=found.query)
     turn.timings["queue_ms"] = round(turn.ms() - turn.timings["retrieval_ms"], 1)

@@ -297,6 +297,9 @@
         current.queryHow = event.query_how;
         statusLine.textContent = event.sources.length ? _("Writing the answer…") : "";
         break;
+      case "evidence":  // the best quotes, before the model's answer
+        if (current) renderEvidence(current, event.evidence, null);
+        break;
       case "queued":
         statusLine.textContent = fmt(_("Waiting for the model: you are number %s in line."), [event.position]);
         break;

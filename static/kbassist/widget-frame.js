@@ -112,6 +112,7 @@
   function onEvent(name, data, answer) {
     if (name === "conversation") conversation = data.token;
     else if (name === "sources") { renderSources(answer, data.sources, false); status.textContent = data.sources.length ? t.writing : ""; }
+    else if (name === "evidence") renderEvidence(answer, data.evidence, null); // the best quotes, before the answer
     else if (name === "queued") status.textContent = fmt(t.queued, data.position);
     else if (name === "token") { answer.text += data.text; answer.body.textContent = answer.text; status.textContent = ""; scroll(); }
     else if (name === "done") { finish(answer, data); status.textContent = ""; scroll(); }

@@ -148,3 +148,12 @@ def test_an_answer_without_the_value_asked_for_is_replaced_by_the_quote(handbook
     done = ask("How many weeks of paid parental leave do I get?", employee,
                ScriptedBackend("You want to know how many weeks of paid parental leave you get."))
     assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
+
+
+def test_the_best_quote_is_shown_before_the_model_writes_its_first_word(handbook, employee):
+    events = list(answer("How many weeks of paid parental leave do I get?", user=employee,
+                         backend=ScriptedBackend("You get 12 weeks of paid parental leave."), line=GenerationLine()))
+    kinds = [e["type"] for e in events]
+    assert kinds.index("sources") < kinds.index("evidence") < kinds.index("token")
+    early = events[kinds.index("evidence")]["evidence"]
+    assert any("12 weeks" in e["quote"] and e["section"] for e in early)
