@@ -62,3 +62,19 @@ async def test_two_slots_two_answers_stream_at_once_and_stop_lets_the_third_in(h
         model.release.set()
         for socket in sockets:
             await socket.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_model_that_fails_mid_answer_gives_the_passages_with_a_clear_message(handbook, employee):
+    """A model server that dies after the first words: the unchecked beginning is replaced by
+    the passages (the real server killed mid-answer: test_llama_server.py)."""
+    from kbassist.chat.answering import answer
+    from kbassist.llm.line import GenerationLine
+
+    events = list(answer(QUESTION, user=employee, backend=ScriptedBackend(fail_after=3), line=GenerationLine(2)))
+    assert [e["text"] for e in events if e["type"] == "token"][:3] == ["Full-time", " staff", " get"]
+    error = next(e for e in events if e["type"] == "error")
+    assert error["message"] == ("The language model is unavailable right now. These passages from the knowledge base are "
+                                "the closest match: (the model crashed)")
+    done = events[-1]
+    assert done["kind"] == "passages" and done["status"] == "error" and "28 vacation days" in done["answer"]
