@@ -9,9 +9,10 @@ client. Curated answers, the answer cache and the answer check are off, and the 
 and the line's bound are lifted, so every answer takes the generated path and none is turned
 away. Measured by the clients:
 
-  aggregate tokens/s   token events received by all clients / wall time of the round
-  TTFT p50 / p95       from sending a question to its first token event
-  stream tokens/s      per answer, (tokens - 1) / (last token - first token); the median
+  aggregate tokens/s   tokens generated for all clients / wall time of the round
+  TTFT p50 / p95       from sending a question to its first token event (client side)
+  stream tokens/s      per answer, as the tokens leave the model (the answer's own timings:
+                       the client's last token waits for the answer's checks); the median
 
 Every set-up runs the same questions, in the same run, on the same machine.
 
@@ -74,8 +75,9 @@ class Answer:
     sent: float
     first: float | None = None
     last: float | None = None
-    tokens: int = 0
+    tokens: int = 0  # generated (the answer's timings; token events are merged by the sensitive-word screen)
     kind: str = ""
+    model_rate: float | None = None
 
     @property
     def ttft(self) -> float | None:
@@ -83,9 +85,7 @@ class Answer:
 
     @property
     def rate(self) -> float | None:
-        if self.tokens < 2 or self.last <= self.first:
-            return None
-        return (self.tokens - 1) / (self.last - self.first)
+        return self.model_rate
 
 
 @dataclass
@@ -127,11 +127,12 @@ def ask(port: int, cookie: str, question: str) -> Answer:
             if event["type"] == "token":
                 answer.last = time.perf_counter()
                 answer.first = answer.first or answer.last
-                answer.tokens += 1
         if event["type"] == "error":  # an error event may precede the done event (the passages)
             while event["type"] != "done":
                 event = ws.receive()
         answer.kind = event.get("kind", "")
+        timings = event.get("timings", {})
+        answer.tokens, answer.model_rate = timings.get("tokens", 0), timings.get("tokens_per_s")
         return answer
     finally:
         ws.close()
@@ -290,8 +291,9 @@ def main():
                 f"{args.max_tokens} tokens per answer; {args.questions} questions per chat, one after the other, every "
                 "chat a user of its own on a websocket of the real app (Daphne, started by `kbassist.serve` as "
                 "`./kb start` does); curated answers, the answer cache and the answer check off, so every answer is "
-                "generated. Aggregate tokens/s: tokens received by all chats over the round's wall time; TTFT: from "
-                "sending the question to its first token; stream tokens/s: per answer, the median.\n\n" + text)
+                "generated. Aggregate tokens/s: tokens generated for all chats over the round's wall time; TTFT: from "
+                "sending the question to its first token, at the client; stream tokens/s: per answer, as its tokens "
+                "leave the model (the answer's own timings), the median.\n\n" + text)
         if goal:
             body += "\n\n" + goal
         if draft_text:
