@@ -4,7 +4,8 @@ others down.
 
 * Children start in order; a child with a ``ready`` check (llama-server's ``/health``) is
   waited for before the next one starts, so the app takes no traffic before the model server
-  can answer (a child that is not ready in time is logged, and the rest start anyway).
+  can answer (a child that is not ready in time, or dies three times while starting, is
+  logged, and the rest start anyway: the app answers with passages until it is back).
 * A child that exits while the supervisor runs is started again after a back-off: 1 s, then
   doubling up to ``max_backoff`` while it keeps dying within ``stable_after`` seconds of its
   start. Each exit and restart is a log line. The other children keep running, same pids.
@@ -133,6 +134,9 @@ class Supervisor:
                 return
             if child.process.poll() is not None:  # died while starting: the restart loop takes over
                 self._tend()
+            if child.failures >= 3:
+                self.say(f"{child.name} keeps dying while it starts; starting the rest anyway (it is still restarted)")
+                return
             if time.monotonic() > deadline:
                 self.say(f"{child.name} was not ready within {child.ready_timeout:.0f} s; starting the rest anyway")
                 return

@@ -120,3 +120,10 @@ def test_sigterm_or_ctrl_c_stops_the_supervisor_and_every_child(tmp_path, signum
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_child_that_dies_while_starting_does_not_keep_the_others_from_starting(supervised):
+    supervisor = supervised([Child("llama-server", [sys.executable, "-c", "raise SystemExit(1)"], ready=lambda: False),
+                             Child("web", SLEEPER)], backoff=0.05)
+    wait_until(lambda: supervisor.child("web").pid, timeout=20, what="the web process")
+    assert any("llama-server keeps dying while it starts" in line for line in supervisor.lines)
