@@ -237,7 +237,7 @@ def describe(setup: str) -> tuple[str, int]:
 def main():
     args = parse_args()
     clients = [int(c) for c in args.clients.split(",")]
-    setups = [describe(s.strip()) for s in args.setups.split(",")]
+    setups = [describe(s.strip()) for s in args.setups.split(",") if s.strip()]  # "" with --draft: only that
     env = {"KB_LLM_TEMPERATURE": "0", "KB_LLM_MAX_TOKENS": str(args.max_tokens), "KB_FAQ_MATCH_COSINE": "2",
            "KB_FAQ_MATCH_LEXICAL": "2", "KB_ANSWER_CACHE": "false", "KB_CHECK_MODEL": "", "KB_QUEUE_MAX": "1000",
            "KB_RATE_QUESTIONS_PER_MINUTE": "0", "KB_RATE_QUESTIONS_PER_DAY": "0", "KB_RATE_REQUESTS_PER_MINUTE": "0"}
@@ -260,7 +260,7 @@ def main():
                 print("  " + " | ".join(map(str, rows[-1])))
     headers = ["set-up", "chats at once", "generated", "tokens", "aggregate tokens/s", "TTFT p50 ms", "TTFT p95 ms",
                "stream tokens/s (median)"]
-    text = table(headers, rows, align="134567")
+    text = table(headers, rows, align="134567") if rows else ""
     print(text)
     goal = goal_line(results)
     if goal:

@@ -99,6 +99,7 @@ def command(executable: str, model_path: str, *, port: int, parallel: int, conte
         "--parallel", str(parallel), "--ctx-size", str(parallel * context_per_slot), "--cont-batching",
         "--threads", str(threads), "--threads-batch", str(threads), "--n-gpu-layers", str(gpu_layers),
         "--slots",  # /slots: which slots are busy (tests, operators)
+        "--cache-ram", "1024",  # MiB of saved prompt states in host memory (llama.cpp's default: 8 GiB)
         "--no-webui",
     ]
     if draft_path:

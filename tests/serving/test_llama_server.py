@@ -43,9 +43,11 @@ def test_two_slots_generate_at_once_and_stop_frees_a_slot_at_once(llama_server):
         thread.start()
     try:
         wait_until(lambda: busy_slots(port) == 2 and all(counts), timeout=60, what="both slots generating")
-        stops[0].set()  # the HTTP stream is closed: llama-server drops that request
-        wait_until(lambda: busy_slots(port) == 1, timeout=5, what="the stopped answer's slot to be free")
-        assert threads[1].is_alive() and counts[0] < 2000
+        stops[0].set()  # at its next token the HTTP stream is closed, and llama-server drops that request
+        other = counts[1]
+        wait_until(lambda: busy_slots(port) == 1, timeout=120, what="the stopped answer's slot to be free")
+        # freed within a few tokens (the ones in flight), while the other answer goes on
+        assert counts[1] - other <= 8 and threads[1].is_alive() and counts[0] < 2000
     finally:
         for stop in stops:
             stop.set()
@@ -54,7 +56,9 @@ def test_two_slots_generate_at_once_and_stop_frees_a_slot_at_once(llama_server):
 
 
 @pytest.mark.django_db
-def test_a_server_killed_mid_answer_gives_the_passages_and_comes_back_for_the_next(llama_server, handbook, employee):
+def test_a_server_killed_mid_answer_gives_the_passages_and_comes_back_for_the_next(llama_server, handbook, employee,
+                                                                                  settings):
+    settings.KB_LLM_MAX_TOKENS = 24
     supervisor, port = llama_server
     events, killed = [], None
     for event in answer("How many vacation days do I get?", user=employee, backend=endless(port), line=GenerationLine(2)):
