@@ -244,7 +244,7 @@ def main():
     starter_kb_user(**env)
     from django.conf import settings
 
-    from kbassist.llm.server import model_file
+    from kbassist.llm.bundled import prepare
 
     chat_model = settings.KB_LLM_MODEL_PATH
     cookies = sessions(max(clients))
@@ -268,7 +268,8 @@ def main():
 
     draft_text = ""
     if args.draft:
-        big, small = model_file("qwen-1.5b"), model_file("qwen-0.5b")
+        # the bundled models, assembled and checked in the project's data folder (the bench's own has none)
+        big, small = (str(prepare(name, ROOT / "data" / "models")) for name in ("qwen-1.5b", "qwen-0.5b"))
         draft_rows = []
         for label, draft in (("1.5B alone", ""), ("1.5B + 0.5B draft", small)):
             print(f"speculative decoding, {label}: starting")

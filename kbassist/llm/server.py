@@ -103,7 +103,7 @@ def command(executable: str, model_path: str, *, port: int, parallel: int, conte
         "--no-webui",
     ]
     if draft_path:
-        argv += ["--model-draft", draft_path, "--n-gpu-layers-draft", str(gpu_layers)]
+        argv += ["--model-draft", draft_path] + (["--n-gpu-layers-draft", str(gpu_layers)] if gpu_layers else [])
     return argv
 
 
