@@ -8,7 +8,11 @@ loads the same model file with the same settings and generates in the thread tha
 it, greedy decoding, in the same run. The KV cache is reset before every run so each one
 evaluates its whole prompt.
 
-    .venv/bin/python bench/generation.py [--rounds 3] [--question "..."]
+Both paths generate exactly ``--max-tokens`` tokens (default 160): the model's end-of-turn
+tokens get a logit bias of -inf on both sides, so the rate is measured over the same, long
+enough run of tokens (short natural answers of 8-24 tokens could not tell the two apart).
+
+    .venv/bin/python bench/generation.py [--rounds 3] [--question "..."] [--max-tokens 160]
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--question", action="append", help="repeatable; default: one English, one Chinese")
-    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--max-tokens", type=int, default=160, help="tokens generated per answer, on both paths")
     parser.add_argument("--no-readme", action="store_true")
     parser.add_argument("--bare-worker", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -44,12 +48,26 @@ def prepare(max_tokens: int):
     )
 
 
+def never_ending(llm) -> dict[int, float]:
+    """A logit bias that keeps ``llm`` from ending its turn: its end-of-generation tokens at -inf."""
+    ends = {llm.token_eos()}
+    for marker in (b"<|im_end|>", b"<|endoftext|>", b"<|eot_id|>", b"<|end|>"):
+        ids = llm.tokenize(marker, add_bos=False, special=True)
+        if len(ids) == 1:
+            ends.add(ids[0])
+    return {token: float("-inf") for token in ends}
+
+
 class Recording:
-    """Wraps the app's backend to capture the exact messages it sends to the model."""
+    """Wraps the app's backend to capture the exact messages it sends to the model, and makes
+    its llama.cpp model generate to the token limit (``never_ending``), as the bare run does."""
 
     def __init__(self, backend):
         self.backend = backend
         self.messages = None
+        llm, complete = backend.llm, backend.llm.create_chat_completion
+        bias = never_ending(llm)
+        llm.create_chat_completion = lambda **kwargs: complete(**kwargs, logit_bias=bias)
 
     def __getattr__(self, name):
         return getattr(self.backend, name)
@@ -122,7 +140,7 @@ def bare_round(llm, messages, max_tokens):
     tokens = 0
     for chunk in llm.create_chat_completion(
         messages=messages,
-        max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1, stream=True,
+        max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1, stream=True, logit_bias=never_ending(llm),
     ):
         if chunk["choices"][0]["delta"].get("content"):
             last = time.perf_counter()
@@ -164,7 +182,8 @@ def main():
             "generation",
             "### Generation: app vs bare llama-cpp-python\n\n"
             f"{stamp()} Model `{model}`, {settings.KB_LLM_THREADS} threads, greedy decoding, "
-            f"max {args.max_tokens} tokens, median of {args.rounds} rounds after a warm-up, curated answers and "
+            f"exactly {args.max_tokens} generated tokens per answer on both paths (end-of-turn tokens biased "
+            "away, so the rate is measured over the same long run), median of {args.rounds} rounds after a warm-up, curated answers and "
             "the answer cache switched off so that every answer is generated. The app's TTFT "
             "includes retrieval (query embedding, BM25, FAISS, fusion) and prompt building; the bare "
             "run gets the app's final messages directly, in its own process. The app's tokens/s are "

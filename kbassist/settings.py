@@ -329,6 +329,20 @@ KB_OPENAI_BASE_URL = env.str("KB_OPENAI_BASE_URL", default="http://127.0.0.1:808
 KB_OPENAI_API_KEY = env.str("KB_OPENAI_API_KEY", default="")
 KB_OPENAI_MODEL = env.str("KB_OPENAI_MODEL", default="local")
 
+# --- Serving: answers generated at once (README, "Serving many users") -------------------------------
+# KB_LLM_PARALLEL answers stream at once. With the local model (KB_LLM_BACKEND=llamacpp) and N > 1,
+# ./kb start runs llama.cpp's server (KB_LLAMA_SERVER, built by ./kb) with N slots on loopback port
+# KB_LLM_SERVER_PORT, each slot with a context of KB_LLM_CONTEXT, and generation goes to it
+# (KB_LLM_SERVER is then true; also for a draft model, which only llama-server runs). With
+# KB_LLM_BACKEND=openai it bounds the answers sent to that server.
+KB_LLM_PARALLEL = env.int("KB_LLM_PARALLEL", default=1)
+KB_LLM_SERVER_PORT = env.int("KB_LLM_SERVER_PORT", default=8091)
+KB_LLAMA_SERVER = env.str("KB_LLAMA_SERVER", default="")
+# Speculative decoding in llama-server: a small model of the same family (a bundled name such as
+# qwen-0.5b, or a GGUF path) drafts tokens that the chat model verifies. Empty: off.
+KB_LLM_DRAFT_MODEL = env.str("KB_LLM_DRAFT_MODEL", default="")
+KB_LLM_SERVER = KB_LLM_BACKEND == "llamacpp" and (KB_LLM_PARALLEL > 1 or bool(KB_LLM_DRAFT_MODEL))
+
 # --- Chat -------------------------------------------------------------------------------------------
 KB_HISTORY_TURNS = env.int("KB_HISTORY_TURNS", default=6)
 KB_QUERY_REWRITE = env.bool("KB_QUERY_REWRITE", default=True)  # model rewrites follow-ups for search

@@ -409,9 +409,9 @@ def _generated(turn: Turn, found: Found):
         log.warning("generation failed: %s", exc)
         metrics.model_error("generation")
         yield {"type": "error", "message": f"{turn.say(UNAVAILABLE)} ({exc})"}
-        if not "".join(pieces).strip():
-            return _passages(turn, found)
-        status = Status.ERROR
+        # Before or in the middle of the reply (a model server that died): the passages replace
+        # the unchecked beginning of an answer.
+        return _passages(turn, found)
     finally:
         turn.release()
     text = "".join(pieces).strip()

@@ -3,6 +3,8 @@
 ``get_backend()`` returns the process-wide backend named by KB_LLM_BACKEND:
   llamacpp  a local GGUF model run in-process by llama-cpp-python (CPU, or GPU layers)
   openai    any OpenAI-compatible server (llama.cpp server, vLLM, TGI) at KB_OPENAI_BASE_URL
+With KB_LLM_PARALLEL > 1 (or a draft model) the local model is served by llama.cpp's own server,
+which ``./kb start`` runs (``server.py``): ``get_backend()`` talks to it over loopback.
 """
 
 from importlib import import_module
@@ -31,6 +33,10 @@ _BACKENDS = {
 def build_backend(name: str | None = None, **overrides) -> LLMBackend:
     """A new backend named ``name`` (default KB_LLM_BACKEND); ``overrides`` replace the settings
     its arguments default to."""
+    if name is None and settings.KB_LLM_SERVER:  # the local model behind llama-server's parallel slots
+        from .server import server_backend
+
+        return server_backend(**overrides)
     name = name or settings.KB_LLM_BACKEND
     if name not in _BACKENDS:
         raise ValueError(f"Unknown KB_LLM_BACKEND {name!r}: use 'llamacpp' or 'openai'.")

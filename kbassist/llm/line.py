@@ -1,8 +1,9 @@
-"""First come, first served access to the one generation slot of this process.
+"""First come, first served access to the generation slots of this process.
 
-One llama.cpp context serves one generation at a time. Callers take a ticket; the ticket
-says its place in the line until its turn comes, so the chat can tell a waiting user where
-they stand. Leaving the line (a user who stops or disconnects) never blocks the others.
+One llama.cpp context serves one generation at a time; llama.cpp's server with N parallel
+slots (KB_LLM_PARALLEL) serves N at once. Callers take a ticket; the ticket says its place in
+the line until a slot is free, so the chat can tell a waiting user where they stand. Leaving
+the line (a user who stops or disconnects) never blocks the others.
 
 The line is bounded: ``join(max_waiting=N)`` refuses at once, with ``LineFull``, when N
 tickets are already waiting, and says how long the wait would be, estimated from how long
@@ -16,6 +17,8 @@ import statistics
 import threading
 import time
 from collections import deque
+
+from django.conf import settings
 
 DEFAULT_TURN_SECONDS = 20.0  # the estimate of one turn before any has been measured
 RECENT_TURNS = 20  # how many recent turns the estimate is taken from
@@ -31,41 +34,45 @@ class LineFull(Exception):
 
 
 class GenerationLine:
-    """The line of answers waiting for this process's one generation slot."""
+    """The line of answers waiting for this process's generation slots: ``slots`` of them
+    (default: KB_LLM_PARALLEL, read each time a slot is handed out)."""
 
-    def __init__(self):
+    def __init__(self, slots: int | None = None):
         self._cond = threading.Condition()
+        self._slots = slots
         self._waiting: deque[Ticket] = deque()
-        self._running = 0
-        self._turns: deque[float] = deque(maxlen=RECENT_TURNS)  # seconds each recent turn held the slot
-        self._running_since: float | None = None
+        self._running: list[Ticket] = []
+        self._turns: deque[float] = deque(maxlen=RECENT_TURNS)  # seconds each recent turn held a slot
+
+    @property
+    def slots(self) -> int:
+        return max(1, self._slots if self._slots is not None else settings.KB_LLM_PARALLEL)
 
     def join(self, max_waiting: int | None = None) -> Ticket:
         """A ticket in the line; ``LineFull`` if ``max_waiting`` tickets are waiting already."""
         ticket = Ticket(self)
         with self._cond:
-            if max_waiting is not None and self._running and len(self._waiting) >= max_waiting:
+            if max_waiting is not None and len(self._running) >= self.slots and len(self._waiting) >= max_waiting:
                 raise LineFull(len(self._waiting), self._expected_wait())
             self._waiting.append(ticket)
             self._promote()
         return ticket
 
     def _promote(self):
-        while self._waiting and not self._running:
+        slots = self.slots
+        while self._waiting and len(self._running) < slots:
             ticket = self._waiting.popleft()
             ticket.running = True
             ticket.started = time.monotonic()
-            self._running_since = ticket.started
-            self._running += 1
+            self._running.append(ticket)
         self._cond.notify_all()
 
     def _leave(self, ticket: Ticket):
         with self._cond:
             if ticket.running:
                 ticket.running = False
-                self._running -= 1
+                self._running.remove(ticket)
                 self._turns.append(time.monotonic() - ticket.started)
-                self._running_since = None
             elif ticket in self._waiting:
                 self._waiting.remove(ticket)
             ticket.left = True
@@ -83,23 +90,30 @@ class GenerationLine:
         with self._cond:
             return len(self._waiting)
 
+    @property
+    def running(self) -> int:
+        with self._cond:
+            return len(self._running)
+
     def turn_seconds(self) -> float:
-        """How long a turn holds the slot: the median of the recent turns."""
+        """How long a turn holds a slot: the median of the recent turns."""
         with self._cond:
             return statistics.median(self._turns) if self._turns else DEFAULT_TURN_SECONDS
 
     def expected_wait(self) -> int:
-        """Seconds until a new ticket would get its turn: the rest of the running turn, then
-        one turn for each ticket waiting."""
+        """Seconds until a new ticket would get its turn: the rest of the running turn that
+        ends first, then one turn for each round of ``slots`` tickets waiting ahead of it."""
         with self._cond:
             return self._expected_wait()
 
     def _expected_wait(self) -> int:
         turn = statistics.median(self._turns) if self._turns else DEFAULT_TURN_SECONDS
-        rest = 0.0
-        if self._running_since is not None:
-            rest = max(turn - (time.monotonic() - self._running_since), turn * 0.1)
-        return max(1, math.ceil(rest + len(self._waiting) * turn))
+        slots = self.slots
+        if len(self._running) < slots:
+            return 1
+        now = time.monotonic()
+        rest = min(max(turn - (now - t.started), turn * 0.1) for t in self._running)
+        return max(1, math.ceil(rest + (len(self._waiting) // slots) * turn))
 
 
 class Ticket:

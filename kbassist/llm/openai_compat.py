@@ -18,8 +18,10 @@ _NO_KEY = "no-key"
 
 
 class OpenAICompatibleBackend(LLMBackend):
-    def __init__(self, base_url: str, api_key: str = "", model: str = "local", context_size: int = 4096, timeout=120):
+    def __init__(self, base_url: str, api_key: str = "", model: str = "local", context_size: int = 4096, timeout=120,
+                 extra_body: dict | None = None):
         self.base_url = base_url.rstrip("/")
+        self.extra_body = extra_body  # fields this server understands beyond OpenAI's (llama-server: cache_prompt)
         self.api_key = api_key
         self.model = model
         self.name = f"{model} @ {self.base_url}"
@@ -56,6 +58,7 @@ class OpenAICompatibleBackend(LLMBackend):
                 temperature=temperature,
                 stream=True,
                 extra_headers=self._headers,
+                extra_body=self.extra_body,
             )
         except openai.APITimeoutError as exc:
             raise GenerationError(f"The model server at {self.base_url} did not answer within {self.timeout} s.") from exc
