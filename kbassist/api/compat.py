@@ -55,12 +55,17 @@ def _method(request, allowed: str):
 # --- models ---------------------------------------------------------------------------------------------
 
 
+async def _key_and_model_names(request):
+    """The key a GET request carries and the model names it may use (ApiError: neither)."""
+    _method(request, "GET")
+    key = await sync_to_async(authenticate)(request)
+    return key, await sync_to_async(present.model_names)(key.user)
+
+
 @csrf_exempt
 async def models(request):
     try:
-        _method(request, "GET")
-        key = await sync_to_async(authenticate)(request)
-        names = await sync_to_async(present.model_names)(key.user)
+        key, names = await _key_and_model_names(request)
     except ApiError as exc:
         return error_response(exc)
     created = int(key.created_at.timestamp())
@@ -74,9 +79,7 @@ def _model(name: str, created: int) -> dict:
 @csrf_exempt
 async def model(request, name):
     try:
-        _method(request, "GET")
-        key = await sync_to_async(authenticate)(request)
-        names = await sync_to_async(present.model_names)(key.user)
+        key, names = await _key_and_model_names(request)
     except ApiError as exc:
         return error_response(exc)
     if name not in names:
@@ -264,16 +267,10 @@ async def chat_completions(request):
         return StreamingHttpResponse(
             _stream(request, user, name, ask, stop, created), content_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
-    done, errors, conversation_id = None, [], ask.conversation_id
-    async for event in stream_events(user, ask, stop):
-        if event["type"] == "conversation":
-            conversation_id = event["id"]
-        elif event["type"] == "error":
-            errors.append(event["message"])
-        elif event["type"] == "done":
-            done = event
+    whole = await present.whole_answer(stream_events(user, ask, stop), ask.conversation_id)
+    done, conversation_id = whole.done, whole.conversation_id
     if done is None:
-        return error_response(ApiError(500, "; ".join(errors) or "No answer."))
+        return error_response(ApiError(500, whole.problem))
     content = done["answer"] + sources_footer(request, done["citations"])
     return JsonResponse(
         {

@@ -26,6 +26,16 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+class CountsUses:
+    """A key that counts its uses: ``last_used_at`` and ``use_count`` fields (API and widget keys)."""
+
+    def record_use(self):
+        """One more use, now (a single UPDATE: concurrent requests each count)."""
+        now = timezone.now()
+        type(self)._default_manager.filter(pk=self.pk).update(last_used_at=now, use_count=F("use_count") + 1)
+        self.last_used_at = now
+
+
 class APIKeyQuerySet(models.QuerySet):
     def create_key(self, user, name: str = "", *, created_by=None, expires_at=None) -> tuple["APIKey", str]:
         """A new key for ``user``: returns ``(key, secret)``; the secret is not kept anywhere."""
@@ -54,7 +64,7 @@ class APIKeyQuerySet(models.QuerySet):
         return key
 
 
-class APIKey(models.Model):
+class APIKey(CountsUses, models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("acts as"),
         help_text=_("The key sees exactly what this user sees, and may change what this user may change."),
@@ -104,11 +114,6 @@ class APIKey(models.Model):
             self.revoked_at = timezone.now()
             APIKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=self.revoked_at)
 
-    def record_use(self):
-        """One more use, now (a single UPDATE: concurrent requests each count)."""
-        now = timezone.now()
-        APIKey.objects.filter(pk=self.pk).update(last_used_at=now, use_count=F("use_count") + 1)
-        self.last_used_at = now
 
 
 class BotSender(models.Model):
@@ -171,7 +176,7 @@ class WidgetKeyQuerySet(models.QuerySet):
         return key
 
 
-class WidgetKey(models.Model):
+class WidgetKey(CountsUses, models.Model):
     """A restricted key for the embeddable chat widget on pages whose visitors are not signed
     in here. It is *public* (it sits in the page's HTML, like a publishable key), so what it may
     do is narrow: only ask questions, only of its collections, only from a frame on one of its
@@ -214,8 +219,3 @@ class WidgetKey(models.Model):
     @property
     def origins(self) -> list[str]:
         return parse_origins(self.allowed_origins)[0]
-
-    def record_use(self):
-        now = timezone.now()
-        WidgetKey.objects.filter(pk=self.pk).update(last_used_at=now, use_count=F("use_count") + 1)
-        self.last_used_at = now

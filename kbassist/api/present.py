@@ -1,9 +1,11 @@
 """How the API shows things: citations with absolute links, documents, FAQs, collections and
-their model names (``kb-assist/<slug>``), and Server-Sent Events."""
+their model names (``kb-assist/<slug>``), Server-Sent Events, and a whole answer for the
+doors that reply once."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 from django.utils.text import slugify
 
@@ -116,3 +118,33 @@ def sse(data, event: str | None = None) -> bytes:
 def sse_comment(text: str) -> bytes:
     """A line SSE clients ignore (keeps a quiet connection open, e.g. while queued)."""
     return f": {text}\n\n".encode("utf-8")
+
+
+@dataclass
+class WholeAnswer:
+    """An answer's event stream read to its end (REST and OpenAI-compatible replies that are not streamed)."""
+
+    conversation_id: int | None = None
+    query: str | None = None  # what was searched for
+    done: dict | None = None  # the "done" event; None when the answer failed
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def problem(self) -> str:
+        return "; ".join(self.errors) or "No answer."
+
+
+async def whole_answer(events, conversation_id: int | None = None) -> WholeAnswer:
+    """Read ``events`` (``chat.streaming.stream_events``) to the end."""
+    answer = WholeAnswer(conversation_id=conversation_id)
+    async for event in events:
+        kind = event["type"]
+        if kind == "conversation":
+            answer.conversation_id = event["id"]
+        elif kind == "sources":
+            answer.query = event.get("query")
+        elif kind == "error":
+            answer.errors.append(event["message"])
+        elif kind == "done":
+            answer.done = event
+    return answer

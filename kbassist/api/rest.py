@@ -177,19 +177,10 @@ async def ask(request, payload: schemas.AskIn):
     stop = threading.Event()
     if payload.stream:
         return StreamingHttpResponse(_sse(user, question, stop), content_type="text/event-stream", headers=SSE_HEADERS)
-    done, errors, conversation_id, query = None, [], payload.conversation_id, None
-    async for event in stream_events(user, question, stop):
-        if event["type"] == "conversation":
-            conversation_id = event["id"]
-        elif event["type"] == "sources":
-            query = event["query"]
-        elif event["type"] == "error":
-            errors.append(event["message"])
-        elif event["type"] == "done":
-            done = event
-    if done is None:
-        raise ApiError(500, "; ".join(errors) or "No answer.")
-    return _answer_data(request, conversation_id, query, done, errors)
+    whole = await present.whole_answer(stream_events(user, question, stop), payload.conversation_id)
+    if whole.done is None:
+        raise ApiError(500, whole.problem)
+    return _answer_data(request, whole.conversation_id, whole.query, whole.done, whole.errors)
 
 
 # --- conversations and feedback -------------------------------------------------------------------------
@@ -256,11 +247,27 @@ def collections(request):
 # --- documents ----------------------------------------------------------------------------------------------
 
 
+def _visible(model, user, collection: int | None = None):
+    """``model``'s rows (documents or FAQs) in the collections ``user`` sees; with
+    ``collection``, only that collection's (404 when the user does not see it)."""
+    rows = model.objects.filter(collection__in=Collection.objects.visible_to(user))
+    if collection is not None:
+        visible_collection(user, collection)
+        rows = rows.filter(collection_id=collection)
+    return rows
+
+
+def _one_visible(model, user, pk: int, missing: str):
+    """Row ``pk`` of ``model`` when ``user`` sees its collection; 404 ``missing`` otherwise (as
+    if it did not exist)."""
+    item = _visible(model, user).filter(pk=pk).first()
+    if item is None:
+        raise ApiError(404, missing)
+    return item
+
+
 def _visible_document(user, pk) -> Document:
-    document = Document.objects.filter(pk=pk, collection__in=Collection.objects.visible_to(user)).first()
-    if document is None:
-        raise ApiError(404, "No such document.")
-    return document
+    return _one_visible(Document, user, pk, "No such document.")
 
 
 @api.get("/documents", response={200: list[schemas.DocumentOut], **ERRORS}, summary="Documents and their ingestion status")
@@ -271,11 +278,7 @@ def documents(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    user = request.auth.user
-    items = Document.objects.filter(collection__in=Collection.objects.visible_to(user))
-    if collection is not None:
-        visible_collection(user, collection)
-        items = items.filter(collection_id=collection)
+    items = _visible(Document, request.auth.user, collection)
     if status:
         items = items.filter(status=status)
     return [present.document_data(request, d) for d in items[offset : offset + limit]]
@@ -325,20 +328,13 @@ def delete_document(request, document_id: int):
 
 
 def _visible_faq(user, pk) -> FAQ:
-    faq = FAQ.objects.filter(pk=pk, collection__in=Collection.objects.visible_to(user)).first()
-    if faq is None:
-        raise ApiError(404, "No such FAQ entry.")
-    return faq
+    return _one_visible(FAQ, user, pk, "No such FAQ entry.")
 
 
 @api.get("/faqs", response={200: list[schemas.FAQOut], **ERRORS}, summary="FAQ entries")
 def faqs(request, collection: int | None = None, q: str | None = Query(None, description="Text in the question or answer."),
          limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
-    user = request.auth.user
-    items = FAQ.objects.filter(collection__in=Collection.objects.visible_to(user))
-    if collection is not None:
-        visible_collection(user, collection)
-        items = items.filter(collection_id=collection)
+    items = _visible(FAQ, request.auth.user, collection)
     if q:
         items = items.filter(Q(question__icontains=q) | Q(answer__icontains=q))
     return [present.faq_data(f) for f in items[offset : offset + limit]]

@@ -169,6 +169,16 @@ class Slapd:
         }
 
 
+def _stop(proc: subprocess.Popen, log) -> None:
+    """Stop a server started here (ten seconds to go quietly) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
 @contextmanager
 def slapd_server(ldif: str):
     if not (os.path.exists(SLAPD) and os.path.exists(SLAPADD) and (SCHEMA / "inetorgperson.schema").exists()):
@@ -220,12 +230,7 @@ def slapd_server(ldif: str):
             wait_until(answers, timeout=30, what="slapd")
             yield server
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            _stop(proc, log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -435,11 +440,6 @@ def oidc_provider(users: dict[str, dict], *, app_urls: list[str], client_id="kba
                        timeout=60, what="the OpenID Connect provider")
             yield provider
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            _stop(proc, log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
