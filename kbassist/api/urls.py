@@ -15,6 +15,7 @@ urlpatterns = [
     path("bots/wecom", bots.wecom, name="wecom"),
     path("bots/dingtalk", bots.dingtalk, name="dingtalk"),
     path("widget/frame", widget_views.frame, name="widget_frame"),
+    path("widget/catalog", widget_views.catalog, name="widget_catalog"),
     path("widget/ask", widget_views.ask, name="widget_ask"),
     path("widget/key/ask", widget_views.key_ask, name="widget_key_ask"),
 ]

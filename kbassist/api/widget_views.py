@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from django.views.i18n import JavaScriptCatalog
 
 from kbassist.chat.streaming import MAX_QUESTION, AskRequest, stream_events
 from kbassist.guardrails.limits import client_ip
@@ -31,27 +32,17 @@ from .origins import frame_ancestors
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
-# What the frame says, in the visitor's language (the frame has no JavaScript catalogue of its own).
+# What the frame itself says, in the visitor's language. The answer's words (badges, sources,
+# notes) are the chat page's: render.js, shared by both, reads them from ``catalog`` below.
 STRINGS = {
     "title": gettext_lazy("Ask the knowledge base"),
     "placeholder": gettext_lazy("Ask a question…"),
     "send": gettext_lazy("Send"),
     "close": gettext_lazy("Close"),
-    "writing": gettext_lazy("Writing the answer…"),
-    "queued": gettext_lazy("Waiting for the model: you are number %s in line."),
-    "from": gettext_lazy("From"),
-    "sources": gettext_lazy("Sources"),
-    "open": gettext_lazy("Open the document"),
-    "openPage": gettext_lazy("Open the document at page %s"),
     "failed": gettext_lazy("The answer could not be fetched. Please try again."),
-    "stopped": gettext_lazy("(stopped)"),
-    "curated": gettext_lazy("Curated answer"),
-    "cached": gettext_lazy("Answered before (cached)"),
-    "refused": gettext_lazy("Not in the knowledge base"),
-    "passages": gettext_lazy("Model unavailable"),
-    "quoted": gettext_lazy("Quoted from the sources"),
     "empty": gettext_lazy("Answers come from %s, with their sources."),
 }
+_chat_catalog = JavaScriptCatalog.as_view(packages=["kbassist.chat"])
 
 
 def language_of(code: str) -> str:
@@ -99,6 +90,14 @@ def frame(request):
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "same-origin"
     return response
+
+
+@require_GET
+def catalog(request):
+    """The chat page's JavaScript catalogue in the frame's language (``?lang=``, as the frame
+    was asked for), whatever language the visitor's browser prefers."""
+    with translation.override(language_of(request.GET.get("lang", ""))):
+        return _chat_catalog(request)
 
 
 def _refusal(status: int, message: str, code: str, retry_after: int | None = None) -> JsonResponse:

@@ -55,6 +55,16 @@ def test_a_key_s_frame_may_be_embedded_only_by_its_origins(client, widget_key):
     assert config["language"] == "zh-hans" and config["strings"]["title"] == "问知识库" and config["names"] == "Handbook"
 
 
+def test_the_frame_renders_answers_with_the_chat_s_script_and_words_in_its_own_language(client, widget_key):
+    page = client.get("/widget/frame", {"key": widget_key.key, "lang": "zh-CN"}).content.decode()
+    # One rendering for both doors: the frame loads render.js, as the chat page does, and the
+    # chat's catalogue in the frame's language, whatever the visitor's browser prefers.
+    assert page.index("/widget/catalog?lang=zh-hans") < page.index("kbassist/render.js") < page.index("kbassist/widget-frame.js")
+    catalog = client.get("/widget/catalog", {"lang": "zh-hans"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert json.dumps("标准答案")[1:-1] in catalog  # "Curated answer", a badge render.js shows
+    assert "标准答案" not in client.get("/widget/catalog", {"lang": "en"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
 def test_a_bad_key_or_collection_gets_a_frame_that_nobody_may_embed(client, widget_key, hr_collection):
     for params in ({"key": "wk_nope"}, {"key": widget_key.key, "collection": "hr-confidential"}):
         response = client.get("/widget/frame", params)

@@ -19,7 +19,7 @@ def test_login_then_chat_page(client, employee):
     response = client.post(reverse("login"), {"username": "erin", "password": "pw-erin"})
     assert response.status_code == 302
     page = client.get(reverse("chat:index")).content.decode()
-    assert 'id="question"' in page and "kbassist/chat.js" in page
+    assert 'id="question"' in page and "kbassist/render.js" in page and "kbassist/chat.js" in page
 
 
 def test_reopening_a_conversation_shows_its_messages_only_to_its_owner(client, employee, hr_user):
