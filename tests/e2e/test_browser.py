@@ -2,13 +2,16 @@
 
 A real Daphne process serves the app on a loopback port, on the test database, with the real
 embedder and the real SmolLM2 model; the browser logs in, asks, watches tokens arrive, opens
-a citation, stops a long answer, gives a thumbs-down, and checks that a script planted in a
-document never runs.
+a citation and stops a long answer. Where the model is not the point (a thumbs-down; a script
+planted in a document, and in the model's answer, never runs) a second Daphne answers with a
+scripted OpenAI-compatible model (``tests/e2e/model_server.py``): the answer comes in a second.
+One Chromium, and one Daphne of each kind, serve all the tests of the module.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ import pytest
 from kbassist.chat.models import Feedback, Message
 
 from tests.conftest import running_app, wait_until
+from tests.e2e.model_server import scripted_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
@@ -25,10 +29,15 @@ XSS = (
     '<img src=x onerror="window.__xss = 1"> <script>window.__xss = 2</script> '
     "Lost badges must be reported to security within one day.\n"
 )
+# The scripted model repeats the planted markup in its answer: the answer is shown as text too.
+SCRIPTED_REPLY = ('Visitor badges are printed at reception. <img src=x onerror="window.__xss = 3"> '
+                  "<script>window.__xss = 4</script> Lost badges must be reported to security within one day.")
 
 
-@pytest.fixture
-def server(transactional_db):
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker):
+    """One Daphne (and one load of the model) for all the tests of a module: each test brings
+    its own users and documents, and the test database is emptied after each."""
     from kbassist.llm.bundled import smollm2_path
 
     with running_app("/accounts/login/", "daphne.log", KB_LLM_MODEL_PATH=str(smollm2_path()),
@@ -36,18 +45,29 @@ def server(transactional_db):
         yield url
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # around it are still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+@pytest.fixture(scope="module")
+def scripted_server(django_db_setup, django_db_blocker):
+    """Daphne whose model is the scripted server: for the tests about the page, not the model."""
+    with scripted_model(SCRIPTED_REPLY) as model_url, running_app(
+        "/accounts/login/", "daphne-scripted.log", KB_LLM_BACKEND="openai", KB_OPENAI_BASE_URL=model_url,
+        KB_TRANSLATE_QUERIES="false",
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for all the tests of a module; each test opens its own page (and cookies)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("KB_REQUIRE_SERVERS") == "1":
             pytest.fail("Chromium is not installed (apt-get install chromium)")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # around it are still plain synchronous calls.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as p:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -57,14 +77,15 @@ def browser(monkeypatch):
         browser.close()
 
 
-@pytest.fixture
-def page(server, browser, employee, handbook, public_collection, make_document):
-    make_document(public_collection, "badges.md", XSS)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+@contextmanager
+def chat_page(browser, url):
+    """The chat page of ``url``, signed in as erin, recording how the streamed answer grows."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # signed out: its own cookies
+    page = context.new_page()
     page.set_default_timeout(90_000)  # a shared 2-core CI machine can be slow; nothing here waits on purpose
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server + "/")
+    page.goto(url + "/")
     page.fill("input[name=username]", "erin")
     page.fill("input[name=password]", "pw-erin")
     page.click("button[type=submit]")
@@ -80,7 +101,24 @@ def page(server, browser, employee, handbook, public_collection, make_document):
         }"""
     )
     yield page
+    context.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(server, browser, employee, handbook, public_collection, make_document):
+    """The chat, answered by the real model."""
+    make_document(public_collection, "badges.md", XSS)
+    with chat_page(browser, server) as page:
+        yield page
+
+
+@pytest.fixture
+def scripted_page(scripted_server, browser, employee, handbook, public_collection, make_document):
+    """The chat, answered by the scripted model."""
+    make_document(public_collection, "badges.md", XSS)
+    with chat_page(browser, scripted_server) as page:
+        yield page
 
 
 def ask(page, question):
@@ -127,7 +165,8 @@ def test_stop_a_long_answer(page):
     assert message.status == "stopped" and message.timings["tokens"] < 400
 
 
-def test_thumbs_down_with_a_comment(page):
+def test_thumbs_down_with_a_comment(scripted_page):
+    page = scripted_page
     answer = ask(page, "How many vacation days do I get?")
     wait_done(answer)
     answer.locator(".thumb.down").click()
@@ -140,9 +179,18 @@ def test_thumbs_down_with_a_comment(page):
     assert answer.locator(".thumb.down.chosen").count() == 1
 
 
-def test_script_in_a_document_is_shown_as_text_and_never_runs(page):
+def test_script_in_a_document_or_the_answer_is_shown_as_text_and_never_runs(scripted_page):
+    page = scripted_page
+    page.evaluate("""() => {
+      window.__planted = false;  // the model's planted markup, seen as text while it streams
+      new MutationObserver(() => {
+        const b = document.querySelector('.msg.assistant.streaming .body');
+        if (b && b.textContent.includes('onerror="window.__xss = 3"')) window.__planted = true;
+      }).observe(document.getElementById('messages'), {subtree: true, childList: true, characterData: true});
+    }""")
     answer = ask(page, "What is the visitor badge printing policy?")
     wait_done(answer)
+    assert page.evaluate("window.__planted"), "the answer's markup arrived, as text"
     item = answer.locator(".source", has_text="Badge printing policy").first
     item.locator(".source-title").click()
     passage = item.locator(".passage-text")

@@ -9,9 +9,17 @@ from kbassist.knowledge.models import Chunk, Document
 from kbassist.retrieval.search import search
 from kbassist.retrieval.store import collection_dir, current_version, load_version
 
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, running_worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, django_db_blocker):
+    """One worker process (and one load of its embedder) for the module's tests; each test
+    brings its own documents and waits for them."""
+    with running_worker() as proc:
+        yield proc
 
 
 def finished(*names):
