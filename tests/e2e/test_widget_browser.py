@@ -124,6 +124,10 @@ def test_an_intranet_page_on_an_allowed_origin_asks_and_sees_the_streamed_cited_
     passage.first.wait_for(state="visible")
     assert "28 vacation days" in passage.first.inner_text() and "Leave" in answer.locator(".source-title").first.inner_text()
     assert answer.locator("a.open-source").count() == 0
+    # Drawn by render.js, as the chat page draws it: the source's age and what was searched for.
+    assert answer.locator(".source-age time").first.inner_text().startswith("updated ")
+    searched = answer.locator(".searched").inner_text()
+    assert searched.startswith("Searched for: ") and "vacation days" in searched
     folder = os.environ.get("KB_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
