@@ -315,13 +315,21 @@ def test_the_curators_cockpit_on_postgres(deployment):
     on PostgreSQL."""
     import urllib.request
 
-    env = deployment["env"]
-    for question in ("What is the capital of Mars?", "How many vacation days do I get?"):
-        assert manage(env, "ask", question).returncode == 0
+    env, url = deployment["env"], deployment["url"]
+    cookie = log_in(url, "admin", "pw-production-admin")
+    # Asked through the running Daphne (its models are loaded), not two more processes.
+    socket = WebSocket(url.replace("http", "ws", 1) + "/ws/chat/", origin=url, cookie=f"sessionid={cookie}")
+    try:
+        for question in ("What is the capital of Mars?", "How many vacation days do I get?"):
+            socket.send_json({"type": "ask", "question": question})
+            while (event := socket.receive_json())["type"] not in ("done", "error"):
+                pass
+            assert event["type"] == "done", event
+    finally:
+        socket.close()
     result = manage(env, "knowledge_gaps", "--json")
     assert result.returncode == 0, result.stderr
     assert any("Mars" in g["representative"] for g in json.loads(result.stdout)["gaps"])
-    cookie = log_in(deployment["url"], "admin", "pw-production-admin")
 
     def get(path):
         request = urllib.request.Request(deployment["url"] + path, headers={"Cookie": f"sessionid={cookie}"})
