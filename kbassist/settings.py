@@ -395,7 +395,15 @@ KB_RATE_QUESTIONS_PER_DAY = env.int("KB_RATE_QUESTIONS_PER_DAY", default=300)
 KB_RATE_REQUESTS_PER_MINUTE = env.int("KB_RATE_REQUESTS_PER_MINUTE", default=120)
 KB_RATE_ANONYMOUS_PER_MINUTE = env.int("KB_RATE_ANONYMOUS_PER_MINUTE", default=60)
 # Answers that may wait for the model (per process) before new questions are told to come back.
-KB_QUEUE_MAX = env.int("KB_QUEUE_MAX", default=10)
+KB_QUEUE_MAX = env.int("KB_QUEUE_MAX", default=100)
+# --- Many colleagues at once (README, "Serving many users": the line under load) ---
+# A question is told "busy" only when its expected wait for the model is beyond this (seconds;
+# 0: no bound but KB_QUEUE_MAX); meanwhile it waits, told its place and the time left.
+KB_QUEUE_MAX_WAIT = env.int("KB_QUEUE_MAX_WAIT", default=300)
+# When a new answer would wait longer than this for the model (seconds), a follow-up that names
+# nothing earlier is answered as a question of its own: no model rewrite, no history, so the
+# answer cache and shared answers apply (0: never; follow-ups always wait for their rewrite).
+KB_REWRITE_MAX_WAIT = env.int("KB_REWRITE_MAX_WAIT", default=10)
 KB_MAX_QUESTION_CHARS = env.int("KB_MAX_QUESTION_CHARS", default=4000)
 KB_WS_MAX_FRAME_BYTES = env.int("KB_WS_MAX_FRAME_BYTES", default=65536)
 # Questions and answers matching the sensitive-word lists (admin -> Guard rails) are withheld.

@@ -49,7 +49,7 @@ from kbassist.observability import metrics
 from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, search
 from kbassist.text import cited_numbers, is_chinese
 
-from . import policy
+from . import flights, policy
 from .answer_check import evidence_states_answer
 from .access import withhold_unseen
 from .attribution import attribute
@@ -60,7 +60,7 @@ from .verification import evidence_answer
 from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
 from .rendering import render_markdown
-from .rewrite import concatenated, is_follow_up, standalone_question, to_english
+from .rewrite import concatenated, is_follow_up, leans_on_conversation, standalone_question, to_english
 from .turn import Found, Outcome, Turn, source_dict
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,67 @@ def _answer(question, user, conversation, regenerate: bool, slot: AnswerSlot, op
 
 
 def _paths(turn: Turn):
-    return (yield from _cached(turn)) or (yield from _from_sources(turn))
+    _standalone_under_load(turn)
+    return (yield from _cached(turn)) or (yield from _in_flight(turn))
+
+
+# --- many colleagues at once (README, "Serving many users": the line under load) -----------------
+def _standalone_under_load(turn: Turn):
+    """When a new answer would wait more than KB_REWRITE_MAX_WAIT s for the model, a follow-up
+    that names nothing earlier in the conversation is answered as a question of its own: no
+    place in the line for a rewrite, no history in the prompt, and the answer cache and the
+    answers in flight serve it."""
+    limit = settings.KB_REWRITE_MAX_WAIT
+    if not turn.history or turn.regenerate or not limit or leans_on_conversation(turn.question):
+        return
+    if turn.line.expected_wait() > limit:
+        turn.history = []
+        turn.timings["history"] = "set aside: the model was busy and the question names nothing earlier"
+
+
+def _in_flight(turn: Turn):
+    """A first question that another asker's identical question is being answered for waits
+    for that answer instead of taking a place of its own in the line (``flights``)."""
+    if not turn.use_cache:
+        return (yield from _from_sources(turn))
+    flight, leading = flights.board(turn.cache_key)
+    if leading:
+        outcome = None
+        try:
+            outcome = yield from flight.record(_from_sources(turn))
+            flight.found = turn.found
+            return outcome
+        finally:
+            flights.land(flight, outcome, outcome is not None and outcome.status == Status.COMPLETE)
+    pieces: list[str] = []
+    shared = yield from _following(turn, flight, pieces)
+    if shared is flights.STOPPED:
+        return Outcome(Kind.GENERATED, Status.STOPPED, "".join(pieces).strip(), query=turn.question)
+    if shared is None:  # the leader ended without a complete answer: answer it here
+        return (yield from _from_sources(turn))
+    turn.found = flight.found
+    turn.timings["shared"] = True  # answered with an identical question in flight
+    return shared
+
+
+def _following(turn: Turn, flight: flights.Flight, pieces: list[str]):
+    """The leader's events, the answer's words kept in ``pieces`` and saved as they come (a
+    dying process loses nothing); returns what ``Flight.follow`` returns."""
+    following = flight.follow(turn.should_stop)
+    try:
+        while True:
+            try:
+                event = next(following)
+            except StopIteration as end:
+                return end.value
+            if event["type"] == "token":
+                pieces.append(event["text"])
+                turn.timings.setdefault("ttft_ms", turn.ms())
+                turn.draft = turn.draft or Draft(turn.conversation)
+                turn.draft.update(pieces)
+            yield event
+    finally:
+        following.close()
 
 
 def _screened(turn: Turn, events: Iterator[dict], screen: AnswerScreen | None):

@@ -31,6 +31,31 @@ def is_follow_up(history: list) -> bool:
     return any(m.role == "user" for m in history)
 
 
+# Words by which a question leans on what was said before ("what about it?", "and for
+# contractors?", "那这个呢？"); a question with none of them, and long enough to say what it
+# is about, names nothing earlier.
+_LEANING_WORDS = frozenset(
+    "it its it's they them their theirs this that these those he she him her his hers there then one ones "
+    "same such above previous earlier before former latter else also too again instead other another more".split()
+)
+_LEANING_OPENERS = ("and", "but", "or", "so", "what about", "how about", "what if")
+_LEANING_CHINESE = re.compile(r"[它他她这那其该此呢还也]|上述|刚才|上面|同样|前面")
+
+
+def leans_on_conversation(question: str) -> bool:
+    """True when ``question`` may lean on the conversation before it: it has a word that
+    points back (a pronoun, "the same", "what about ...", 这/那/它/呢 ...) or is too short to
+    stand on its own. Model-free and cautious: when in doubt, it leans."""
+    text = question.strip().lower()
+    chinese = "".join(re.findall(f"[{CJK}]", text))
+    if chinese:
+        return len(chinese) < 4 or bool(_LEANING_CHINESE.search(text))
+    words = re.findall(r"[a-z0-9']+", text)
+    if len(words) < 3 or text.startswith(_LEANING_OPENERS):
+        return True
+    return any(word in _LEANING_WORDS for word in words)
+
+
 def standalone_question(question: str, history: list, backend, max_tokens: int = 48) -> tuple[str, str]:
     """``(query, how)``: the search query for ``question``, and "model" or "concatenated"."""
     fallback = concatenated(question, history)

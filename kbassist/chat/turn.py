@@ -24,6 +24,7 @@ from .grounding import Grounding
 from .models import Conversation, Message
 
 QUEUE_POLL_SECONDS = 0.5
+WAIT_STEP_SECONDS = 5  # a waiting user is told the expected wait again when it moved this much
 
 
 @dataclass
@@ -121,20 +122,22 @@ class Turn:
         return self.backend or get_backend()
 
     def wait_for_model(self) -> Iterator[dict]:
-        """Join the line (once) and yield ``queued`` events until this turn's go; returns
-        False if the user gave up meanwhile. Raises ``LineFull`` when KB_QUEUE_MAX answers
-        are waiting already."""
+        """Join the line (once) and yield ``queued`` events (place in line and the expected
+        wait in seconds, again whenever either moves) until this turn's go; returns False if
+        the user gave up meanwhile. Raises ``LineFull`` when KB_QUEUE_MAX answers are waiting
+        already, or the expected wait is beyond KB_QUEUE_MAX_WAIT."""
         if self.ticket is None:
-            self.ticket = self.line.join(max_waiting=settings.KB_QUEUE_MAX)
+            self.ticket = self.line.join(max_waiting=settings.KB_QUEUE_MAX, max_wait=settings.KB_QUEUE_MAX_WAIT)
             self.queued_at = metrics.queue_joined()
         last = None
         try:
             while not self.ticket.wait(QUEUE_POLL_SECONDS):
                 if self.should_stop():
                     return False
-                if (position := self.ticket.position) and position != last:
-                    last = position
-                    yield {"type": "queued", "position": position}
+                position, wait = self.ticket.position, self.ticket.expected_wait()
+                if position and (last is None or position != last[0] or abs(wait - last[1]) >= WAIT_STEP_SECONDS):
+                    last = (position, wait)
+                    yield {"type": "queued", "position": position, "wait_s": wait}
         finally:
             if self.queued_at is not None:
                 metrics.queue_left(self.queued_at)

@@ -7,7 +7,9 @@ the line (a user who stops or disconnects) never blocks the others.
 
 The line is bounded: ``join(max_waiting=N)`` refuses at once, with ``LineFull``, when N
 tickets are already waiting, and says how long the wait would be, estimated from how long
-the last turns held the slot (``expected_wait``).
+the last turns held the slot (``expected_wait``); ``join(max_wait=S)`` refuses when that
+estimate is beyond S seconds. A waiting ticket's own estimate (``Ticket.expected_wait``)
+shrinks as the line moves, so a waiting user can be told how long is left.
 """
 
 from __future__ import annotations
@@ -48,12 +50,15 @@ class GenerationLine:
     def slots(self) -> int:
         return max(1, self._slots if self._slots is not None else settings.KB_LLM_PARALLEL)
 
-    def join(self, max_waiting: int | None = None) -> Ticket:
-        """A ticket in the line; ``LineFull`` if ``max_waiting`` tickets are waiting already."""
+    def join(self, max_waiting: int | None = None, max_wait: float | None = None) -> Ticket:
+        """A ticket in the line; ``LineFull`` if ``max_waiting`` tickets are waiting already,
+        or if the expected wait is beyond ``max_wait`` seconds (None or 0: no such bound)."""
         ticket = Ticket(self)
         with self._cond:
-            if max_waiting is not None and len(self._running) >= self.slots and len(self._waiting) >= max_waiting:
-                raise LineFull(len(self._waiting), self._expected_wait())
+            if len(self._running) >= self.slots:
+                expected = self._expected_wait()
+                if (max_waiting is not None and len(self._waiting) >= max_waiting) or (max_wait and expected > max_wait):
+                    raise LineFull(len(self._waiting), expected)
             self._waiting.append(ticket)
             self._promote()
         return ticket
@@ -106,14 +111,24 @@ class GenerationLine:
         with self._cond:
             return self._expected_wait()
 
-    def _expected_wait(self) -> int:
+    def _expected_wait(self, ahead: int | None = None) -> int:
+        """Seconds until a ticket with ``ahead`` tickets waiting before it (default: all of
+        them, a newcomer) gets its turn."""
         turn = statistics.median(self._turns) if self._turns else DEFAULT_TURN_SECONDS
         slots = self.slots
         if len(self._running) < slots:
             return 1
+        ahead = len(self._waiting) if ahead is None else ahead
         now = time.monotonic()
         rest = min(max(turn - (now - t.started), turn * 0.1) for t in self._running)
-        return max(1, math.ceil(rest + (len(self._waiting) // slots) * turn))
+        return max(1, math.ceil(rest + (ahead // slots) * turn))
+
+    def wait_of(self, ticket: Ticket) -> int:
+        """Seconds until ``ticket`` is expected to get its turn (0 once it has)."""
+        with self._cond:
+            if ticket.running or ticket.left:
+                return 0
+            return self._expected_wait(self._waiting.index(ticket))
 
 
 class Ticket:
@@ -131,6 +146,10 @@ class Ticket:
     @property
     def position(self) -> int:
         return self.line.position(self)
+
+    def expected_wait(self) -> int:
+        """Seconds until this ticket's turn, as the line stands now (0 once it has come)."""
+        return self.line.wait_of(self)
 
     def release(self):
         self.line._leave(self)

@@ -147,7 +147,9 @@
         if (current) render.renderEvidence(current, event.evidence, null);
         break;
       case "queued":
-        statusLine.textContent = fmt(_("Waiting for the model: you are number %s in line."), [event.position]);
+        statusLine.textContent = event.wait_s  // the expected wait, told again as the line moves
+          ? fmt(_("Waiting for the model: you are number %s in line, about %s s to go."), [event.position, event.wait_s])
+          : fmt(_("Waiting for the model: you are number %s in line."), [event.position]);
         break;
       case "token":
         if (!current) return;
