@@ -286,7 +286,12 @@ def main():
                             "TTFT p50 ms"], draft_rows, align="234")
         print(draft_text)
 
-    if not args.no_readme:
+    draft_body = ("**Speculative decoding** (`KB_LLM_DRAFT_MODEL=qwen-0.5b`, `KB_LLM_MODEL=qwen-1.5b`): one chat, "
+                  f"{args.draft_questions} questions, llama-server with one slot, without and with the draft model, "
+                  "same run.\n\n" + draft_text)
+    if not args.no_readme and not rows and draft_text:  # --setups "" --draft: its own section, the table above stays
+        rewrite_section("concurrency-draft", f"{stamp()} {draft_body}")
+    elif not args.no_readme:
         body = ("### Many chats at once: in-process single slot vs llama-server slots\n\n"
                 f"{stamp()} Model `{Path(chat_model).name}`, {settings.KB_LLM_THREADS} threads, greedy decoding, at most "
                 f"{args.max_tokens} tokens per answer; {args.questions} questions per chat, one after the other, every "
@@ -298,9 +303,7 @@ def main():
         if goal:
             body += "\n\n" + goal
         if draft_text:
-            body += ("\n\n**Speculative decoding** (`KB_LLM_DRAFT_MODEL=qwen-0.5b`, `KB_LLM_MODEL=qwen-1.5b`): one chat, "
-                     f"{args.draft_questions} questions, llama-server with one slot, without and with the draft model, "
-                     "same run.\n\n" + draft_text)
+            body += "\n\n" + draft_body
         rewrite_section("concurrency", body)
 
 
