@@ -19,9 +19,10 @@ Every set-up runs the same questions, in the same run, on the same machine.
     .venv/bin/python bench/concurrency.py [--setups inprocess,slots:4,slots:8] [--clients 1,4,8,16]
         [--questions 2] [--max-tokens 128] [--draft] [--no-readme]
 
-``--draft`` adds speculative decoding: one client, llama-server with one slot serving the
-1.5B chat model without and with the 0.5B model as its draft (``KB_LLM_DRAFT_MODEL``), same
-questions, single-stream tokens/s.
+``--draft`` adds speculative decoding: one client, one slot serving the 1.5B chat model without
+the 0.5B draft (in-process, as ``./kb start`` runs one slot) and with it (llama-server,
+``KB_LLM_DRAFT_MODEL``), same questions, single-stream tokens/s. ``--setups ''`` runs only
+that, into its own README section.
 """
 
 from __future__ import annotations
@@ -271,7 +272,9 @@ def main():
         # the bundled models, assembled and checked in the project's data folder (the bench's own has none)
         big, small = (str(prepare(name, ROOT / "data" / "models")) for name in ("qwen-1.5b", "qwen-0.5b"))
         draft_rows = []
-        for label, draft in (("1.5B alone", ""), ("1.5B + 0.5B draft", small)):
+        # Without a draft and with one slot the app runs the model in-process (llama-cpp-python, the
+        # same llama.cpp): the only way ./kb start serves one slot without a draft.
+        for label, draft in (("1.5B alone (in-process)", ""), ("1.5B + 0.5B draft (llama-server)", small)):
             print(f"speculative decoding, {label}: starting")
             with running_app(1, big, draft) as port:
                 ask(port, cookies[0], QUESTIONS[0])
@@ -282,13 +285,13 @@ def main():
                                    sum(a.tokens for a in r.answers), f"{statistics.median(rates):.1f}" if rates else "–",
                                    f"{percentile(ttfts, 50) * 1000:.0f}"])
                 print("  " + " | ".join(map(str, draft_rows[-1])))
-        draft_text = table(["chat model (llama-server, 1 slot, 1 chat)", "generated", "tokens", "stream tokens/s (median)",
+        draft_text = table(["chat model (1 slot, 1 chat)", "generated", "tokens", "stream tokens/s (median)",
                             "TTFT p50 ms"], draft_rows, align="234")
         print(draft_text)
 
     draft_body = ("**Speculative decoding** (`KB_LLM_DRAFT_MODEL=qwen-0.5b`, `KB_LLM_MODEL=qwen-1.5b`): one chat, "
-                  f"{args.draft_questions} questions, llama-server with one slot, without and with the draft model, "
-                  "same run.\n\n" + draft_text)
+                  f"{args.draft_questions} questions, one slot, without the draft model (in-process, as `./kb start` runs "
+                  "one slot) and with it (llama-server), same run.\n\n" + draft_text)
     if not args.no_readme and not rows and draft_text:  # --setups "" --draft: its own section, the table above stays
         rewrite_section("concurrency-draft", f"{stamp()} {draft_body}")
     elif not args.no_readme:

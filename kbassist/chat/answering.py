@@ -25,6 +25,11 @@ Guard rails (``kbassist.guardrails``) around them: one answer at a time per user
 naming a sensitive word refused and answers containing one withheld (screened as they
 stream), a full generation line answered at once with "busy" (kind ``busy``), and questions
 stored with personal data masked when KB_REDACT_PII is on.
+
+Many askers at once (``flights``, README "Serving many users"): a first question that an
+identical one in flight is being answered for waits for that answer instead of a place in the
+line, and when the model is busy a follow-up that names nothing earlier is answered as a
+question of its own (no rewrite, no history).
 """
 
 from __future__ import annotations
