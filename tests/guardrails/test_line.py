@@ -65,7 +65,7 @@ async def test_beyond_kb_queue_max_new_questions_hear_busy_at_once(handbook, hel
     for communicator in (first, second, third):
         await communicator.connect()
     await first.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
-    await sync_to_async(model.started.wait)(10)  # a's answer holds the model
+    assert await sync_to_async(model.started.wait, thread_sensitive=False)(10)  # a's answer holds the model
     await second.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
     queued = await collect(second, until=("queued", "done", "error"))
     assert queued[-1]["type"] == "queued" and queued[-1]["position"] == 1
@@ -95,7 +95,7 @@ async def test_one_user_with_many_sockets_has_one_answer_on_its_way(handbook, em
         await communicator.connect()
     await sockets[0].send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
     conversation_id = (await sockets[0].receive_json_from(timeout=30))["id"]
-    await sync_to_async(model.started.wait)(10)
+    assert await sync_to_async(model.started.wait, thread_sensitive=False)(10)
     for communicator in sockets[1:]:
         await communicator.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
     for communicator in sockets[1:]:
@@ -125,7 +125,7 @@ async def test_a_stopped_answer_gives_the_slot_back(handbook, employee, held_mod
     await one.connect()
     await two.connect()
     await one.send_json_to({"type": "ask", "question": "How many vacation days do I get?"})
-    await sync_to_async(model.started.wait)(10)
+    assert await sync_to_async(model.started.wait, thread_sensitive=False)(10)
     await one.send_json_to({"type": "stop"})
     gate.set()
     assert (await collect(one, until=("done",)))[-1]["status"] == "stopped"
