@@ -34,7 +34,9 @@
       answer.queryHow = data.query_how;
       status.textContent = data.sources.length ? _("Writing the answer…") : "";
     } else if (name === "evidence") render.renderEvidence(answer, data.evidence, null); // the best quotes, before the answer
-    else if (name === "queued") status.textContent = fmt(_("Waiting for the model: you are number %s in line."), [data.position]);
+    else if (name === "queued") status.textContent = data.wait_s  // the expected wait, as the chat page shows it
+      ? fmt(_("Waiting for the model: you are number %s in line, about %s s to go."), [data.position, data.wait_s])
+      : fmt(_("Waiting for the model: you are number %s in line."), [data.position]);
     else if (name === "token") { render.addToken(answer, data.text); status.textContent = ""; scroll(); }
     else if (name === "done") {
       render.finish(answer, Object.assign({ query: answer.query, query_how: answer.queryHow }, data));
