@@ -277,6 +277,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # --- Ingestion ----------------------------------------------------------------------------------
 KB_CHUNK_SIZE = env.int("KB_CHUNK_SIZE", default=200)  # in approximate tokens
 KB_CHUNK_OVERLAP = env.int("KB_CHUNK_OVERLAP", default=40)
+
+# --- Bulk import: one index sync serves a burst of documents (kbassist/ingestion/indexing.py) ---
+# A document whose chunks are stored waits ("processing", stage "indexing") for a sync, done by
+# the last document of the burst or once the oldest waiting one has waited this long (0: each
+# document syncs the index itself, as before).
+KB_INDEX_SYNC_SECONDS = env.float("KB_INDEX_SYNC_SECONDS", default=10)
 KB_MAX_UPLOAD_MB = env.int("KB_MAX_UPLOAD_MB", default=100)
 # OCR of scanned PDF pages and images with Tesseract (Debian's tesseract-ocr); off when false.
 KB_OCR = env.bool("KB_OCR", default=True)

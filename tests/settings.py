@@ -25,3 +25,6 @@ KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="")  # noqa: F405
 # No warm-up of the real models when a test imports kbassist.asgi or starts Daphne
 # (tests/health/test_warmup.py turns it on).
 KB_WARMUP = env.bool("KB_WARMUP", default=False)  # noqa: F405
+# Each document syncs the index itself unless a test asks for shared syncs
+# (tests/ingestion/test_shared_index_sync.py): tests leave documents queued that no worker will read.
+KB_INDEX_SYNC_SECONDS = env.float("KB_INDEX_SYNC_SECONDS", default=0)  # noqa: F405

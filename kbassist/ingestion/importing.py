@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -38,11 +40,44 @@ def check_size(fileobj, name: str):
         )
 
 
+_held = threading.local()
+
+
+@contextmanager
+def queued_together():
+    """Hand the documents queued inside this block to the worker together, at its end.
+
+    A folder of many files is then all in the database, queued, before the first one is read:
+    each document sees the others coming and leaves the index sync to the last one of the
+    burst (``indexing.sync_if_due``), also where tasks run in-process (KB_CELERY_EAGER). The
+    tasks are sent even if the block fails half-way: what was queued is never left behind.
+    """
+    if getattr(_held, "tasks", None) is not None:  # nested: the outer block sends them
+        yield
+        return
+    _held.tasks = []
+    try:
+        yield
+    finally:
+        tasks, _held.tasks = _held.tasks, None
+        for pk in tasks:
+            ingest_document_task.delay(pk)
+
+
+def _send(pk: int):
+    tasks = getattr(_held, "tasks", None)
+    if tasks is not None:
+        tasks.append(pk)
+    else:
+        ingest_document_task.delay(pk)
+
+
 def queue_ingestion(document: Document):
-    """Mark ``document`` queued and hand it to a worker once this transaction commits."""
+    """Mark ``document`` queued and hand it to a worker once this transaction commits (or,
+    inside ``queued_together``, at the end of that block)."""
     document.set_progress(Document.Status.QUEUED, 0, error="", attempts=0)  # watchdog.py counts from here
     pk = document.pk
-    transaction.on_commit(lambda: ingest_document_task.delay(pk))
+    transaction.on_commit(lambda: _send(pk))
 
 
 def queue_faq_indexing(faq_ids: list[int]):
@@ -131,6 +166,11 @@ def add_files(collection: Collection, uploads, prefix: str = "") -> list[Outcome
     does: a ``.zip`` stands for the files in it; an FAQ CSV is imported at once; every other
     file of a supported type is stored and queued. Every file gets an ``Outcome``; one bad
     file never stops the others."""
+    with queued_together():  # the files of one upload share the index syncs
+        return _add_files(collection, uploads, prefix)
+
+
+def _add_files(collection: Collection, uploads, prefix: str) -> list[Outcome]:
     from .parsers import SUPPORTED_EXTENSIONS
 
     outcomes = []

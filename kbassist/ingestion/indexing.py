@@ -3,24 +3,89 @@
 Chunks in the database are the source of truth; ``sync_collection`` makes a collection's
 on-disk index (``retrieval.store``) hold exactly the collection's chunks, and
 ``rebuild_collection`` throws the index away and builds it again from them.
+
+**One sync serves a burst of documents.** A document whose chunks are stored waits, still
+"processing" at the stage ``AWAITING_INDEX``, for the sync that puts them in the index; every
+sync marks the documents it indexed ready (so "ready" always means searchable). A document
+need not sync by itself (``sync_if_due``): while other documents of its collection are still
+being read, it leaves the sync to whichever of them finishes last, unless the oldest waiting
+document has waited ``KB_INDEX_SYNC_SECONDS``. Importing 900 files then writes one index
+version every few seconds instead of one per file (an index version of a large collection is
+rewritten in full now and then). Should no document finish to do it (a worker died), the
+watchdog syncs the collection of documents left waiting (``watchdog.requeue_stalled``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
 from tqdm import tqdm
 
-from kbassist.knowledge.models import Chunk
+from kbassist.knowledge.models import Chunk, Document
 from kbassist.retrieval import store
 from kbassist.retrieval.embedder import get_embedder
 
 SQLITE_MAX_PARAMS = 900  # ids per query when fetching chunks by id
+AWAITING_INDEX = "indexing"  # the stage of a processing document whose chunks are stored, not yet indexed
+Status = Document.Status
+
+
+def awaiting_index(collection_id: int):
+    """Documents of the collection whose chunks are stored and wait for an index sync."""
+    return Document.objects.filter(collection_id=collection_id, status=Status.PROCESSING, stage=AWAITING_INDEX)
+
+
+def still_being_read(collection_id: int):
+    """Documents of the collection that will store chunks later: queued, or processing before
+    the index stage with a worker still beating (a dead worker's document is the watchdog's)."""
+    from .watchdog import stale_before
+
+    return Document.objects.filter(collection_id=collection_id).filter(
+        Q(status=Status.QUEUED)
+        | Q(status=Status.PROCESSING, heartbeat_at__gte=stale_before()) & ~Q(stage=AWAITING_INDEX)
+    )
+
+
+def sync_if_due(collection_id: int) -> store.CollectionIndex | None:
+    """Sync the collection if documents wait for it and either no other document of the
+    collection is still being read (the last one of a burst syncs for all) or the oldest has
+    waited ``KB_INDEX_SYNC_SECONDS``. Returns the index when it synced, None when it left it."""
+    oldest = awaiting_index(collection_id).aggregate(since=Min("updated_at"))["since"]
+    if oldest is None:
+        return None
+    waited_enough = timezone.now() - oldest >= timedelta(seconds=settings.KB_INDEX_SYNC_SECONDS)
+    if not waited_enough and still_being_read(collection_id).exists():
+        return None
+    return sync_collection(collection_id)
 
 
 def sync_collection(collection_id: int) -> store.CollectionIndex:
-    """Bring the collection's index in line with its chunks in the database."""
+    """Bring the collection's index in line with its chunks in the database; the documents
+    that were waiting for it (``AWAITING_INDEX``) are then ready. Should the index hold vectors
+    of another embedder (``store.EmbedderMismatch``), they fail with the reason."""
+    # Taken before the sync reads the chunk ids: these documents' chunks are committed, so
+    # this sync indexes them (a document that starts waiting later waits for the next sync).
+    waiting = list(awaiting_index(collection_id).values_list("pk", flat=True))
+    try:
+        index = _sync(collection_id)
+    except store.EmbedderMismatch as exc:
+        awaiting_index(collection_id).filter(pk__in=waiting).update(
+            status=Status.FAILED, progress=0, stage="", error=str(exc), updated_at=timezone.now())
+        raise
+    if waiting:
+        now = timezone.now()
+        awaiting_index(collection_id).filter(pk__in=waiting).update(
+            status=Status.READY, progress=100, stage="", ingested_at=now, updated_at=now)
+    return index
+
+
+def _sync(collection_id: int) -> store.CollectionIndex:
 
     def wanted_ids() -> np.ndarray:
         ids = Chunk.objects.filter(collection_id=collection_id).values_list("pk", flat=True)

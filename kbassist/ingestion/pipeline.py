@@ -1,5 +1,9 @@
 """Ingestion as plain functions: parse -> chunk -> embed -> store chunks -> sync the index.
 
+The index sync is shared by a burst of documents (``indexing.sync_if_due``): a document
+whose chunks are stored stays "processing" at the stage "indexing" until the sync that
+indexes them marks it ready, so "ready" means searchable.
+
 The Celery tasks in ``tasks.py`` only call these, so the pipeline can be run and tested
 without a worker. A document that cannot be ingested ends as ``failed`` with a readable
 reason; the exception never escapes to take the worker (or the other documents) down. A
@@ -26,7 +30,7 @@ from kbassist.retrieval.store import EmbedderMismatch
 
 from .chunking import chunk_blocks
 from .heartbeat import beating
-from .indexing import sync_collection
+from .indexing import AWAITING_INDEX, sync_collection, sync_if_due
 from .parsers import NothingToIndex, ParseError, parse, without_paths
 from .watchdog import stale_before
 
@@ -80,6 +84,19 @@ def _ingest_or_fail(document: Document):
             message = without_paths(message.replace(document.file.name, document.original_name),
                                     Path(document.file.path), document.original_name)
         document.set_progress(Status.FAILED, 0, error=message, stage="")
+    timer.stage("index")
+    try:
+        # Whatever became of this document, it may be the last of a burst: it then syncs the
+        # index for the documents waiting for it (its own chunks included, if it stored any).
+        sync_if_due(document.collection_id)
+    except EmbedderMismatch:
+        pass  # the documents waiting failed with the reason (indexing.sync_collection)
+    except Exception:  # they stay waiting: the next document, or the watchdog, syncs again
+        log.exception("syncing the index of collection %s failed", document.collection_id)
+    try:
+        document.refresh_from_db(fields=["status", "progress", "stage", "error", "ingested_at"])
+    except Document.DoesNotExist:
+        pass  # deleted meanwhile
     timer.finished(document.status)
 
 
@@ -119,10 +136,8 @@ def _ingest(document: Document, timer: IngestTimer):
             return  # deleted while we worked: store nothing
         Chunk.objects.filter(document=document).delete()
         Chunk.objects.bulk_create(chunks, batch_size=500)
-    document.set_progress(progress=95, chunk_count=len(drafts), stage="indexing")
-    timer.stage("index")
-    sync_collection(document.collection_id)
-    document.set_progress(Status.READY, 100, ingested_at=timezone.now(), stage="")
+    # Stored: the document waits for an index sync, which marks it ready (``_ingest_or_fail``).
+    document.set_progress(progress=95, chunk_count=len(drafts), stage=AWAITING_INDEX)
 
 
 def _title_from_name(name: str) -> str:

@@ -27,6 +27,7 @@ from kbassist.knowledge.auditing import access_state, collection_subject, docume
 from kbassist.knowledge.models import Collection, Document
 
 from . import folders
+from .importing import queued_together
 
 log = logging.getLogger(__name__)
 VIA = "folder sync"
@@ -103,9 +104,10 @@ def sync(name: str, folder: Path) -> Sync:
     if created:
         folders.record(Kind.COLLECTION_CHANGE, f"added collection “{collection}”", [collection_subject(collection)],
                        via=VIA, action="added", **access_state(collection))
-    for item in result.items:
-        if not item.outcome:
-            folders.add(collection, item, via=VIA)
+    with queued_together():  # the folder's new and changed files share the index syncs
+        for item in result.items:
+            if not item.outcome:
+                folders.add(collection, item, via=VIA)
     result.retired = retire_missing(collection, folder, {str(item.path.resolve()) for item in result.items})
     return result
 

@@ -7,6 +7,8 @@ again and its task sent again, or, once KB_INGEST_MAX_ATTEMPTS ingestions have s
 died, marked failed with a reason an admin can read. Brokers that redeliver an unacknowledged
 task (Redis, with ``acks_late``) may deliver it as well; ``pipeline.claim`` lets one of the
 two through, and ingestion replaces a document's chunks as a whole, so a second run is harmless.
+A stalled document that was only waiting for an index sync (its chunks stored, see
+``indexing``) is not read again: its collection's index is synced, which makes it ready.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ AGAIN = gettext_noop("queued again: the worker stopped (attempt %(attempts)s of 
 class Report:
     requeued: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    indexed: list[int] = field(default_factory=list)  # left waiting for an index sync: synced
 
 
 def stale_before(now=None):
@@ -58,8 +61,19 @@ def requeue_stalled(now=None, send=None) -> Report:
     watchdogs at once never queue one document twice."""
     from .tasks import ingest_document_task
 
+    from .indexing import AWAITING_INDEX, sync_collection
+
     send = send or ingest_document_task.delay
     report = Report()
+    waiting = stalled(now).filter(stage=AWAITING_INDEX)
+    for collection_id in sorted(set(waiting.values_list("collection_id", flat=True))):
+        ids = list(waiting.filter(collection_id=collection_id).values_list("pk", flat=True))
+        try:
+            sync_collection(collection_id)
+        except Exception:  # e.g. another embedder's index: those documents failed with the reason
+            log.exception("syncing the index of collection %s for its waiting documents failed", collection_id)
+        log.warning("documents %s were left waiting for the index of collection %s: synced", ids, collection_id)
+        report.indexed.extend(ids)
     for document in stalled(now).only("pk", "heartbeat_at", "attempts", "stage"):
         same = Document.objects.filter(pk=document.pk, status=Status.PROCESSING, heartbeat_at=document.heartbeat_at)
         if document.attempts >= settings.KB_INGEST_MAX_ATTEMPTS:

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from kbassist.audit import Kind
 from kbassist.ingestion import folders
 from kbassist.ingestion.folders import Item
+from kbassist.ingestion.importing import queued_together
 from kbassist.knowledge.auditing import access_state, collection_subject
 from kbassist.knowledge.models import Chunk, Collection, Document
 
@@ -58,10 +59,11 @@ class Command(BaseCommand):
                            action="added", **access_state(collection))
 
         faq_entries = 0
-        for item in items:
-            if item.outcome:  # already decided (an unsupported type)
-                continue
-            faq_entries += folders.add(collection, item)
+        with queued_together():  # all queued before the first is read: they share the index syncs
+            for item in items:
+                if item.outcome:  # already decided (an unsupported type)
+                    continue
+                faq_entries += folders.add(collection, item)
         queued = [item for item in items if item.outcome == "queued"]
         self.stdout.write(
             f"{len(items)} file(s): {len(queued)} queued for ingestion, {faq_entries} FAQ entr{'y' if faq_entries == 1 else 'ies'} "
