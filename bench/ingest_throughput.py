@@ -86,7 +86,7 @@ def main():
 
     spent = defaultdict(float)
     originals = [
-        (pipeline, "sync_collection", timed(pipeline, "sync_collection", spent)),
+        (pipeline, "sync_if_due", timed(pipeline, "sync_if_due", spent)),
         (pipeline, "parse", timed(pipeline, "parse", spent)),
         (pipeline, "chunk_blocks", timed(pipeline, "chunk_blocks", spent)),
         (type(embedder), "encode", timed(type(embedder), "encode", spent)),
@@ -132,7 +132,7 @@ def main():
     split = table(
         ["stage", "time", "share"],
         [[name, f"{s:.1f} s", f"{100 * s / pipeline_s:.0f}%"] for name, s in
-         [("embedding (`Embedder.encode`)", spent["encode"]), ("index sync (`sync_collection`)", spent["sync_collection"]),
+         [("embedding (`Embedder.encode`)", spent["encode"]), ("index sync (`sync_if_due`)", spent["sync_if_due"]),
           ("parsing", spent["parse"]), ("chunking", spent["chunk_blocks"]), ("database and the rest", other)]],
     )
     result = table(["run", "wall time", "CPU time", "pages/s", "chunks/s"], rows)
@@ -146,7 +146,7 @@ def main():
 ({len(paths)} Markdown files; {refused} refused as byte-identical duplicates of another page; of the
 {len(documents)} pages {ready} became ready and {failed} failed; {n_chunks:,} chunks of `KB_CHUNK_SIZE={settings.KB_CHUNK_SIZE}`) through
 `ingest_document`, one page after another, in-process on SQLite (parse, chunk, embed, store,
-sync the on-disk index after every page, so each page is searchable as soon as it is ready;
+sync the on-disk index: the pages are all queued first, so they share the syncs, `KB_INDEX_SYNC_SECONDS={settings.KB_INDEX_SYNC_SECONDS:g}`;
 torch threads for embedding: {threads or "torch default (one per core)"});
 and the bare encoder on exactly the texts the pipeline embedded (batch size
 {settings.KB_EMBED_BATCH_SIZE}), alternating every {args.group} pages so both see the same machine load.
