@@ -1,12 +1,5 @@
 """Markdown: one block per section, split at the headings markdown-it finds; front matter
-(read by python-frontmatter) gives the title, and template tags are left out.
-
-Links keep their text and lose their address (``[all-remote team](../remote/index.md)`` →
-``all-remote team``; images keep their alt text), link reference definitions and HTML
-comments are left out: an address is not knowledge, yet in a handbook it fills chunks
-(a single shopping link can be a whole chunk of query-string noise), crowds the embedder's
-window and ends up in quoted evidence. Code spans and fenced code keep their text as written.
-"""
+(read by python-frontmatter) gives the title, and template tags are left out."""
 
 from __future__ import annotations
 
@@ -18,12 +11,6 @@ from ..parsed import Block, NothingToIndex, ParsedDocument
 from .sections import HeadingTrail, tidy
 
 _TEMPLATE_TAGS = re.compile(r"{%.*?%}|{{.*?}}", re.S)  # Jekyll/Liquid tags carry no knowledge
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-# [text](address "title") and ![alt](address); the address may be <bracketed> or hold balanced ()
-_INLINE_LINK = re.compile(r"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\(\s*(?:<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
-_REFERENCE_LINK = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])+)\]\[[^\[\]\n]*\]")
-_REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)
-_CODE = re.compile(r"^(```|~~~).*?^\1[^\n]*$|`[^`\n]+`", re.S | re.M)
 
 
 def parse_markdown(path: Path) -> ParsedDocument:
@@ -32,7 +19,7 @@ def parse_markdown(path: Path) -> ParsedDocument:
     metadata, source = _front_matter(decode(path.read_bytes()))
     title = metadata.get("title")
     title = "" if title is None or isinstance(title, (bool, dict, list)) else str(title).strip()
-    source = without_addresses(_TEMPLATE_TAGS.sub("", source))
+    source = _TEMPLATE_TAGS.sub("", source)
     lines = source.splitlines()
     trail = HeadingTrail()
     blocks: list[Block] = []
@@ -57,26 +44,6 @@ def parse_markdown(path: Path) -> ParsedDocument:
     if not blocks:
         raise NothingToIndex(_empty_reason(metadata))
     return ParsedDocument(title, blocks)
-
-
-def without_addresses(source: str) -> str:
-    """The Markdown with each link reduced to its text (an image to its alt text), link
-    reference definitions and HTML comments left out; code is left as written."""
-    parts, last = [], 0
-    for code in _CODE.finditer(source):
-        parts.append(_plain_links(source[last : code.start()]))
-        parts.append(code.group(0))
-        last = code.end()
-    parts.append(_plain_links(source[last:]))
-    return "".join(parts)
-
-
-def _plain_links(text: str) -> str:
-    text = _HTML_COMMENT.sub("", text)
-    text = _REFERENCE_DEFINITION.sub("", text)
-    for _ in range(2):  # a linked image: [![alt](image)](address)
-        text = _INLINE_LINK.sub(lambda m: m.group(2), text)
-    return _REFERENCE_LINK.sub(lambda m: m.group(1), text)
 
 
 def _empty_reason(metadata: dict) -> str:
