@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 import sys
 import time
@@ -100,7 +101,7 @@ def main():
         sys.exit(f"{args.source} holds no complete import: run bench/evaluate.py --handbook sourcegraph first")
     corpus = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
     documents = load_import(args.source, args.limit)
-    setup_django()
+    data = setup_django()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -120,6 +121,7 @@ def main():
                   "stored → ready, mean / max"], rows)
     first = results[0][1]
     print(text)
+    shutil.rmtree(data, ignore_errors=True)
     if not args.no_readme:
         body = f"""**Index syncs of a bulk import** (`bench/ingest_index_sync.py`): the index side of importing the
 Sourcegraph handbook ({first['documents']} pages, {first['chunks']:,} chunks and their real vectors, taken from the
