@@ -439,9 +439,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
     except GenerationError as exc:
         log.warning("answer check unavailable: %s", exc)
         return None
-    evidence = [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}"
-                for ev in found.grounding.best[:3]]
-    verdict = evidence_states_answer(turn.question, evidence, checker)
+    verdict = evidence_states_answer(turn.question, found.grounding.check_evidence(), checker)
     turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1)}
     return verdict
 

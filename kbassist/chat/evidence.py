@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Sequence
 from kbassist.chat.facts.conditions import Condition, compare_conditions, condition_phrases, parse_condition
 from kbassist.chat.facts.markup import plain
 from kbassist.chat.facts.quantities import Quantity, parse_quantities
-from kbassist.chat.facts.questions import GENERIC, asked_unit, fits_wanted, name_tokens, wanted_value
+from kbassist.chat.facts.questions import GENERIC, asked_unit, fits_wanted, is_yes_no, name_tokens, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import Unit, split_units
 from kbassist.retrieval.tokenize import tokenize
@@ -212,6 +212,9 @@ class EvidenceIndex:
         asked = parse_condition(question, "question")
         wanted = wanted_value(question)
         unit_asked = asked_unit(question)
+        # "3 nights: can I claim laundry?" is answered by the rule for 4 nights: for a yes/no
+        # question a contradicting condition is the answer ("no"), not a misreading
+        mismatch_factor = 1.0 if is_yes_no(question) else 0.4
         lexicals = []
         for unit in units:
             lexical = 0.0
@@ -250,7 +253,7 @@ class EvidenceIndex:
             if state == "match":
                 score = score * 1.25 + 0.1
             elif state == "mismatch":
-                score *= 0.4
+                score *= mismatch_factor
             ranked.append(
                 EvidenceSentence(unit.source_n, unit.text, round(score, 6), unit.start, unit.end, unit.context, unit.kind, state, unit.heading, cos)
             )
@@ -308,7 +311,8 @@ class Answerability:
     context and heading count); ``wanted``: the kind of value asked for, if any;
     ``has_value``: the best unit holds one; ``condition``: the best unit's condition state;
     ``score``: the coverage, halved when a wanted value is missing or the condition
-    contradicts the question; ``missing``: key words of the question found nowhere in it."""
+    contradicts the question (unless it is a yes/no question: "only from 4 nights on" answers
+    "can I claim it for 3 nights?"); ``missing``: key words of the question found nowhere in it."""
 
     score: float
     coverage: float
@@ -328,6 +332,7 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
     index = index or EvidenceIndex(sources or [])
     ranked = ranked if ranked is not None else index.rank(question, encode)
     wanted = wanted_value(question)
+    yes_no = is_yes_no(question)
     key: dict[str, float] = {}
     shown: dict[str, str] = {}
     for word in re.findall(rf"[^\W_{CJK}]+(?:['’][^\W_{CJK}]+)*|[{CJK}]+", plain(question)):
@@ -363,7 +368,7 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
         score = coverage
         if wanted and not has_value:
             score *= 0.5
-        if ev.condition == "mismatch":
+        if ev.condition == "mismatch" and not yes_no:
             score *= 0.5
         if score > best_result.score or best_result.best is None:
             missing = _unique(shown[t] for t in key if t not in present)

@@ -71,6 +71,15 @@ class Grounding:
     def answers_question(self) -> bool:
         return self.answerability.score >= settings.KB_MIN_ANSWERABILITY
 
+    def check_evidence(self, k: int = 3) -> list[str]:
+        """The sentences the answer check reads (with their table header or list lead-in):
+        first the one the answerability rests on (it may rank below the quoted ones: a
+        sentence naming more of the question's words can still lack its answer), then the
+        quoted evidence."""
+        chosen = [self.answerability.best] if self.answerability.best is not None else []
+        chosen += [ev for ev in self.best if all((ev.source_n, ev.start) != (c.source_n, c.start) for c in chosen)]
+        return [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}" for ev in chosen[:k]]
+
     def evidence(self, answer: str = "") -> list[dict]:
         """The quoted evidence as the chat shows it: each sentence with its source. For an
         answer, the source sentence that supports what it says, and the sentence that best

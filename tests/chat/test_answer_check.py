@@ -79,3 +79,19 @@ def test_the_check_prompt_lists_each_evidence_sentence():
     messages = check_messages("Q?", ["First.", "Second."])
     assert messages[0].role == "system" and "yes or no" in messages[0].content
     assert "- First.\n- Second." in messages[1].content and "Question: Q?" in messages[1].content
+
+
+def test_the_check_reads_the_sentence_the_answerability_rests_on_first():
+    """The quoted evidence ranks sentences by the question's words; the answerability may rest
+    on another of the top ones (the one with the asked-for value). The model must see that one,
+    or it says "no" to a question the sources answer."""
+    from kbassist.chat.grounding import Grounding
+
+    sources = [{"n": 1, "title": "Travel FAQ", "section": "Securing approvals", "location": "", "text":
+                "Having official travel approved for the days in between is possible if it is not possible to "
+                "reschedule one of the meetings to avoid having days in between.\n\n"
+                "Ensure this is complete by 3:30 PM Eastern, else your travel will not be approved until the next business day."}]
+    grounding = Grounding("What time of day must my travel authorization be approved by to avoid a one-day delay?", sources)
+    read = grounding.check_evidence()
+    assert read[0] == grounding.answerability.best.quote
+    assert any("3:30 PM" in sentence for sentence in read)

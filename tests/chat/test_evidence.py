@@ -212,9 +212,57 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
     ("How long does my laptop's login password have to be?", "number"),
     ("How long does the parental leave last?", "duration"),
     ("When is my weekly timecard due?", "date"),
+    ("I use the transit card. When does the balance reset each month?", "date"),
+    ("What time of day must my travel authorization be approved by?", "date"),
+    ("How far ahead do I need to book a contract fare?", "duration"),
+    ("How soon after a trip must I file my voucher?", "duration"),
+    # "when" that only sets the scene does not make a question about a date
+    ("What's the keyboard shortcut to lock my MacBook when I step away?", None),
+    ("What percentage of the M&IE rate do I get when traveling?", "number"),
 ])
 def test_the_kind_of_value_a_question_asks_for(question, wanted):
     assert wanted_value(question) == wanted
+
+
+def test_a_day_of_the_month_answers_when_something_happens():
+    sources = ["The balance resets on the 10th of every month.", "The card works at any station."]
+    found = answerability("When does the transit card balance reset each month?", sources)
+    assert found.has_value and "10th" in found.best.text
+
+
+def test_for_a_yes_no_question_the_rule_for_another_condition_is_the_answer():
+    """"Only from 4 nights on" answers "3 nights: can I claim laundry?" (no); it is not a
+    misreading to be demoted, as a value from another row would be for "how many"."""
+    sources = [{"n": 1, "section": "Other necessary expenses › Laundry expenses",
+                "text": "- May only be reimbursable if travel involves at least 4 consecutive nights."},
+               {"n": 2, "text": "A brief description of work to be done on the trip is needed for approval."}]
+    question = "My work trip is only 3 nights long. Can I get my laundry reimbursed?"
+    best = best_evidence(question, sources, k=1)[0]
+    assert "4 consecutive nights" in best.text and best.condition == "mismatch"
+    assert answerability(question, sources).score >= 0.5
+
+
+def test_rows_for_another_condition_still_do_not_answer_how_much():
+    question = "I'm a new employee. How many hours of annual leave do I get per pay period?"
+    assert best_evidence(question, SOURCES, k=1)[0].text == "Fewer than 3 years: 4 hours per pay period"
+
+
+REMOTE_WORK = [
+    {"n": 1, "title": "Remote and Hybrid Work Policy", "section": "Working models", "text":
+     "| Model | Who | Office presence |\n|---|---|---|\n"
+     "| Hybrid | Employees contracted to an office | At least 2 days per week in the office; up to 3 days per week from home |\n"},
+    {"n": 2, "title": "Remote and Hybrid Work Policy", "section": "Working abroad", "text":
+     "You may work from a country other than your country of employment for **up to 30 calendar days per calendar year**.\n\n"
+     "- Business trips do not count towards the 30 days."},
+]
+
+
+def test_a_section_on_working_abroad_does_not_answer_a_question_about_working_from_home():
+    best = best_evidence("How many days can I work from home?", REMOTE_WORK, k=1)[0]
+    assert "3 days per week from home" in best.text
+    abroad = rank_evidence("How many days can I work from home?", REMOTE_WORK, only=2)
+    assert {ev.condition for ev in abroad} == {"mismatch"}
+    assert best_evidence("How long can I work from abroad?", REMOTE_WORK, k=1)[0].source_n == 2
 
 
 def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():

@@ -52,6 +52,21 @@ _ASKS_FOR_LENGTH = re.compile(r"how long (?:does|do|must|should|can|will|is|are)
 _WEEKDAY = re.compile(
     r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|(?:星期|礼拜|周)[一二三四五六日天]", re.I
 )
+# ... and so does a day of the month ("on the 10th of every month", "每月10号").
+_DAY_OF_MONTH = re.compile(
+    r"\b\d{1,2}(?:st|nd|rd|th)\s+(?:day\s+)?of\s+(?:each|every|the|the following|the next)?\s*month\b|每[个]?月\s*\d{1,2}\s*[日号]", re.I
+)
+
+
+# "When does the balance reset?" asks for a date; "the shortcut to lock it when I step away"
+# and "the rate when traveling" use "when" for a circumstance, not as the question word.
+_ASKS_WHEN = re.compile(
+    r"(?:^|[.?!;,]\s*|\band\s+|\bor\s+)when\b|\bby when\b|\bwhen\s+(?:is|are|was|were|do|does|did|will|would|should|must|can|could|may|might|has|have|had|am)\b"
+)
+# "How far in advance", "how soon", "how early": a span of time before or after something.
+_ASKS_AHEAD = re.compile(r"how (?:far (?:ahead|in advance|out)|soon|early)\b|\bhow (?:many|much) (?:time|notice)\b|提前多久|提前几")
+# "What time of day ...": a time (3:30 PM) answers it, as a date would.
+_ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 
 
 def wanted_value(question: str) -> str | None:
@@ -62,11 +77,13 @@ def wanted_value(question: str) -> str | None:
         return "phone"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
-    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
+    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q) or _ASKS_AHEAD.search(q):
         return "duration"
+    if _ASKS_TIME.search(q):
+        return "date"
     if re.search(r"how much|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|金额|费用|价格", q) or _ASKS_FOR_MONEY.search(q):
         return "amount"
-    if re.search(r"\bwhen\b|what date|what day|by when|deadline|什么时候|何时|哪天|几号|截止", q):
+    if _ASKS_WHEN.search(q) or re.search(r"what date|what day|deadline|什么时候|何时|哪天|几号|截止", q):
         return "date"
     if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|几|最多|最少|上限|下限|百分之", q):
         return "number"
@@ -98,7 +115,7 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
         return True
     if wanted == "phone":
         return "phone" in kinds
-    if wanted == "date" and _WEEKDAY.search(text):
+    if wanted == "date" and (_WEEKDAY.search(text) or _DAY_OF_MONTH.search(text)):
         return True
     if wanted == "duration":
         return bool(kinds & {"duration"})
@@ -107,3 +124,18 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
     if wanted == "date":
         return bool(kinds & {"date", "duration", "time"})
     return bool(kinds - {"code", "phone"})
+
+
+# "Can I get my laundry reimbursed?", "Do I need to tell PeopleOps?", "可以报销吗？": a question
+# answered yes or no, where a rule for another condition ("only from 4 nights on") is the answer.
+_YES_NO = re.compile(
+    r"(?:^|[.?!;:]\s+)(?:can|could|do|does|did|is|are|am|may|will|would|should|must|have|has|was|were)\s+(?:i|we|you|my|our|the|a|an|it|this|that|these|those|there|they|he|she|someone|anyone|employees?|\w+s)\b[^.?!]*\?\s*$"
+    r"|(?:吗|么|是否|能否|可否|可不可以|能不能|是不是|有没有)[^。？?]*[？?]?\s*$",
+    re.I,
+)
+
+
+def is_yes_no(question: str) -> bool:
+    """Whether the question (its last sentence) is answered yes or no."""
+    return bool(_YES_NO.search(question.strip()))
+
