@@ -42,6 +42,7 @@ from kbassist.chat.facts.spans import overlaps
 from kbassist.chat.facts.terms import TermIndex, named_terms
 from kbassist.chat.facts.units import Unit, sentences
 from kbassist.retrieval.tokenize import tokenize
+from kbassist.text import CITATION
 
 SUPPORTED, UNSUPPORTED, MISREAD = "supported", "unsupported", "misread"
 
@@ -285,6 +286,16 @@ def _check_quantity(claim: Claim, sentence: str, sentence_offset: int, asked: Co
             mismatched.append(place)
         elif rank > best_rank:
             best, best_rank = place, rank
+    if best is not None and best_rank == 1 and mismatched:
+        # The value stands in a passage for another condition ("30 calendar days" of working
+        # abroad) and, without one, somewhere else ("within 30 days of each purchase"): the
+        # answer read it in the source its sentence cites, where it says most of what the
+        # sentence says. If that is the passage for another condition, the value is misread
+        # there, not supported elsewhere.
+        words = set(tokenize(sentence))
+        cited = {int(m.group(1)) for m in CITATION.finditer(sentence)}
+        if _read_from(words, cited, mismatched, sources.index) > _read_from(words, cited, [best], sources.index):
+            best = None
     if best is not None:
         claim.status, claim.source_n, claim.evidence = SUPPORTED, best.source_n, best.text
         return
@@ -293,6 +304,19 @@ def _check_quantity(claim: Claim, sentence: str, sentence_offset: int, asked: Co
     expected = _expected_unit(mismatched, condition, label_tokens, sources.index)
     if expected is not None:
         claim.expected, claim.expected_source_n = expected.text, expected.source_n
+
+
+def _read_from(words: set[str], cited: set[int], places: list[_Place], index: EvidenceIndex) -> tuple[bool, float]:
+    """How likely an answer sentence (its words, the sources it cites) was read from one of
+    ``places``: whether one is in a cited source, then how much of the sentence's words
+    (weighted by rarity) the best of them states (its unit, table header or list lead-in, and
+    section heading)."""
+    best = (False, 0.0)
+    for place in places:
+        unit = place.unit
+        present = unit.tokens | unit.context_tokens | unit.heading_tokens if unit is not None else set(tokenize(place.text))
+        best = max(best, (place.source_n in cited, sum(index.idf(w) for w in words & present)))
+    return best
 
 
 def _expected_unit(mismatched: list[_Place], condition: Condition, label_tokens: set[str], index: EvidenceIndex) -> Unit | None:

@@ -212,6 +212,42 @@ def test_rows_named_by_place_must_match_the_place_asked_about():
     assert statuses("The office is at 1800 F St. NW.", sources, question) == [MISREAD]
 
 
+# The remote-work policy of the starter knowledge base: the 30 days are for working abroad.
+REMOTE_WORK = [
+    {"n": 1, "title": "Remote and Hybrid Work Policy", "section": "Working models", "text":
+     "| Model | Who | Office presence |\n|---|---|---|\n"
+     "| Hybrid | Employees contracted to an office | At least 2 days per week in the office; up to 3 days per week from home |\n"},
+    {"n": 2, "title": "Remote and Hybrid Work Policy", "section": "Home office allowance", "text":
+     "- a one-time home office setup allowance of EUR 500. Claim it in Spendly with receipts, within 30 days of each purchase."},
+    {"n": 3, "title": "Remote and Hybrid Work Policy", "section": "Working abroad", "text":
+     "You may work from a country other than your country of employment for **up to 30 calendar days per calendar year**.\n\n"
+     "- Business trips do not count towards the 30 days."},
+]
+WORK_FROM_HOME = "How many days can I work from home?"
+
+
+def test_days_of_working_abroad_are_misread_for_a_question_about_working_from_home():
+    """Found in a fresh start: "30 calendar days" was read from the rule for working abroad.
+    The same value elsewhere, in a sentence about something else (30 days to claim a
+    purchase), does not make it right."""
+    verification = verify("You can work from home for up to 30 calendar days per calendar year [3].", REMOTE_WORK, WORK_FROM_HOME)
+    claim = verification.claims[0]
+    assert claim.status == MISREAD
+    assert "country other than your country of employment" in claim.evidence
+    assert statuses("Hybrid employees can work up to 3 days per week from home [1].", REMOTE_WORK, WORK_FROM_HOME) == [SUPPORTED]
+
+
+def test_days_of_working_abroad_answer_a_question_about_working_abroad():
+    question = "How long can I work from abroad?"
+    assert statuses("You can work abroad for up to 30 calendar days per calendar year [3].", REMOTE_WORK, question) == [SUPPORTED]
+    assert statuses("在国外最多可以工作30个日历日。[3]", REMOTE_WORK, "我可以在国外工作多久？") == [SUPPORTED]
+    assert statuses("在家最多可以工作30个日历日。[3]", REMOTE_WORK, "我每年可以在家工作几天？") == [MISREAD]
+
+
+def test_a_value_found_only_in_an_unrelated_sentence_is_still_supported_without_a_condition():
+    assert statuses("Claim the allowance within 30 days of each purchase [2].", REMOTE_WORK, "How do I claim the home office allowance?") == [SUPPORTED]
+
+
 def test_a_requirement_is_not_a_condition_that_contradicts_a_new_employee():
     question = "I just started. Can I take paid parental leave?"
     assert statuses("You need 12 months of federal service before you can use it [2].", question=question) == [SUPPORTED]

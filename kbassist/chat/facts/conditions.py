@@ -1,6 +1,6 @@
 """Conditions: what a question, a table row, a list item or a sentence is conditioned on.
-Years of service ("fewer than 3 years", "15+ years", "new employee"), trip length, GS grade
-and full-time/part-time, as intervals per dimension (:class:`Condition`,
+Years of service ("fewer than 3 years", "15+ years", "new employee"), trip length, GS grade,
+full-time/part-time and the place of work (from home, abroad), as intervals per dimension (:class:`Condition`,
 :func:`parse_condition`), and whether two of them agree (:func:`compare_conditions`).
 """
 
@@ -85,6 +85,27 @@ _REQUIREMENT = re.compile(r"\b(?:must|need(?:s)? to|required?|requirements?|elig
 _CONDITIONAL = re.compile(r"\b(?:if|when|for|with|who|whose|once|after|employees?|staff|those|people|anyone)\b|如果|对于|的员工|员工|者|时", re.I)
 _GRADE = re.compile(r"\bGS[-\s]?(\d{1,2})\b(?:\s*(?:-|–|to|through)\s*(?:GS[-\s]?)?(\d{1,2})\b)?", re.I)
 _SCHEDULE = [("full", re.compile(r"\bfull[\s-]?time\b|全职", re.I)), ("part", re.compile(r"\bpart[\s-]?time\b|兼职", re.I))]
+# Where the work is done: "How many days can I work from home?" is not answered by the rule
+# for working abroad ("up to 30 calendar days per calendar year" from another country).
+_PLACES = [
+    ("home", re.compile(r"\b(?:from|at) home\b|\bwork(?:ing)? remotely\b|\btelework\w*|\bwfh\b|在家|居家", re.I)),
+    ("abroad", re.compile(
+        r"\babroad\b|\boverseas\b|\binternational(?:ly)?\b|\b(?:another|a foreign|foreign|other) countr(?:y|ies)\b"
+        r"|\bcountry other than\b|\boutside (?:of )?(?:the|your) (?:country|u\.?s\.?|united states)\b|出国|国外|海外|境外|国际",
+        re.I,
+    )),
+]
+
+
+def place_condition(text: str) -> Condition:
+    """The place of work ``text`` speaks of ("from home", "abroad"), as a condition (dimension
+    "place"); empty when it names none."""
+    condition = Condition()
+    scan = mask(text)
+    for value, pattern in _PLACES:
+        if pattern.search(scan):
+            condition.add_category("place", value)
+    return condition
 
 
 def parse_condition(text: str, mode: str = "question", *, context: str = "") -> Condition:
@@ -98,7 +119,7 @@ def parse_condition(text: str, mode: str = "question", *, context: str = "") -> 
     at least one year of service"). ``context`` (a list's lead-in, a table header, the
     section heading) supplies cue words: whether years are years of service, days a trip.
     """
-    condition = Condition()
+    condition = place_condition(text)  # a place is a scope, whatever the phrasing
     scan = mask(text)
     if mode == "prose" and (_REQUIREMENT.search(scan) or not _CONDITIONAL.search(scan)):
         return condition
