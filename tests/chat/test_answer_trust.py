@@ -75,6 +75,22 @@ def test_a_number_from_the_wrong_table_row_is_caught(handbook, employee):
     assert done["verification"]["claims_misread"] == 1
 
 
+def test_days_allowed_abroad_are_not_shown_as_days_allowed_at_home(public_collection, make_document, employee):
+    """Seen in a fresh start of the starter knowledge base: "How many days can I work from
+    home?" answered with the 30 calendar days a year allowed abroad."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    policy = Path(settings.BASE_DIR, "knowledge", "hr", "remote-work.md").read_text()
+    make_document(public_collection, "remote-work.md", policy)
+    done = ask("How many days can I work from home?", employee,
+               ScriptedBackend("You can work from home for up to 30 calendar days per calendar year [1]."))
+    assert "30 calendar days" not in done["answer"]
+    assert done["verification"]["claims_misread"] == 1
+    assert "3 days per week from home" in done["answer"]  # the quote that fits is the answer
+
+
 def test_an_on_topic_question_the_sources_do_not_answer_is_refused(handbook, employee):
     backend = ScriptedBackend("You get 10 days of leave for your wedding.")
     done = ask("How many days of wedding leave do I get?", employee, backend)
