@@ -64,7 +64,7 @@ _ASKS_WHEN = re.compile(
     r"(?:^|[.?!;,]\s*|\band\s+|\bor\s+)when\b|\bby when\b|\bwhen\s+(?:is|are|was|were|do|does|did|will|would|should|must|can|could|may|might|has|have|had|am)\b"
 )
 # "How far in advance", "how soon", "how early": a span of time before or after something.
-_ASKS_AHEAD = re.compile(r"how (?:far (?:ahead|in advance|out)|soon|early)\b|\bhow (?:many|much) (?:time|notice)\b|提前多久|提前几")
+_ASKS_AHEAD = re.compile(r"how (?:far (?:ahead|in advance|out)|soon|early)\b|提前多久|提前几")
 # "What time of day ...": a time (3:30 PM) answers it, as a date would.
 _ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 
