@@ -63,8 +63,6 @@ _DAY_OF_MONTH = re.compile(
 _ASKS_WHEN = re.compile(
     r"(?:^|[.?!;,]\s*|\band\s+|\bor\s+)when\b|\bby when\b|\bwhen\s+(?:is|are|was|were|do|does|did|will|would|should|must|can|could|may|might|has|have|had|am)\b"
 )
-# "How far in advance", "how soon", "how early": a span of time before or after something.
-_ASKS_AHEAD = re.compile(r"how (?:far (?:ahead|in advance|out)|soon|early)\b|提前多久|提前几")
 # "What time of day ...": a time (3:30 PM) answers it, as a date would.
 _ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 
@@ -77,7 +75,7 @@ def wanted_value(question: str) -> str | None:
         return "phone"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
-    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q) or _ASKS_AHEAD.search(q):
+    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
         return "duration"
     if _ASKS_TIME.search(q):
         return "date"
