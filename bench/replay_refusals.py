@@ -1,0 +1,138 @@
+"""Replay the refusal decision of every question of an evaluation set with the current code,
+without generating: fast enough to compare rules and thresholds before a full evaluation.
+
+    .venv/bin/python bench/replay_refusals.py --handbook 18f [--out signals.json]
+        [--check-from 0.2] [--check-to 0.75] [--report REPORT.json]
+
+Uses the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``) and, for a
+Chinese question, the search query its last evaluation stored (the model's translation), so
+no translation is generated again. For each question it records the topical relevance, the
+evidence answerability, and, where the answerability lies in [check-from, check-to), the
+answer check's verdict (``KB_CHECK_MODEL``, the same prompt and evidence as ``answer()``;
+verdicts are cached in ``data/eval/<handbook>/answer-checks.json`` by question and evidence).
+Then it prints precision and recall of refusals for a grid of KB_MIN_ANSWERABILITY and
+KB_CHECK_BELOW, the rule ``answer()`` applies:
+
+    refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
+              or (answerability < KB_CHECK_BELOW and the check says "no")
+
+``--report`` adds the key-fact result of each question from an evaluation report, so the
+table can say how many answerable questions with the fact in their evidence stay answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import ROOT, read_jsonl, setup_django  # noqa: E402
+
+SETS = {"18f": "handbook-18f.jsonl", "sourcegraph": "handbook-sourcegraph.jsonl"}
+GRID_MIN = (0.0, 0.25, 0.3, 0.35, 0.4)
+GRID_BELOW = (0.0, 0.5, 0.66, 0.7, 0.75)
+
+
+def replay(handbook: str, check_from: float, check_to: float) -> list[dict]:
+    data = ROOT / "data" / "eval" / handbook
+    os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
+    os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
+    setup_django(str(data))
+    from django.conf import settings
+    from django.contrib.auth.models import User
+
+    from kbassist.chat import policy
+    from kbassist.chat.answer_check import evidence_states_answer
+    from kbassist.chat.answering import _interleave
+    from kbassist.chat.models import Message
+    from kbassist.chat.turn import Found
+    from kbassist.llm import get_checker
+    from kbassist.retrieval.search import search
+
+    user = User.objects.get(username="eval")
+    cache_file = data / "answer-checks.json"
+    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+    rows = []
+    for q in read_jsonl(ROOT / "bench" / "eval" / SETS[handbook]):
+        asked = Message.objects.filter(role="user", content=q["question"]).order_by("-id").first()
+        reply = asked and Message.objects.filter(conversation=asked.conversation, role="assistant", id__gt=asked.id).order_by("id").first()
+        query, how = q["question"], "as asked"
+        if reply and reply.search_query and reply.search_query != q["question"]:
+            query, how = reply.search_query, "translated"
+        hits = search(query, user).hits
+        if how == "translated":
+            hits = _interleave(hits, search(q["question"], user).hits, settings.KB_TOP_K)
+        found = Found(query, how, hits)
+        relevance = policy.judge_relevance(query, hits)
+        row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "question": q["question"],
+               "query": query, "relevant": relevance.relevant, "answerability": None, "check": None}
+        if relevance.relevant:
+            grounding = found.grounding
+            row["answerability"] = grounding.answerability.score
+            row["wanted"] = grounding.answerability.wanted
+            evidence = grounding.check_evidence()
+            row["check_evidence"] = evidence
+            if evidence and check_from <= row["answerability"] < check_to:
+                key = hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], evidence]).encode()).hexdigest()
+                if key not in cache:
+                    cache[key] = evidence_states_answer(q["question"], evidence, get_checker())
+                    cache_file.write_text(json.dumps(cache))
+                row["check"] = cache[key]
+        rows.append(row)
+        print(f"{row['id']:>14} {'answerable' if row['answerable'] else 'UNANSWERABLE':>12} "
+              f"answerability={row['answerability']} check={row['check']}", flush=True)
+    return rows
+
+
+def refused(row: dict, minimum: float, below: float) -> bool:
+    if not row["relevant"]:
+        return True
+    score = row["answerability"]
+    return score < minimum or (score < below and row["check"] is False)
+
+
+def table(rows: list[dict], facts: dict[str, bool]) -> str:
+    unanswerable = [r for r in rows if not r["answerable"]]
+    answerable = [r for r in rows if r["answerable"]]
+    lines = ["| KB_MIN_ANSWERABILITY | KB_CHECK_BELOW | unanswerable refused | refusals that were right | answerable wrongly refused | answerable with the fact, answered |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for minimum in GRID_MIN:
+        for below in GRID_BELOW:
+            if below and below <= minimum:
+                continue
+            refusals = [r for r in rows if refused(r, minimum, below)]
+            right = sum(not r["answerable"] for r in refusals)
+            wrong = len(refusals) - right
+            kept = sum(facts.get(r["id"], False) for r in answerable if not refused(r, minimum, below))
+            lines.append(f"| {minimum} | {below or '—'} | {right}/{len(unanswerable)} | {right}/{len(refusals)} "
+                         f"| {wrong}/{len(answerable)} | {kept}/{len(answerable) if facts else '?'} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--handbook", choices=list(SETS), required=True)
+    parser.add_argument("--check-from", type=float, default=0.2)
+    parser.add_argument("--check-to", type=float, default=0.75)
+    parser.add_argument("--out", help="write the per-question signals here (JSON)")
+    parser.add_argument("--report", help="an evaluation report of the same set, for its key-fact results")
+    args = parser.parse_args()
+    rows = replay(args.handbook, args.check_from, args.check_to)
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    facts = {}
+    if args.report:
+        for q in json.loads(Path(args.report).read_text())["configurations"][0]["questions"]:
+            facts[q["id"]] = bool(q["checks"].get("facts"))
+    print()
+    print(table(rows, facts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
