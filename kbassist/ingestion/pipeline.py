@@ -85,14 +85,17 @@ def _ingest_or_fail(document: Document):
                                     Path(document.file.path), document.original_name)
         document.set_progress(Status.FAILED, 0, error=message, stage="")
     timer.stage("index")
+    synced = True
     try:
         # Whatever became of this document, it may be the last of a burst: it then syncs the
         # index for the documents waiting for it (its own chunks included, if it stored any).
-        sync_if_due(document.collection_id)
+        synced = sync_if_due(document.collection_id) is not None
     except EmbedderMismatch:
         pass  # the documents waiting failed with the reason (indexing.sync_collection)
     except Exception:  # they stay waiting: the next document, or the watchdog, syncs again
         log.exception("syncing the index of collection %s failed", document.collection_id)
+    if not synced:
+        timer.drop()  # no sync ran here (another document's will index this one): nothing to time
     try:
         document.refresh_from_db(fields=["status", "progress", "stage", "error", "ingested_at"])
     except Document.DoesNotExist:

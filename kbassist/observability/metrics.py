@@ -92,6 +92,10 @@ class IngestTimer:
             INGEST_STAGE.labels(self.current).observe(now - self.since)
         self.current, self.since = name, now
 
+    def drop(self):
+        """Forget the stage under way without recording it (it did not happen after all)."""
+        self.current, self.since = None, time.perf_counter()
+
     def finished(self, status: str):
         self.stage(None)
         INGESTED.labels(str(status)).inc()
