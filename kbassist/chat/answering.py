@@ -64,6 +64,7 @@ from .grounding import Checked, model_declined
 from .verification import evidence_answer
 from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
+from .relay import relay
 from .rendering import render_markdown
 from .rewrite import concatenated, is_follow_up, leans_on_conversation, standalone_question, to_english
 from .turn import Found, Outcome, Turn, source_dict
@@ -250,21 +251,14 @@ def _in_flight(turn: Turn):
 def _following(turn: Turn, flight: flights.Flight, pieces: list[str]):
     """The leader's events, the answer's words kept in ``pieces`` and saved as they come (a
     dying process loses nothing); returns what ``Flight.follow`` returns."""
-    following = flight.follow(turn.should_stop)
-    try:
-        while True:
-            try:
-                event = next(following)
-            except StopIteration as end:
-                return end.value
-            if event["type"] == "token":
-                pieces.append(event["text"])
-                turn.timings.setdefault("ttft_ms", turn.ms())
-                turn.draft = turn.draft or Draft(turn.conversation)
-                turn.draft.update(pieces)
-            yield event
-    finally:
-        following.close()
+    def keep(event: dict):
+        if event["type"] == "token":
+            pieces.append(event["text"])
+            turn.timings.setdefault("ttft_ms", turn.ms())
+            turn.draft = turn.draft or Draft(turn.conversation)
+            turn.draft.update(pieces)
+
+    return (yield from relay(flight.follow(turn.should_stop), keep))
 
 
 def _screened(turn: Turn, events: Iterator[dict], screen: AnswerScreen | None):
@@ -307,17 +301,12 @@ def _busy(turn: Turn, full: LineFull) -> Outcome:
 def _noting_sources(turn: Turn, events: Iterator[dict]):
     """Pass ``events`` through, noting each source sent to the asker (for the audit trail);
     returns what ``events`` returns."""
-    try:
-        while True:
-            try:
-                event = next(events)
-            except StopIteration as stop:
-                return stop.value
-            if event["type"] == "sources":
-                turn.shown.extend(event["sources"])
-            yield event
-    finally:
-        events.close()
+
+    def note(event: dict):
+        if event["type"] == "sources":
+            turn.shown.extend(event["sources"])
+
+    return (yield from relay(events, note))
 
 
 def _record_failure(turn: Turn):

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+from .relay import relay
 from .turn import Outcome
 
 POLL_SECONDS = 0.5  # how often a waiting follower checks whether its asker stopped
@@ -39,18 +40,12 @@ class Flight:
     def record(self, events: Iterator[dict]):
         """Pass the leader's ``events`` through, keeping each for the followers; returns
         what ``events`` returns."""
-        try:
-            while True:
-                try:
-                    event = next(events)
-                except StopIteration as end:
-                    return end.value
-                with self._cond:
-                    self.events.append(event)
-                    self._cond.notify_all()
-                yield event
-        finally:
-            events.close()
+        def keep(event: dict):
+            with self._cond:
+                self.events.append(event)
+                self._cond.notify_all()
+
+        return (yield from relay(events, keep))
 
     def follow(self, should_stop: Callable[[], bool]):
         """Yield the leader's events, those so far and then each as it comes, until the
