@@ -60,7 +60,7 @@ from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
 from .auditing import record_question
-from .grounding import Checked, model_declined
+from .grounding import Checked, Grounding, model_declined
 from .verification import evidence_answer
 from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
@@ -471,7 +471,7 @@ def _generated(turn: Turn, found: Found):
         return Outcome(Kind.REFUSED, text=text, query=found.query, model_name=model_name)
     verify = status == Status.COMPLETE and settings.KB_VERIFY
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
-    text = checked.text if checked.from_evidence else attribute(checked.text, [s["text"] for s in sources])
+    text = checked.text if checked.from_evidence else _attributed(checked.text, sources, found.grounding)
     citations = _cite(sources, text, found.grounding.support(text))
     evidence = found.grounding.evidence("" if checked.from_evidence else text)
     extra = {"evidence": evidence, "verification": {**checked.verification, "from_evidence": checked.from_evidence}}
@@ -655,4 +655,10 @@ def _generate_checked(turn: Turn, found: Found) -> str:
     if model_declined(text) or not settings.KB_VERIFY:
         return text
     checked = found.grounding.check(text)
-    return checked.text if checked.from_evidence else attribute(checked.text, [s["text"] for s in found.sources])
+    return checked.text if checked.from_evidence else _attributed(checked.text, found.sources, found.grounding)
+
+
+def _attributed(text: str, sources: list[dict], grounding: Grounding) -> str:
+    """``text`` with ``[n]`` markers where a source supports a sentence, by its words or by the
+    facts verification found in that source."""
+    return attribute(text, [s["text"] for s in sources], grounding.facts_found(text) if settings.KB_VERIFY else ())

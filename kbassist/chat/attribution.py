@@ -4,11 +4,17 @@ Small local models answer well from sources but cite them unreliably, so citatio
 attributed after generation: each sentence of the answer is compared with each source it
 was given (by the same tokens BM25 uses: stemmed words, Chinese bigrams); a sentence whose
 content words mostly appear in one source gets that source's marker. Markers the model
-wrote itself are kept. A sentence that matches no source gets no marker: nothing is cited
+wrote itself are kept. A sentence whose words match no source, but whose facts (numbers,
+durations, amounts, named terms) verification found in one, is cited for that source: a
+Chinese answer over English sources shares no words with them, yet its "12周" was read from
+one of them. A sentence that matches no source either way gets no marker: nothing is cited
 that the answer did not draw on.
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
 
 from kbassist.retrieval.tokenize import tokenize
 from kbassist.text import CITATION, sentence_spans
@@ -17,8 +23,10 @@ MIN_SUPPORT = 0.5  # share of a sentence's tokens that must appear in the source
 MIN_TOKENS = 3  # shorter sentences ("Yes.") are not attributed
 
 
-def attribute(answer: str, sources: list[str]) -> str:
-    """``answer`` with a ``[n]`` marker after each sentence that one of ``sources`` supports."""
+def attribute(answer: str, sources: list[str], facts: Sequence[tuple[int, int]] = ()) -> str:
+    """``answer`` with a ``[n]`` marker after each sentence that one of ``sources`` supports.
+    ``facts``: ``(offset in answer, source n)`` of each fact that verification found stated in
+    source n; they cite a sentence whose words alone do not."""
     if not sources or not answer.strip():
         return answer
     source_tokens = [set(tokenize(text)) for text in sources]
@@ -39,6 +47,8 @@ def attribute(answer: str, sources: list[str]) -> str:
                 if support > best_support:
                     best, best_support = n, support
         if best is None or best_support < MIN_SUPPORT:
+            best = _source_of_facts(facts, start, end, len(sources))
+        if best is None:
             out.append(sentence)
             continue
         body = sentence.rstrip()
@@ -47,3 +57,13 @@ def attribute(answer: str, sources: list[str]) -> str:
         out.append(f"{body[:cut]} [{best}]{body[cut:]}{trailing}")
     out.append(answer[position:])
     return "".join(out)
+
+
+def _source_of_facts(facts: Sequence[tuple[int, int]], start: int, end: int, n_sources: int) -> int | None:
+    """The source in which most of the facts between ``start`` and ``end`` were found (the
+    first such source on a tie), or None."""
+    found = Counter(n for offset, n in facts if start <= offset < end and 1 <= n <= n_sources)
+    if not found:
+        return None
+    top = max(found.values())
+    return min(n for n, count in found.items() if count == top)

@@ -20,7 +20,7 @@ from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.questions import wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, rank_evidence
-from .verification import evidence_answer, verify
+from .verification import SUPPORTED, evidence_answer, verify
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
 _MODEL_DECLINES = re.compile(
@@ -119,6 +119,13 @@ class Grounding:
         if (shown.use_evidence or states_nothing) and self.best:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
+
+    def facts_found(self, answer: str) -> list[tuple[int, int]]:
+        """``(offset in answer, source n)`` of each fact of ``answer`` that a source states for
+        the question's condition: what attribution cites where the answer's words differ from
+        the source's (another language, other wording)."""
+        verification = verify(answer, question=self.question, index=self.index)
+        return [(c.start, c.source_n) for c in verification.claims if c.status == SUPPORTED and c.source_n is not None]
 
     def supporting(self, answer: str) -> list[EvidenceSentence]:
         """For each answer sentence that cites ``[n]``, the sentence of source n that best

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from kbassist.chat.answering import answer
 from kbassist.chat.attribution import attribute
+from kbassist.chat.grounding import Grounding
 from kbassist.chat.models import Conversation, Message
 from kbassist.chat.prompt import build_messages
 from kbassist.chat.rewrite import concatenated
@@ -188,6 +189,27 @@ def test_attribution_marks_supported_sentences_only():
     assert attribute("Full-time staff get 28 vacation days per year. [1]", sources) == "Full-time staff get 28 vacation days per year. [1]"
     zh = attribute("全职员工每年有二十八天年假。", ["全职员工每年享有二十八个工作日的带薪年假。"])
     assert zh == "全职员工每年有二十八天年假 [1]。"
+
+
+def test_a_chinese_answer_over_english_sources_is_cited_where_its_facts_were_found():
+    sources = [
+        {"n": 1, "text": "Sick leave: tell your manager before 10:00 and bring a doctor's note from day 4.",
+         "title": "Leave", "section": "Sick leave", "location": "Leave › Sick leave"},
+        {"n": 2, "text": "Full-time staff get 28 vacation days per year.",
+         "title": "Leave", "section": "Vacation", "location": "Leave › Vacation"},
+    ]
+    grounding = Grounding("全职员工每年有多少天年假？", sources)
+    answer = "全职员工每年有28天年假。请提前和经理沟通。"
+    assert attribute(answer, [s["text"] for s in sources]) == answer  # no shared words
+    cited = attribute(answer, [s["text"] for s in sources], grounding.facts_found(answer))
+    assert cited == "全职员工每年有28天年假 [2]。请提前和经理沟通。"  # the sentence without a fact stays uncited
+
+
+def test_a_fact_found_in_no_source_cites_nothing():
+    sources = [{"n": 1, "text": "Full-time staff get 28 vacation days per year.", "title": "Leave", "section": "Vacation",
+                "location": "Leave › Vacation"}]
+    answer = "全职员工每年有30天年假。"
+    assert attribute(answer, [sources[0]["text"]], Grounding("年假有多少天？", sources).facts_found(answer)) == answer
 
 
 def test_answers_never_carry_a_server_path(handbook, employee):
