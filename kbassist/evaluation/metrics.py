@@ -37,9 +37,10 @@ METRICS: list[tuple[str, str]] = [
     ("crosslingual_source_shown", "cross-lingual: right source shown"),
     ("crosslingual_source_cited", "cross-lingual: right source cited"),
     ("crosslingual_facts", "cross-lingual: key facts stated"),
+    ("unsourced_numbers", "answers showing a number no source states (lower is better)"),
     ("errors", "questions that failed with an error (lower is better)"),
 ]
-LOWER_IS_BETTER = {"wrongly_refused", "errors"}
+LOWER_IS_BETTER = {"wrongly_refused", "unsourced_numbers", "errors"}
 
 # =============================================================================================
 # Question sets
@@ -206,6 +207,8 @@ def score(question: dict, outcome: dict) -> dict:
     checks: dict = {key: None for key, _ in METRICS}
     checks["errors"] = failed
     checks["refusal_precision"] = (not answerable) if refused else None
+    if not failed and not refused and outcome.get("unsourced") is not None:
+        checks["unsourced_numbers"] = bool(outcome["unsourced"])
     if not answerable:
         checks["refused_unanswerable"] = refused
         return checks

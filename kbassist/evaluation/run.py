@@ -19,6 +19,7 @@ from django.conf import settings
 from django.test.utils import override_settings
 
 from kbassist.chat.answering import answer
+from kbassist.chat.verification import UNSUPPORTED, verify
 from kbassist.knowledge.models import Document
 from kbassist.llm import GenerationError, LLMBackend, build_backend, get_backend
 from kbassist.llm.bundled import BundledModelError, chat_model_filename
@@ -165,6 +166,15 @@ def _sources(citations: list[dict]) -> list[dict]:
     ]
 
 
+def unsourced_numbers(question: str, text: str, citations: list[dict]) -> list[str]:
+    """The numbers, amounts, durations, dates and times ``text`` shows that neither its sources
+    (the passages of ``citations``) nor the question state: what the goal "no answer shows a
+    number that appears in none of its sources" counts."""
+    sources = [c for c in citations if c.get("text")]
+    checked = verify(text, sources, question)
+    return [c.text for c in checked.claims if c.kind != "term" and c.status == UNSUPPORTED]
+
+
 def ask(question: str, user, backend: LLMBackend | None = None) -> dict:
     """Ask one question in a fresh conversation; the outcome :func:`metrics.score` reads."""
     start = time.perf_counter()
@@ -196,6 +206,7 @@ def ask(question: str, user, backend: LLMBackend | None = None) -> dict:
         "cited": [s["path"] for s in sources if s["cited"]],
         "evidence": None if evidence is None else [e["text"] for e in evidence],
         "evidence_items": evidence,
+        "unsourced": unsourced_numbers(question, done.get("answer") or "", done.get("citations") or []) if done else None,
         "seconds": round(seconds, 3),
         "seconds_to_first_token": None if first is None else round(first, 3),
         "timings": done.get("timings") or {},

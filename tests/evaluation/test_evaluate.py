@@ -119,6 +119,25 @@ def test_refusals_are_right_for_unanswerable_questions_and_wrong_for_answerable_
     assert wrong["refused_unanswerable"] is None and wrong["facts"] is False
 
 
+def test_an_answer_showing_a_number_no_source_states_is_counted_and_a_refusal_is_not_checked():
+    assert metrics.score(ANSWERABLE, {**outcome(answer="Up to 52 weeks [1]."), "unsourced": ["52 weeks"]})["unsourced_numbers"] is True
+    assert metrics.score(ANSWERABLE, {**outcome(answer="12 weeks [1]."), "unsourced": []})["unsourced_numbers"] is False
+    refused = {**outcome(kind="refused", answer="The knowledge base does not cover this."), "unsourced": []}
+    assert metrics.score(UNANSWERABLE, refused)["unsourced_numbers"] is None
+
+
+def test_the_numbers_of_an_answer_are_looked_up_in_its_sources_and_its_question():
+    from kbassist.evaluation.run import unsourced_numbers
+
+    citations = [{"n": 1, "title": "Leave", "section": "Vacation", "location": "Leave › Vacation",
+                  "text": "Full-time staff get 28 vacation days per year. Part-time staff get 14."}]
+    assert unsourced_numbers("How many vacation days do I get?", "You get 28 vacation days per year [1].", citations) == []
+    assert unsourced_numbers("How many vacation days do I get?", "You get 30 vacation days [1].", citations) == ["30 vacation days"]
+    assert unsourced_numbers("年假有多少天？", "你每年有二十八天年假 [1]。", citations) == []  # 28, in characters
+    assert unsourced_numbers("年假有多少天？", "你每年有三十天年假 [1]。", citations) == ["三十天"]
+    assert unsourced_numbers("Can I carry over 5 days?", "Yes, 5 days carry over.", citations) == []  # the question says 5
+
+
 def test_an_error_is_counted_as_an_error_not_as_a_refusal():
     checks = metrics.score(UNANSWERABLE, outcome(kind=None, error="RuntimeError: boom"))
     assert checks["errors"] is True and checks["refused_unanswerable"] is False
