@@ -16,6 +16,10 @@ KB_CHECK_BELOW, the rule ``answer()`` applies:
     refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
               or (answerability < KB_CHECK_BELOW and the check says "no")
 
+A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``
+would (cached in the same file). Questions are grouped by their ``added`` field (e.g. the
+held-out questions of a later session) and a table is printed for each group and for all.
+
 ``--report`` adds the key-fact result of each question from an evaluation report, so the
 table can say how many answerable questions with the fact in their evidence stay answered.
 """
@@ -38,7 +42,7 @@ GRID_MIN = (0.0, 0.25, 0.3, 0.35, 0.4)
 GRID_BELOW = (0.0, 0.5, 0.66, 0.7, 0.75)
 
 
-def replay(handbook: str, check_from: float, check_to: float) -> list[dict]:
+def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None) -> list[dict]:
     data = ROOT / "data" / "eval" / handbook
     os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
     os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
@@ -51,25 +55,35 @@ def replay(handbook: str, check_from: float, check_to: float) -> list[dict]:
     from kbassist.chat.answering import _interleave
     from kbassist.chat.models import Message
     from kbassist.chat.turn import Found
-    from kbassist.llm import get_checker
+    from kbassist.chat.rewrite import to_english
+    from kbassist.llm import get_backend, get_checker
+    from kbassist.text import is_chinese
     from kbassist.retrieval.search import search
 
     user = User.objects.get(username="eval")
     cache_file = data / "answer-checks.json"
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
-    rows = []
+    rows, dumped = [], []
     for q in read_jsonl(ROOT / "bench" / "eval" / SETS[handbook]):
         asked = Message.objects.filter(role="user", content=q["question"]).order_by("-id").first()
         reply = asked and Message.objects.filter(conversation=asked.conversation, role="assistant", id__gt=asked.id).order_by("id").first()
         query, how = q["question"], "as asked"
         if reply and reply.search_query and reply.search_query != q["question"]:
             query, how = reply.search_query, "translated"
+        elif reply is None and is_chinese(q["question"]) and settings.KB_TRANSLATE_QUERIES:
+            # a question no evaluation has asked yet: translate it as answer() would (cached)
+            key = "translation:" + hashlib.sha256(json.dumps([settings.KB_LLM_MODEL, q["question"]]).encode()).hexdigest()
+            if key not in cache:
+                cache[key] = to_english(q["question"], get_backend())
+                cache_file.write_text(json.dumps(cache))
+            if cache[key]:
+                query, how = cache[key], "translated"
         hits = search(query, user).hits
         if how == "translated":
             hits = _interleave(hits, search(q["question"], user).hits, settings.KB_TOP_K)
         found = Found(query, how, hits)
         relevance = policy.judge_relevance(query, hits)
-        row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "question": q["question"],
+        row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "added": q.get("added", "original"), "question": q["question"],
                "query": query, "relevant": relevance.relevant, "answerability": None, "check": None}
         if relevance.relevant:
             grounding = found.grounding
@@ -84,6 +98,9 @@ def replay(handbook: str, check_from: float, check_to: float) -> list[dict]:
                     cache_file.write_text(json.dumps(cache))
                 row["check"] = cache[key]
         rows.append(row)
+        if sources_out:
+            dumped.append({"id": q["id"], "query": query, "how": how, "relevant": relevance.relevant, "sources": found.sources})
+            Path(sources_out).write_text(json.dumps(dumped, ensure_ascii=False, default=str))
         print(f"{row['id']:>14} {'answerable' if row['answerable'] else 'UNANSWERABLE':>12} "
               f"answerability={row['answerability']} check={row['check']}", flush=True)
     return rows
@@ -120,16 +137,21 @@ def main() -> int:
     parser.add_argument("--check-from", type=float, default=0.2)
     parser.add_argument("--check-to", type=float, default=0.75)
     parser.add_argument("--out", help="write the per-question signals here (JSON)")
+    parser.add_argument("--sources-out", help="also write each question's retrieved sources here (JSON), to try rules offline")
     parser.add_argument("--report", help="an evaluation report of the same set, for its key-fact results")
     args = parser.parse_args()
-    rows = replay(args.handbook, args.check_from, args.check_to)
+    rows = replay(args.handbook, args.check_from, args.check_to, args.sources_out)
     if args.out:
         Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     facts = {}
     if args.report:
         for q in json.loads(Path(args.report).read_text())["configurations"][0]["questions"]:
             facts[q["id"]] = bool(q["checks"].get("facts"))
-    print()
+    groups = sorted({r.get("added", "original") for r in rows})
+    for group in groups if len(groups) > 1 else []:
+        print(f"\nquestions added: {group}")
+        print(table([r for r in rows if r.get("added", "original") == group], facts))
+    print("\nall questions")
     print(table(rows, facts))
     return 0
 
