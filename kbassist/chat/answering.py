@@ -417,8 +417,8 @@ def _refused(turn: Turn, found: Found):
 def _evidence_states_answer(turn: Turn, found: Found):
     """Where the evidence answerability is unsure, the answer check's verdict (True / False);
     None when it does not run (sure enough, turned off, nothing to show it, or no model)."""
-    score = found.grounding.answerability.score
-    if not settings.KB_CHECK_MODEL or score >= settings.KB_CHECK_BELOW or not found.grounding.best:
+    grounding = found.grounding
+    if not settings.KB_CHECK_MODEL or not grounding.best or not needs_check(grounding):
         return None
     if not (yield from turn.wait_for_model()):
         return None
@@ -428,9 +428,17 @@ def _evidence_states_answer(turn: Turn, found: Found):
     except GenerationError as exc:
         log.warning("answer check unavailable: %s", exc)
         return None
-    verdict = evidence_states_answer(turn.question, found.grounding.check_evidence(), checker)
-    turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    missing = grounding.missing_words
+    verdict = evidence_states_answer(turn.question, grounding.check_evidence(), checker, missing)
+    turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), "missing": missing}
     return verdict
+
+
+def needs_check(grounding) -> bool:
+    """Whether the answer check's model is asked: where the evidence answerability is unsure
+    (below KB_CHECK_BELOW), and at any answerability when the evidence never uses a rare word
+    of the question (``Grounding.missing_words``: "sabbatical" over passages on other leave)."""
+    return grounding.answerability.score < settings.KB_CHECK_BELOW or bool(grounding.missing_words)
 
 
 def _generated(turn: Turn, found: Found):
@@ -634,9 +642,12 @@ def explain(
         ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
     else:
         ex.path, ex.reason = Kind.GENERATED, "the model answers from the retrieved sources"
-    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and ex.answerability.score < settings.KB_CHECK_BELOW:
-        ex.reason += (f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}), "
-                      "so the answer check's model is asked first whether the evidence states the answer: “no” refuses")
+    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found.grounding):
+        if ex.answerability.score < settings.KB_CHECK_BELOW:
+            ex.reason += f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}),"
+        else:
+            ex.reason += f"; but the evidence never uses the question's rare words ({', '.join(found.grounding.missing_words)}),"
+        ex.reason += " so the answer check's model is asked first whether the evidence states the answer: “no” refuses"
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
     return ex

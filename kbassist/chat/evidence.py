@@ -376,5 +376,37 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
     return best_result
 
 
+RARE_SHARE = 0.01  # a word found in at most 1% of the knowledge base's chunks names something specific
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+
+
+def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: EvidenceIndex, share: Callable[[Iterable[str]], dict], *, limit: int = 3) -> list[str]:
+    """The words of ``question`` that none of the ``evidence`` sentences (with their context
+    and heading) uses and that are rare in the knowledge base (``share``: tokens -> the share of
+    its chunks that contain each), rarest first, as the question writes them.
+
+    A passage on the topic that never names what the question is about ("sabbatical",
+    "copay", "severance") is the typical near-topic non-answer; but a rare word can also be a
+    paraphrase ("childcare" for "child care", "bus" for "public transportation"), so these
+    words are a hint for the answer check's model, which can tell the two apart, not a
+    verdict. English words only (Chinese questions are checked through their translation)."""
+    present: set[str] = set()
+    for ev in evidence:
+        unit = index.unit_at(ev.source_n, ev.start)
+        if unit is not None:
+            present |= unit.tokens | unit.context_tokens | unit.heading_tokens
+    candidates: dict[str, list[str]] = {}
+    for word in _WORD.findall(plain(question)):
+        tokens = [t for t in tokenize(word) if t not in GENERIC and len(t) > 2 and not t.isdigit() and "'" not in t]
+        if tokens and not any(t in present for t in tokens) and word.lower() not in {w.lower() for w in candidates}:
+            candidates[word] = tokens
+    if not candidates:
+        return []
+    shares = share({t for tokens in candidates.values() for t in tokens})
+    rarity = {word: min(shares.get(t, 0.0) for t in tokens) for word, tokens in candidates.items()}
+    rare = [word for word in candidates if rarity[word] <= RARE_SHARE]
+    return sorted(rare, key=lambda w: rarity[w])[:limit]
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))

@@ -19,7 +19,7 @@ from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.questions import wanted_value
-from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, rank_evidence
+from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, missing_words, rank_evidence
 from .verification import SUPPORTED, evidence_answer, verify
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
@@ -49,9 +49,10 @@ class Grounding:
     """The evidence for one question over its numbered sources (dicts with ``n``, ``text``,
     ``section``, ``title``)."""
 
-    def __init__(self, question: str, sources: list[dict]):
+    def __init__(self, question: str, sources: list[dict], term_share=None):
         self.question = question
         self.sources = sources
+        self.term_share = term_share  # tokens -> share of the knowledge base's chunks with each
         self.index = EvidenceIndex(sources)
         self._supporting: dict[str, list[EvidenceSentence]] = {}  # by answer text
 
@@ -71,14 +72,25 @@ class Grounding:
     def answers_question(self) -> bool:
         return self.answerability.score >= settings.KB_MIN_ANSWERABILITY
 
+    def _check_sentences(self, k: int = 3) -> list[EvidenceSentence]:
+        chosen = [self.answerability.best] if self.answerability.best is not None else []
+        chosen += [ev for ev in self.best if all((ev.source_n, ev.start) != (c.source_n, c.start) for c in chosen)]
+        return chosen[:k]
+
     def check_evidence(self, k: int = 3) -> list[str]:
         """The sentences the answer check reads (with their table header or list lead-in):
         first the one the answerability rests on (it may rank below the quoted ones: a
         sentence naming more of the question's words can still lack its answer), then the
         quoted evidence."""
-        chosen = [self.answerability.best] if self.answerability.best is not None else []
-        chosen += [ev for ev in self.best if all((ev.source_n, ev.start) != (c.source_n, c.start) for c in chosen)]
-        return [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}" for ev in chosen[:k]]
+        return [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}" for ev in self._check_sentences(k)]
+
+    @cached_property
+    def missing_words(self) -> list[str]:
+        """Rare words of the question that the check's evidence never uses (see
+        ``evidence.missing_words``); empty without a ``term_share``."""
+        if self.term_share is None:
+            return []
+        return missing_words(self.question, self._check_sentences(), self.index, self.term_share)
 
     def evidence(self, answer: str = "") -> list[dict]:
         """The quoted evidence as the chat shows it: each sentence with its source. For an

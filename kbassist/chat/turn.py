@@ -17,6 +17,7 @@ from kbassist.llm import LLMBackend, get_backend
 from kbassist.llm.line import GenerationLine
 from kbassist.observability import metrics
 from kbassist.retrieval.search import Hit
+from kbassist.retrieval.store import chunk_shares
 from kbassist.text import is_chinese
 
 from . import policy
@@ -62,7 +63,8 @@ class Found:
 
     @cached_property
     def grounding(self) -> Grounding:
-        return Grounding(self.query, self.sources)
+        collections = {h.chunk.collection_id for h in self.hits}
+        return Grounding(self.query, self.sources, term_share=lambda tokens: chunk_shares(collections, tokens))
 
 
 @dataclass

@@ -271,6 +271,24 @@ def idf_weights(collection_id: int, tokens) -> dict[str, float]:
     return {t: float(bm25.idf[bm25.vocab[t]]) if t in bm25.vocab else ceiling for t in tokens}
 
 
+def chunk_shares(collection_ids, tokens) -> dict[str, float]:
+    """For each of ``tokens``, the share of the chunks of these collections that contain it
+    (0.0: the knowledge base never uses the word)."""
+    counts = dict.fromkeys(tokens, 0)
+    total = 0
+    for collection_id in set(collection_ids):
+        bm25 = index_cache.get(collection_id).bm25
+        if not len(bm25):
+            continue
+        total += len(bm25)
+        chunks_with = np.diff(bm25.weights.indptr)  # per term: the chunks that contain it
+        for token in counts:
+            column = bm25.vocab.get(token)
+            if column is not None and column < len(chunks_with):
+                counts[token] += int(chunks_with[column])
+    return {token: count / total if total else 0.0 for token, count in counts.items()}
+
+
 def drop_collection(collection_id: int):
     shutil.rmtree(collection_dir(collection_id), ignore_errors=True)
 

@@ -95,3 +95,20 @@ def test_the_check_reads_the_sentence_the_answerability_rests_on_first():
     read = grounding.check_evidence()
     assert read[0] == grounding.answerability.best.quote
     assert any("3:30 PM" in sentence for sentence in read)
+
+
+def test_the_check_is_told_which_rare_words_of_the_question_the_text_never_uses():
+    prompt = check_messages("How many weeks of paid sabbatical do I get?", ["Up to 4 weeks of paid care leave."], ["sabbatical"])[-1].content
+    assert "Words of the question that the text does not use: sabbatical." in prompt
+    assert "does not use" not in check_messages("Q?", ["Text."])[-1].content  # nothing missing: the plain question
+
+
+def test_a_benefit_the_handbook_never_names_is_checked_however_well_the_passage_scores(handbook, employee, checker, settings):
+    """The parental-leave passage covers most words of a sabbatical question, but never says
+    "sabbatical": the model is asked, and told so, even above KB_CHECK_BELOW."""
+    check = checker("No")
+    settings.KB_CHECK_BELOW = 0.0
+    done = ask("How many weeks of paid sabbatical leave do I get?", employee, ScriptedBackend("12 weeks."))
+    assert done["kind"] == "refused"
+    assert done["timings"]["answer_check"]["missing"] == ["sabbatical"]
+    assert "does not use: sabbatical" in check.calls[0][-1].content

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, rank_evidence
+from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, missing_words, rank_evidence
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
 from kbassist.chat.facts.numbers import parse_number
 from kbassist.chat.facts.quantities import parse_quantities
@@ -279,6 +279,42 @@ def test_asked_when_something_is_due_a_day_of_the_week_is_an_answer():
     on_a_day, without = sources[0].split(". ")[1], sources[0].split(". ")[0]
     assert answerability("When is my weekly timecard due?", [on_a_day]).has_value
     assert not answerability("When is my weekly timecard due?", [without]).has_value
+
+
+# --- words the evidence never uses (a hint for the answer check) ------------------------------------
+CARE_LEAVE = [{"n": 1, "title": "Medical leave", "section": "Leave duration",
+               "text": "Paid leave: we provide eligible teammates with up to 4 weeks of paid leave to care for an ill family member."}]
+
+
+def share_in(rare: dict[str, float]):
+    """A fake ``term_share``: the share of the knowledge base's chunks holding each token; any
+    token not listed is a common one (in 5% of the chunks)."""
+    return lambda tokens: {t: rare.get(t, 0.05) for t in tokens}
+
+
+def missing_for(question, sources=CARE_LEAVE, shares=None):
+    index = EvidenceIndex(sources)
+    return missing_words(question, rank_evidence(question, index=index)[:3], index, share_in(shares or {}))
+
+
+def test_the_benefit_asked_about_that_no_evidence_sentence_names_is_missing():
+    assert missing_for("After five years, how many weeks of paid sabbatical do I get?", shares={"sabbat": 0.0}) == ["sabbatical"]
+
+
+def test_words_the_evidence_uses_are_never_missing():
+    assert missing_for("How many weeks of paid leave do I get to care for a family member?") == []
+
+
+def test_words_common_in_the_knowledge_base_are_not_missing_rare_ones_come_first():
+    shares = {"mortgag": 0.002, "sever": 0.0005, "laid": 0.0001}
+    assert missing_for("If an employee is laid off, how many weeks of severance do they get for a mortgage?", shares=shares) == [
+        "laid", "severance", "mortgage"]  # "employee", in 5% of the chunks, names nothing specific
+
+
+def test_missing_words_are_at_most_three_as_the_question_writes_them():
+    rare = {"espp": 0.0, "discount": 0.0, "copay": 0.0, "orthodontia": 0.0, "sabbat": 0.0}
+    found = missing_for("Does the ESPP discount, the copay, the orthodontia maximum or the sabbatical apply?", shares=rare)
+    assert len(found) == 3 and all(w in {"ESPP", "discount", "copay", "orthodontia", "sabbatical"} for w in found)
 
 
 def test_a_stipend_the_sources_mention_without_a_figure_is_not_answerable():
