@@ -7,15 +7,17 @@ without generating: fast enough to compare rules and thresholds before a full ev
 Uses the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``) and, for a
 Chinese question, the search query its last evaluation stored (the model's translation), so
 no translation is generated again. For each question it records the topical relevance, the
-evidence answerability, and, where the answerability lies in [check-from, check-to) or the
-evidence never uses a rare word of the question (``Grounding.missing_words``), the answer check's verdict (``KB_CHECK_MODEL``, the same prompt and evidence as ``answer()``;
+evidence answerability, where the evidence never uses a rare word of the question
+(``Grounding.missing_words``) whether the model says it mentions it in other words, and, where
+the answerability lies in [check-from, check-to), the answer check's verdict (``KB_CHECK_MODEL``, the same prompt and evidence as ``answer()``;
 verdicts are cached in ``data/eval/<handbook>/answer-checks.json`` by question and evidence).
 Then it prints precision and recall of refusals for a grid of KB_MIN_ANSWERABILITY and
 KB_CHECK_BELOW, the rule ``answer()`` applies:
 
     refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
-              or ((answerability < KB_CHECK_BELOW or the evidence lacks a rare word of the
-                   question) and the check says "no")
+              or the evidence lacks the question's rarest word and the model says it does
+                 not mention it in other words either,
+              or (answerability < KB_CHECK_BELOW and the check says "no")
 
 A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``
 would (cached in the same file). Questions are grouped by their ``added`` field (e.g. the
@@ -52,7 +54,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     from django.contrib.auth.models import User
 
     from kbassist.chat import policy
-    from kbassist.chat.answer_check import evidence_states_answer
+    from kbassist.chat.answer_check import evidence_mentions, evidence_states_answer
     from kbassist.chat.answering import _interleave
     from kbassist.chat.models import Message
     from kbassist.chat.turn import Found
@@ -93,11 +95,16 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
             evidence = grounding.check_evidence()
             row["check_evidence"] = evidence
             row["missing"] = missing = grounding.missing_words
-            if evidence and (check_from <= row["answerability"] < check_to or missing):
-                asked = [settings.KB_CHECK_MODEL, q["question"], evidence] + ([missing] if missing else [])
-                key = hashlib.sha256(json.dumps(asked).encode()).hexdigest()
+            if evidence and missing:
+                key = "mention:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, missing[0], evidence]).encode()).hexdigest()
                 if key not in cache:
-                    cache[key] = evidence_states_answer(q["question"], evidence, get_checker(), missing)
+                    cache[key] = evidence_mentions(missing[0], evidence, get_checker())
+                    cache_file.write_text(json.dumps(cache))
+                row["mentioned"] = cache[key]
+            if evidence and check_from <= row["answerability"] < check_to:
+                key = hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], evidence]).encode()).hexdigest()
+                if key not in cache:
+                    cache[key] = evidence_states_answer(q["question"], evidence, get_checker())
                     cache_file.write_text(json.dumps(cache))
                 row["check"] = cache[key]
         rows.append(row)
@@ -105,7 +112,8 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
             dumped.append({"id": q["id"], "query": query, "how": how, "relevant": relevance.relevant, "sources": found.sources})
             Path(sources_out).write_text(json.dumps(dumped, ensure_ascii=False, default=str))
         print(f"{row['id']:>14} {'answerable' if row['answerable'] else 'UNANSWERABLE':>12} "
-              f"answerability={row['answerability']} check={row['check']}", flush=True)
+              f"answerability={row['answerability']} check={row['check']} "
+              f"missing={row.get('missing')} mentioned={row.get('mentioned')}", flush=True)
     return rows
 
 
@@ -113,7 +121,7 @@ def refused(row: dict, minimum: float, below: float) -> bool:
     if not row["relevant"]:
         return True
     score = row["answerability"]
-    return score < minimum or ((score < below or bool(row.get("missing"))) and row["check"] is False)
+    return score < minimum or row.get("mentioned") is False or (score < below and row["check"] is False)
 
 
 def table(rows: list[dict], facts: dict[str, bool]) -> str:

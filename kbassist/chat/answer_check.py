@@ -22,31 +22,42 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "You check whether a text answers a question. Reply with only yes or no."
 ASK = "Text:\n{text}\n\nQuestion: {question}\n\nDoes the text state the answer to this question? Reply yes or no."
-# With the rare words of the question that the text never uses (evidence.missing_words): a
-# passage on the topic that does not name what is asked about is the near-topic non-answer the
-# model otherwise calls an answer; the model still judges whether a word is only paraphrased.
-ASK_MISSING = (
-    "Text:\n{text}\n\nQuestion: {question}\n\nWords of the question that the text does not use: {missing}.\n\n"
-    "Does the text state the answer to this question? Reply yes or no."
-)
+# Whether the text mentions a rare word of the question it never uses (evidence.missing_words),
+# or a paraphrase of it: a passage on the topic that never names what is asked about
+# ("sabbatical" over care leave) is the near-topic non-answer the answer check calls answered
+# (told the word is missing, the 1.5B still said "yes" to it), while "child care" for
+# "childcare" or "purchase" for "bought" is only a paraphrase, which the model tells apart.
+MENTION_SYSTEM = "You check whether a text mentions a thing. Reply with only yes or no."
+MENTION_ASK = 'Text:\n{text}\n\nDoes the text mention "{word}", or something that means the same? Reply yes or no.'
 _YES = re.compile(r"^\W*(yes|是|对|有)", re.I)
 _NO = re.compile(r"^\W*(no|否|不|没有)", re.I)
 
 
-def check_messages(question: str, evidence: Sequence[str], missing: Sequence[str] = ()) -> list[ChatMessage]:
+def check_messages(question: str, evidence: Sequence[str]) -> list[ChatMessage]:
     text = "\n".join(f"- {sentence}" for sentence in evidence)
-    ask = ASK_MISSING.format(text=text, question=question, missing=", ".join(missing)) if missing else ASK.format(text=text, question=question)
-    return [ChatMessage("system", SYSTEM), ChatMessage("user", ask)]
+    return [ChatMessage("system", SYSTEM), ChatMessage("user", ASK.format(text=text, question=question))]
 
 
-def evidence_states_answer(question: str, evidence: Sequence[str], backend: LLMBackend, missing: Sequence[str] = ()) -> bool | None:
+def mention_messages(word: str, evidence: Sequence[str]) -> list[ChatMessage]:
+    text = "\n".join(f"- {sentence}" for sentence in evidence)
+    return [ChatMessage("system", MENTION_SYSTEM), ChatMessage("user", MENTION_ASK.format(text=text, word=word))]
+
+
+def evidence_states_answer(question: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:
     """True (yes), False (no), or None when there is nothing to check or the model gave no
-    clear answer or failed: then the check decides nothing. ``missing``: rare words of the
-    question the evidence never uses, told to the model."""
-    if not evidence:
-        return None
+    clear answer or failed: then the check decides nothing."""
+    return _yes_no(check_messages(question, evidence), backend) if evidence else None
+
+
+def evidence_mentions(word: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:
+    """Whether the evidence mentions ``word`` or a paraphrase of it: True, False, or None
+    (nothing to check, no clear reply, or the model failed)."""
+    return _yes_no(mention_messages(word, evidence), backend) if evidence and word else None
+
+
+def _yes_no(messages: list[ChatMessage], backend: LLMBackend) -> bool | None:
     try:
-        reply = "".join(backend.stream(check_messages(question, evidence, missing), max_tokens=3, temperature=0.0)).strip()
+        reply = "".join(backend.stream(messages, max_tokens=3, temperature=0.0)).strip()
     except GenerationError as exc:
         log.warning("answer check failed: %s", exc)
         return None

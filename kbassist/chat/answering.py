@@ -55,7 +55,7 @@ from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, se
 from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
-from .answer_check import evidence_states_answer
+from .answer_check import evidence_mentions, evidence_states_answer
 from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
@@ -416,7 +416,10 @@ def _refused(turn: Turn, found: Found):
 
 def _evidence_states_answer(turn: Turn, found: Found):
     """Where the evidence answerability is unsure, the answer check's verdict (True / False);
-    None when it does not run (sure enough, turned off, nothing to show it, or no model)."""
+    and whatever the answerability, False when the evidence never uses the question's rarest
+    word and the model says it does not mention it in other words either ("sabbatical" over
+    passages on care leave). None when nothing runs (sure enough and no such word, turned off,
+    nothing to show it, or no model)."""
     grounding = found.grounding
     if not settings.KB_CHECK_MODEL or not grounding.best or not needs_check(grounding):
         return None
@@ -428,16 +431,21 @@ def _evidence_states_answer(turn: Turn, found: Found):
     except GenerationError as exc:
         log.warning("answer check unavailable: %s", exc)
         return None
-    missing = grounding.missing_words
-    verdict = evidence_states_answer(turn.question, grounding.check_evidence(), checker, missing)
-    turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), "missing": missing}
+    evidence, record, verdict = grounding.check_evidence(), {}, None
+    if grounding.missing_words:
+        word = grounding.missing_words[0]
+        record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
+        verdict = False if record["mentioned"] is False else None
+    if verdict is None and grounding.answerability.score < settings.KB_CHECK_BELOW:
+        verdict = evidence_states_answer(turn.question, evidence, checker)
+    turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
     return verdict
 
 
 def needs_check(grounding) -> bool:
     """Whether the answer check's model is asked: where the evidence answerability is unsure
     (below KB_CHECK_BELOW), and at any answerability when the evidence never uses a rare word
-    of the question (``Grounding.missing_words``: "sabbatical" over passages on other leave)."""
+    of the question (``Grounding.missing_words``)."""
     return grounding.answerability.score < settings.KB_CHECK_BELOW or bool(grounding.missing_words)
 
 
@@ -646,8 +654,8 @@ def explain(
         if ex.answerability.score < settings.KB_CHECK_BELOW:
             ex.reason += f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}),"
         else:
-            ex.reason += f"; but the evidence never uses the question's rare words ({', '.join(found.grounding.missing_words)}),"
-        ex.reason += " so the answer check's model is asked first whether the evidence states the answer: “no” refuses"
+            ex.reason += f"; but the evidence never uses the question's rare word “{found.grounding.missing_words[0]}”,"
+        ex.reason += " so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer): “no” refuses"
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
     return ex

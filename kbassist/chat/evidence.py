@@ -376,7 +376,7 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
     return best_result
 
 
-RARE_SHARE = 0.01  # a word found in at most 1% of the knowledge base's chunks names something specific
+RARE_SHARE = 0.001  # a word found in at most one chunk in a thousand names something specific
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 
 
@@ -387,9 +387,9 @@ def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: Ev
 
     A passage on the topic that never names what the question is about ("sabbatical",
     "copay", "severance") is the typical near-topic non-answer; but a rare word can also be a
-    paraphrase ("childcare" for "child care", "bus" for "public transportation"), so these
-    words are a hint for the answer check's model, which can tell the two apart, not a
-    verdict. English words only (Chinese questions are checked through their translation)."""
+    paraphrase ("childcare" for "child care", "bus" for "public transportation"), so such a
+    word is only put to the answer check's model, which can tell the two apart; it is not a
+    verdict by itself. English words only (Chinese questions are checked through their translation)."""
     present: set[str] = set()
     for ev in evidence:
         unit = index.unit_at(ev.source_n, ev.start)

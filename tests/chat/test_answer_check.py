@@ -3,7 +3,7 @@ evidence states the answer to this question; "no" refuses, before anything is ge
 
 import pytest
 
-from kbassist.chat.answer_check import check_messages, evidence_states_answer
+from kbassist.chat.answer_check import check_messages, evidence_mentions, evidence_states_answer, mention_messages
 from kbassist.llm import set_checker
 from tests.chat.test_answer_trust import ACCRUAL, ask
 from tests.fakes import ScriptedBackend
@@ -97,18 +97,44 @@ def test_the_check_reads_the_sentence_the_answerability_rests_on_first():
     assert any("3:30 PM" in sentence for sentence in read)
 
 
-def test_the_check_is_told_which_rare_words_of_the_question_the_text_never_uses():
-    prompt = check_messages("How many weeks of paid sabbatical do I get?", ["Up to 4 weeks of paid care leave."], ["sabbatical"])[-1].content
-    assert "Words of the question that the text does not use: sabbatical." in prompt
-    assert "does not use" not in check_messages("Q?", ["Text."])[-1].content  # nothing missing: the plain question
+def test_the_mention_check_asks_whether_the_text_names_the_word_or_says_it_in_other_words():
+    messages = mention_messages("sabbatical", ["Up to 4 weeks of paid care leave."])
+    assert messages[0].role == "system" and "yes or no" in messages[0].content
+    assert 'mention "sabbatical", or something that means the same?' in messages[-1].content
+    assert "- Up to 4 weeks of paid care leave." in messages[-1].content
+    assert evidence_mentions("sabbatical", ["Up to 4 weeks of paid care leave."], ScriptedBackend("No")) is False
+    assert evidence_mentions("", ["Text."], ScriptedBackend("No")) is None  # nothing to ask
 
 
-def test_a_benefit_the_handbook_never_names_is_checked_however_well_the_passage_scores(handbook, employee, checker, settings):
-    """The parental-leave passage covers most words of a sabbatical question, but never says
-    "sabbatical": the model is asked, and told so, even above KB_CHECK_BELOW."""
+SABBATICAL = "How many weeks of paid sabbatical leave do I get?"
+
+
+def test_a_benefit_the_handbook_never_names_is_refused_however_well_the_passage_scores(handbook, employee, checker, settings):
+    """The parental-leave passage covers most words of a sabbatical question but never says
+    "sabbatical" (a word no chunk of the knowledge base uses): even above KB_CHECK_BELOW the
+    model is asked whether the passage mentions it in other words, and "no" refuses."""
     check = checker("No")
     settings.KB_CHECK_BELOW = 0.0
-    done = ask("How many weeks of paid sabbatical leave do I get?", employee, ScriptedBackend("12 weeks."))
-    assert done["kind"] == "refused"
-    assert done["timings"]["answer_check"]["missing"] == ["sabbatical"]
-    assert "does not use: sabbatical" in check.calls[0][-1].content
+    chat = ScriptedBackend("12 weeks.")
+    done = ask(SABBATICAL, employee, chat)
+    assert done["kind"] == "refused" and not chat.calls
+    assert done["timings"]["answer_check"]["missing"] == "sabbatical"
+    assert done["timings"]["answer_check"]["mentioned"] is False
+    assert 'mention "sabbatical"' in check.calls[0][-1].content
+
+
+def test_a_word_the_model_finds_in_other_words_does_not_refuse(handbook, employee, checker, settings):
+    """ "Yes, it mentions it" (a paraphrase, such as "child care" for "childcare"): a sure
+    answerability is answered without the answer check's second question."""
+    check = checker("Yes")
+    settings.KB_CHECK_BELOW = 0.0
+    done = ask(SABBATICAL, employee, ScriptedBackend("12 weeks."))
+    assert done["kind"] == "generated" and len(check.calls) == 1
+    assert done["timings"]["answer_check"] == {**done["timings"]["answer_check"], "verdict": None, "mentioned": True}
+
+
+def test_questions_whose_words_the_evidence_uses_get_no_mention_check(handbook, employee, checker, settings):
+    check = checker("No")
+    settings.KB_CHECK_BELOW = 0.0
+    assert ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))["kind"] == "generated"
+    assert not check.calls

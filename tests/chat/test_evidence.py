@@ -306,7 +306,7 @@ def test_words_the_evidence_uses_are_never_missing():
 
 
 def test_words_common_in_the_knowledge_base_are_not_missing_rare_ones_come_first():
-    shares = {"mortgag": 0.002, "sever": 0.0005, "laid": 0.0001}
+    shares = {"mortgag": 0.0008, "sever": 0.0005, "laid": 0.0001}
     assert missing_for("If an employee is laid off, how many weeks of severance do they get for a mortgage?", shares=shares) == [
         "laid", "severance", "mortgage"]  # "employee", in 5% of the chunks, names nothing specific
 
