@@ -7,7 +7,7 @@ without generating: fast enough to compare rules and thresholds before a full ev
 Uses the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``) and, for a
 Chinese question, the search query its last evaluation stored (the model's translation), so
 no translation is generated again. For each question it records the topical relevance, the
-evidence answerability, where the evidence never uses a rare word of the question
+evidence answerability, where the question has a word no chunk of the knowledge base uses
 (``Grounding.missing_words``) whether the model says it mentions it in other words, and, where
 the answerability lies in [check-from, check-to), the answer check's verdict (``KB_CHECK_MODEL``, the same prompt and evidence as ``answer()``;
 verdicts are cached in ``data/eval/<handbook>/answer-checks.json`` by question and evidence).
@@ -15,8 +15,8 @@ Then it prints precision and recall of refusals for a grid of KB_MIN_ANSWERABILI
 KB_CHECK_BELOW, the rule ``answer()`` applies:
 
     refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
-              or the evidence lacks the question's rarest word and the model says it does
-                 not mention it in other words either,
+              or the question has a word no chunk of the knowledge base uses and the model
+                 says the evidence does not mention it in other words either,
               or (answerability < KB_CHECK_BELOW and the check says "no")
 
 A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "You check whether a text answers a question. Reply with only yes or no."
 ASK = "Text:\n{text}\n\nQuestion: {question}\n\nDoes the text state the answer to this question? Reply yes or no."
-# Whether the text mentions a rare word of the question it never uses (evidence.missing_words),
+# Whether the text mentions a word of the question that neither it nor any other chunk of the
+# knowledge base uses (evidence.missing_words),
 # or a paraphrase of it: a passage on the topic that never names what is asked about
 # ("sabbatical" over care leave) is the near-topic non-answer the answer check calls answered
 # (told the word is missing, the 1.5B still said "yes" to it), while "child care" for

@@ -416,8 +416,8 @@ def _refused(turn: Turn, found: Found):
 
 def _evidence_states_answer(turn: Turn, found: Found):
     """Where the evidence answerability is unsure, the answer check's verdict (True / False);
-    and whatever the answerability, False when the evidence never uses the question's rarest
-    word and the model says it does not mention it in other words either ("sabbatical" over
+    and whatever the answerability, False when the question has a word no chunk of the
+    knowledge base uses and the model says the evidence does not say it in other words either ("sabbatical" over
     passages on care leave). None when nothing runs (sure enough and no such word, turned off,
     nothing to show it, or no model)."""
     grounding = found.grounding
@@ -444,8 +444,8 @@ def _evidence_states_answer(turn: Turn, found: Found):
 
 def needs_check(grounding) -> bool:
     """Whether the answer check's model is asked: where the evidence answerability is unsure
-    (below KB_CHECK_BELOW), and at any answerability when the evidence never uses a rare word
-    of the question (``Grounding.missing_words``)."""
+    (below KB_CHECK_BELOW), and at any answerability when the question has a word that no chunk
+    of the knowledge base uses (``Grounding.missing_words``)."""
     return grounding.answerability.score < settings.KB_CHECK_BELOW or bool(grounding.missing_words)
 
 
@@ -654,7 +654,7 @@ def explain(
         if ex.answerability.score < settings.KB_CHECK_BELOW:
             ex.reason += f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}),"
         else:
-            ex.reason += f"; but the evidence never uses the question's rare word “{found.grounding.missing_words[0]}”,"
+            ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
         ex.reason += " so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer): “no” refuses"
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)

@@ -376,20 +376,21 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
     return best_result
 
 
-RARE_SHARE = 0.001  # a word found in at most one chunk in a thousand names something specific
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 
 
 def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: EvidenceIndex, share: Callable[[Iterable[str]], dict], *, limit: int = 3) -> list[str]:
     """The words of ``question`` that none of the ``evidence`` sentences (with their context
-    and heading) uses and that are rare in the knowledge base (``share``: tokens -> the share of
-    its chunks that contain each), rarest first, as the question writes them.
+    and heading) uses and that no chunk of the knowledge base uses either (``share``: tokens ->
+    the share of its chunks that contain each), as the question writes them, at most ``limit``.
 
     A passage on the topic that never names what the question is about ("sabbatical",
-    "copay", "severance") is the typical near-topic non-answer; but a rare word can also be a
-    paraphrase ("childcare" for "child care", "bus" for "public transportation"), so such a
-    word is only put to the answer check's model, which can tell the two apart; it is not a
-    verdict by itself. English words only (Chinese questions are checked through their translation)."""
+    "copay", "eyeglasses") is the typical near-topic non-answer; but such a word can also be a
+    paraphrase ("grandmother" for "family member", "retake" for "take again"), so it is only
+    put to the answer check's model, which can tell the two apart; it is not a verdict by
+    itself. Words merely rare in the knowledge base were tried and cost answerable questions:
+    in a small handbook "baby", "longest", "biweekly" and "supposed" are in one or two chunks.
+    English words only (Chinese questions are checked through their translation)."""
     present: set[str] = set()
     for ev in evidence:
         unit = index.unit_at(ev.source_n, ev.start)
@@ -403,9 +404,7 @@ def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: Ev
     if not candidates:
         return []
     shares = share({t for tokens in candidates.values() for t in tokens})
-    rarity = {word: min(shares.get(t, 0.0) for t in tokens) for word, tokens in candidates.items()}
-    rare = [word for word in candidates if rarity[word] <= RARE_SHARE]
-    return sorted(rare, key=lambda w: rarity[w])[:limit]
+    return [word for word, tokens in candidates.items() if all(shares.get(t, 0.0) == 0.0 for t in tokens)][:limit]
 
 
 def _unique(items: Iterable[str]) -> list[str]:

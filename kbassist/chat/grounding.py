@@ -86,8 +86,8 @@ class Grounding:
 
     @cached_property
     def missing_words(self) -> list[str]:
-        """Rare words of the question that the check's evidence never uses (see
-        ``evidence.missing_words``); empty without a ``term_share``."""
+        """Words of the question that neither the check's evidence nor any chunk of the
+        knowledge base uses (see ``evidence.missing_words``); empty without a ``term_share``."""
         if self.term_share is None:
             return []
         return missing_words(self.question, self._check_sentences(), self.index, self.term_share)

@@ -305,10 +305,10 @@ def test_words_the_evidence_uses_are_never_missing():
     assert missing_for("How many weeks of paid leave do I get to care for a family member?") == []
 
 
-def test_words_common_in_the_knowledge_base_are_not_missing_rare_ones_come_first():
-    shares = {"mortgag": 0.0008, "sever": 0.0005, "laid": 0.0001}
+def test_only_words_no_chunk_of_the_knowledge_base_uses_count_as_missing():
+    shares = {"laid": 0.0, "sever": 0.0, "mortgag": 0.0, "employe": 0.0004}
     assert missing_for("If an employee is laid off, how many weeks of severance do they get for a mortgage?", shares=shares) == [
-        "laid", "severance", "mortgage"]  # "employee", in 5% of the chunks, names nothing specific
+        "laid", "severance", "mortgage"]  # "employee" is in a few chunks of the knowledge base: not missing
 
 
 def test_missing_words_are_at_most_three_as_the_question_writes_them():
