@@ -420,8 +420,8 @@ k={current['rrf_k']}, weights {current['wb']}/{current['wd']}); queries are embe
 embedder's query form (`encode_query`). Published reference: BEIR's Lucene BM25 scores nDCG@10
 0.665 on SciFact. Each row was measured on the date it gives, on {machine()}; "passages/s" is
 the whole corpus embedded at that time (its load average next to it), so compare speeds in
-the table below, measured in one run. A row missing from a table was not measured (see the
-text after the tables).
+the table below, measured in one run. A row missing from a table was not measured (why: the
+text after this section).
 
 {tables}
 
