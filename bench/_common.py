@@ -54,23 +54,36 @@ def load_beir(folder: Path, split: str = "test"):
     return corpus, {q: queries[q] for q in qrels}, qrels
 
 
-def cached_embeddings(name: str, texts: list[str], log=print):
-    """Embeddings of ``texts`` with the product's embedder, cached on disk by content."""
+def cached_embeddings(name: str, texts: list[str], log=print, embedder=None, queries: bool = False, timing: dict | None = None):
+    """Embeddings of ``texts`` with ``embedder`` (default: the product's), cached on disk by the
+    embedder's name (its vector space) and the texts. ``queries``: each text is embedded as a
+    search query (``encode_query``: e5 and EmbeddingGemma prefix queries differently from
+    passages), else as passages. ``timing`` gets the seconds and count when they were computed
+    now (nothing when they came from the cache)."""
+    import time
+
     import numpy as np
 
     from kbassist.retrieval.embedder import get_embedder
 
-    embedder = get_embedder()
+    embedder = embedder or get_embedder()
     key = hashlib.sha1()
-    key.update(embedder.model_path.encode())
+    key.update(embedder.name.encode())
+    key.update(b"queries" if queries else b"passages")
     for t in texts:
         key.update(t.encode())
         key.update(b"\0")
     path = CACHE / f"{name}-{key.hexdigest()[:16]}.npy"
     if path.exists():
         return np.load(path)
-    log(f"embedding {len(texts)} texts for {name} (cached afterwards in {path.relative_to(ROOT)}) ...")
-    vectors = embedder.encode(texts)
+    log(f"embedding {len(texts)} texts for {name} with {embedder.name} (cached afterwards in {path.relative_to(ROOT)}) ...")
+    started = time.perf_counter()
+    if queries:
+        vectors = np.vstack([embedder.encode_query(t) for t in texts]) if texts else np.zeros((0, embedder.dim), np.float32)
+    else:
+        vectors = embedder.encode(texts)
+    if timing is not None:
+        timing.update(seconds=time.perf_counter() - started, count=len(texts))
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
     return vectors

