@@ -23,12 +23,12 @@ For each pass it reports, over the answerable questions:
 * seconds per question of the pass itself (retrieval and grounding excluded).
 
 Passes: ``off`` (fused order), ``depth8`` (8 sources shown, no re-ordering), ``evidence``
-(``kbassist.chat.rerank``, weight ``KB_RERANK_WEIGHT``; ``evidence-0.3`` etc. for another
-weight), ``llm`` (the chat model reads the top 10 and names those that answer, in one prompt),
+(each candidate's best evidence unit, scored by ``chat/evidence.py`` as for the quotes, blended
+with its fused rank, weight 0.5; ``evidence-0.3`` etc. for another weight), ``llm`` (the chat model reads the top 10 and names those that answer, in one prompt),
 ``gemma`` (EmbeddingGemma's cosine of the question and each of the top 10/``--gemma-depth``,
 fused with the fused rank by RRF). ``--sample N`` runs only N questions: the ones whose fact
-chunk is ranked 2..depth by the fused order, then questions spread over the rest (the slow
-passes). ``--readme`` writes the table into README.md between its markers.
+chunk is ranked 2..depth by the fused order (half of N, spread over them), then questions
+spread over the rest (the slow passes). ``--readme`` writes the table into README.md between its markers.
 """
 
 from __future__ import annotations
@@ -98,17 +98,13 @@ class Passes:
 
     def run(self, name: str, query: str, hits, top_k: int):
         """(ordered hits, sources shown count)"""
-        from kbassist.chat.rerank import by_evidence
-
         if name == "off":
             return hits, top_k
         if name.startswith("depth"):
             return hits, int(name[5:])
         if name.startswith("evidence"):
-            weight = float(name.split("-", 1)[1]) if "-" in name else None
-            from django.conf import settings
-
-            return by_evidence(query, hits, settings.KB_RERANK_WEIGHT if weight is None else weight), top_k
+            weight = float(name.split("-", 1)[1]) if "-" in name else 0.5
+            return by_evidence(query, hits, weight), top_k
         if name == "llm":
             return self.llm(query, hits), top_k
         raise SystemExit(f"unknown pass {name}")
@@ -135,6 +131,29 @@ class Passes:
                 picked.append(k)
         return [top[k] for k in picked] + [h for k, h in enumerate(top) if k not in picked] + list(hits[LLM_TOP:])
 
+
+
+def evidence_scores(question: str, hits) -> list[float]:
+    """For each hit, the score of its best evidence unit for ``question`` (0 when none): the
+    product's sentence scoring (``chat/evidence.py``), lexical, over all candidates at once."""
+    from kbassist.chat.evidence import EvidenceIndex
+
+    index = EvidenceIndex(
+        {"n": n, "text": hit.chunk.text, "section": hit.chunk.heading, "title": hit.chunk.source_title}
+        for n, hit in enumerate(hits, start=1)
+    )
+    best = [0.0] * len(hits)
+    for unit in index.rank(question):
+        best[unit.source_n - 1] = max(best[unit.source_n - 1], unit.score)
+    return best
+
+
+def by_evidence(question: str, hits, weight: float):
+    """``hits`` ordered by ``(1 - weight) / fused rank + weight * evidence / best evidence``."""
+    scores = evidence_scores(question, hits)
+    top = max(scores) or 1.0
+    blended = [(1 - weight) / rank + weight * score / top for rank, score in enumerate(scores, start=1)]
+    return [hits[k] for k in sorted(range(len(hits)), key=lambda k: (-blended[k], k))]
 
 
 def gemma_order(embedder, query: str, hits, depth: int):
@@ -218,7 +237,7 @@ def summary(rows: list[dict], name: str) -> dict:
 def pick_sample(rows: list[dict], n: int) -> set[str]:
     hard = [r["id"] for r in rows if r["answerable"] and r["off"]["fact_rank"] and r["off"]["fact_rank"] > 1]
     rest = [r["id"] for r in rows if r["id"] not in hard]
-    chosen = hard[:n]
+    chosen = [hard[i * len(hard) // ((n + 1) // 2)] for i in range(min(len(hard), (n + 1) // 2))]
     spare = n - len(chosen)
     if spare > 0 and rest:
         chosen += [rest[i * len(rest) // spare] for i in range(min(spare, len(rest)))]
@@ -275,8 +294,8 @@ def main() -> int:
             row[name] = {**measure(q, query, ordered, shown_n, paths), "seconds": seconds, "shown_n": shown_n}
             print(f"{name:>12} {row['id']:>12} fact {row['off']['fact_rank']} -> {row[name]['fact_rank']}  "
                   f"page {row['off']['page_rank']} -> {row[name]['page_rank']}  {seconds:.2f}s", flush=True)
-    if args.out:
-        Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        if args.out:  # after each pass: a slow one stopped half-way loses nothing before it
+            Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     chosen = [r for r in rows if sample is None or r["id"] in sample]
     print(f"\n{args.handbook}: {len(chosen)} questions" + (f" (sample of {args.sample})" if sample else "") + f", depth {args.depth}")
     print(render([summary(chosen, name) for name in args.passes], args.passes))

@@ -315,11 +315,6 @@ KB_DENSE_WEIGHT = env.float("KB_DENSE_WEIGHT", default=1.0)
 KB_DENSE_ANN_THRESHOLD = env.int("KB_DENSE_ANN_THRESHOLD", default=50_000)  # IVF index from this size
 KB_DENSE_ANN_NPROBE = env.int("KB_DENSE_ANN_NPROBE", default=64)
 
-# --- Reranking the fused candidates (kbassist/chat/rerank.py; README, Evaluation: reranking) ---
-KB_RERANK = env.str("KB_RERANK", default="off")  # off | evidence
-KB_RERANK_DEPTH = env.int("KB_RERANK_DEPTH", default=20)  # fused candidates a pass re-orders
-KB_RERANK_WEIGHT = env.float("KB_RERANK_WEIGHT", default=0.5)  # evidence's share against the fused rank
-
 # --- LLM ------------------------------------------------------------------------------------------
 KB_LLM_BACKEND = env.str("KB_LLM_BACKEND", default="llamacpp")  # llamacpp | openai
 # A bundled chat model (kbassist/llm/bundled.py: qwen-0.5b | qwen-1.5b), assembled into MODELS_DIR by

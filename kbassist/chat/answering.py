@@ -66,7 +66,6 @@ from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
 from .relay import relay
 from .rendering import render_markdown
-from .rerank import candidate_depth, rerank
 from .rewrite import concatenated, is_follow_up, leans_on_conversation, standalone_question, to_english
 from .turn import Found, Outcome, Turn, source_dict
 
@@ -332,11 +331,9 @@ def _from_sources(turn: Turn):
     query, how = yield from _search_query(turn)
     if query is None:
         return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
-    depth = candidate_depth(settings.KB_TOP_K)  # more candidates when a pass re-orders them (rerank.py)
-    hits = search(query, turn.user, top_k=depth, collection_ids=turn.collection_ids).hits
+    hits = search(query, turn.user, collection_ids=turn.collection_ids).hits
     if how == "translated":  # the question as asked finds passages in its own language
-        hits = _interleave(hits, search(turn.question, turn.user, top_k=depth, collection_ids=turn.collection_ids).hits, depth)
-    hits = rerank(query, hits, settings.KB_TOP_K)
+        hits = _interleave(hits, search(turn.question, turn.user, collection_ids=turn.collection_ids).hits, settings.KB_TOP_K)
     found = turn.found = Found(query, how, hits)
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
@@ -626,13 +623,12 @@ def explain(
                 pass
         else:
             ex.model_needed = "translate"
-    depth = candidate_depth(settings.KB_TOP_K)
-    ex.searches.append(explain_search(ex.query, user, top_k=depth))
+    ex.searches.append(explain_search(ex.query, user))
     hits = ex.searches[0].result.hits
     if ex.how == "translated":
-        ex.searches.append(explain_search(question, user, top_k=depth))
-        hits = _interleave(hits, ex.searches[1].result.hits, depth)
-    ex.hits = rerank(ex.query, hits, settings.KB_TOP_K)
+        ex.searches.append(explain_search(question, user))
+        hits = _interleave(hits, ex.searches[1].result.hits, settings.KB_TOP_K)
+    ex.hits = hits
     found = ex.found = Found(ex.query, ex.how, hits)
     asked = found.query if found.how != "as asked" else question
     ex.curated = policy.find_curated(asked, hits)
