@@ -28,7 +28,8 @@ with its fused rank, weight 0.5; ``evidence-0.3`` etc. for another weight), ``ll
 ``gemma`` (EmbeddingGemma's cosine of the question and each of the top 10/``--gemma-depth``,
 fused with the fused rank by RRF). ``--sample N`` runs only N questions: the ones whose fact
 chunk is ranked 2..depth by the fused order (half of N, spread over them), then questions
-spread over the rest (the slow passes). ``--readme`` writes the table into README.md between its markers.
+spread over the rest (the slow passes). ``--readme`` writes the table into README.md between its markers
+(``rerank-<handbook>``, ``rerank-<handbook>-sample``).
 """
 
 from __future__ import annotations
@@ -252,6 +253,7 @@ def main() -> int:
     parser.add_argument("--gemma-depth", type=int, default=10)
     parser.add_argument("--sample", type=int, help="only N questions: those the fused order ranks the fact chunk 2.., then a spread")
     parser.add_argument("--out", help="write the per-question rows here (JSON)")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md (section rerank-<handbook>[-sample])")
     args = parser.parse_args()
     if "llm" in args.passes:
         use_bundled_chat_model()
@@ -298,7 +300,15 @@ def main() -> int:
             Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     chosen = [r for r in rows if sample is None or r["id"] in sample]
     print(f"\n{args.handbook}: {len(chosen)} questions" + (f" (sample of {args.sample})" if sample else "") + f", depth {args.depth}")
-    print(render([summary(chosen, name) for name in args.passes], args.passes))
+    heading = (f"{args.handbook}: {len(chosen)} questions ({sum(r['answerable'] for r in chosen)} answerable)"
+               + (f", a sample: {args.sample // 2 + args.sample % 2} whose fact chunk the fused order ranks 2nd or lower, the rest spread over the set" if sample else "")
+               + f"; {args.depth} fused candidates; sources shown: {top_k}")
+    rendered = render([summary(chosen, name) for name in args.passes], args.passes)
+    print(rendered)
+    if args.readme:
+        from _readme import rewrite_section, stamp
+
+        rewrite_section(f"rerank-{args.handbook}" + ("-sample" if sample else ""), f"{heading}\n\n{rendered}\n\n{stamp()}")
     return 0
 
 
