@@ -73,45 +73,14 @@ def _units(text: str, size: int) -> list[_Unit]:
         if n <= size:
             units.append(_Unit(paragraph, n, "\n\n"))
             continue
-        items = _list_items(paragraph)
-        if items is not None:  # a long list: each item whole where it fits (a rule and its action together)
-            for i, item in enumerate(items):
-                units.extend(_sentence_units(item, size, "\n\n" if i == 0 else "\n"))
-            continue
-        units.extend(_sentence_units(paragraph, size, "\n\n"))
+        pieces = []
+        for sentence in split_sentences(paragraph, at_line_breaks=False):
+            if sentence:
+                pieces.extend([sentence] if count_tokens(sentence) <= size else _split_long(sentence, size))
+        for i, piece in enumerate(pieces):
+            joiner = "\n\n" if i == 0 else ("" if _CJK_END.search(pieces[i - 1]) else " ")
+            units.append(_Unit(piece, count_tokens(piece), joiner))
     return units
-
-
-def _sentence_units(text: str, size: int, joiner: str) -> list[_Unit]:
-    """``text`` as one unit when it fits, else its sentences (word runs where too long)."""
-    n = count_tokens(text)
-    if n <= size:
-        return [_Unit(text, n, joiner)]
-    pieces = []
-    for sentence in split_sentences(text, at_line_breaks=False):
-        if sentence:
-            pieces.extend([sentence] if count_tokens(sentence) <= size else _split_long(sentence, size))
-    return [
-        _Unit(piece, count_tokens(piece), joiner if i == 0 else ("" if _CJK_END.search(pieces[i - 1]) else " "))
-        for i, piece in enumerate(pieces)
-    ]
-
-
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S")
-
-
-def _list_items(paragraph: str) -> list[str] | None:
-    """The items of a Markdown list paragraph (each with its continuation lines; a lead-in
-    line before the first item is one of its own), or None when it is not a list."""
-    items: list[list[str]] = []
-    for line in paragraph.split("\n"):
-        if _LIST_ITEM.match(line) or not items:
-            items.append([line])
-        else:
-            items[-1].append(line)
-    if sum(bool(_LIST_ITEM.match(item[0])) for item in items) < 2:
-        return None
-    return ["\n".join(item).strip() for item in items]
 
 
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")

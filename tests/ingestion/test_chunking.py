@@ -40,21 +40,3 @@ def test_chinese_without_spaces_is_split_by_characters_and_sentences():
     assert " " not in chunks[0].text
     unbroken = "员" * 300
     assert all(count_tokens(c.text) <= 50 for c in chunk_blocks([Block(unbroken)], size=50, overlap=0))
-
-
-def test_a_long_list_is_cut_between_items_so_a_rule_stays_with_what_to_do_about_it():
-    steps = "\n".join(f"  - {i}. Click the button number {i} on the screen and wait for the next page to load." for i in range(1, 9))
-    rule = ("- Any PTO that exceeds 10 business days within a 30 day period requires additional approval, as a long "
-            "absence affects the team. To obtain approval, send a Slack message to your Manager, Department Head, and People Partner.")
-    text = "- Assign roles while you are out:\n" + steps + "\n" + rule + "\n- Respect your team and the business needs."
-    chunks = chunk_blocks([Block(text, heading="PTO ground rules")], size=120, overlap=20)
-    assert len(chunks) > 1 and all(count_tokens(c.text) <= 120 for c in chunks)
-    assert any(rule in c.text for c in chunks)  # the condition and the people to ask, in one chunk
-    assert all("\n" in c.text or count_tokens(c.text) < 30 for c in chunks)  # items keep their lines
-
-
-def test_a_long_list_item_is_still_cut_at_its_sentences():
-    item = "- " + " ".join(f"Sentence {i} of one very long list item." for i in range(40))
-    chunks = chunk_blocks([Block(item + "\n- A short item.")], size=60, overlap=0)
-    assert all(count_tokens(c.text) <= 60 for c in chunks)
-    assert chunks[-1].text.endswith("- A short item.")
