@@ -51,6 +51,8 @@ def parse_args(argv=None):
     parser.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
     parser.add_argument("--compare", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
     parser.add_argument("--limit", type=int, help="at most N questions, spread evenly over the set")
+    parser.add_argument("--questions", type=Path, help="another question file over the same handbook (e.g. an "
+                        "earlier version of the set, so that --limit picks the same questions as before)")
     parser.add_argument("--only-category", dest="categories", action="append", default=[], metavar="C")
     parser.add_argument("--fresh", action="store_true", help="import the handbook again even if it is cached")
     return parser.parse_args(argv)
@@ -195,7 +197,7 @@ def run_one(name: str, args) -> int:
     when = datetime.now().strftime("%Y%m%d-%H%M%S")
     REPORTS.mkdir(parents=True, exist_ok=True)
     out = REPORTS / f"{name}-{when}.json"
-    command = [str(handbook["questions"]), "--user", USER, "--out", str(out), "--markdown", str(out.with_suffix(".md")),
+    command = [str(args.questions or handbook["questions"]), "--user", USER, "--out", str(out), "--markdown", str(out.with_suffix(".md")),
                *evaluate_options(args)]
     print(f"{name}: manage.py evaluate {' '.join(command)}", flush=True)
     call_command("evaluate", *command)
