@@ -378,13 +378,18 @@ def shown_answer(verification: Verification) -> ShownAnswer:
     return ShownAnswer(text, removed, use_evidence)
 
 
+_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
+
+
 def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False) -> str:
     """The quoted evidence as the answer (when nothing generated can be trusted): each quote
     verbatim (Markdown made readable), with its table header or list lead-in and ``[n]``."""
     intro = "资料中的相关原文：" if chinese else "Here is what the sources say:"
     lines = [intro]
     for ev in evidence:
-        quote = ev.quote
+        # A sentence hard-wrapped in its source ("through March\n15") is quoted on one line: a
+        # line break would end the quote's paragraph and split its date into a month and a number.
+        quote = _LINE_BREAK.sub(" ", ev.quote.strip())
         if ev.kind in ("row", "item") and ev.context:
             quote = f"{ev.context.rstrip(':：')}: {quote}"
         lines.append(f"> {quote} [{ev.source_n}]")

@@ -283,6 +283,15 @@ def test_when_nothing_supported_remains_the_evidence_is_the_answer():
     assert "12 weeks" in text and "[2]" in text
 
 
+def test_a_sentence_hard_wrapped_in_its_source_is_quoted_on_one_line_and_its_date_checks():
+    wrapped = ("If you have\nunused funds in your FSA account and incur expenses from January 1 through March\n"
+               "15, you have until April 30 to submit claims against the prior year.")
+    evidence = best_evidence("What is the deadline to submit FSA claims?", [wrapped])
+    text = evidence_answer(evidence)
+    assert "through March 15, you have until April 30" in text and text.count("\n") == 1  # the intro, one quote
+    assert verify(text, [wrapped]).claims_unsupported == 0  # "March 15" is a date, not a month and a number
+
+
 def test_counts_are_kept_for_the_message():
     answer = "You get 12 weeks [2]. The cap is 300 hours [1]. You accrue 6 hours per pay period."
     verification = verify(answer, SOURCES, NEW_EMPLOYEE)
