@@ -20,7 +20,7 @@ from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.questions import wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, missing_words, rank_evidence
-from .verification import SUPPORTED, evidence_answer, verify
+from .verification import SUPPORTED, Verification, evidence_answer, verify
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
 _MODEL_DECLINES = re.compile(
@@ -55,6 +55,7 @@ class Grounding:
         self.term_share = term_share  # tokens -> share of the knowledge base's chunks with each
         self.index = EvidenceIndex(sources)
         self._supporting: dict[str, list[EvidenceSentence]] = {}  # by answer text
+        self._verified: dict[str, Verification] = {}  # by answer text
 
     @cached_property
     def ranked(self) -> list[EvidenceSentence]:
@@ -122,7 +123,7 @@ class Grounding:
         """Verify ``answer`` against the sources: sentences whose facts no source states (or
         states for another condition) are taken out; with nothing verified left, or no value
         at all when the question asks for one, the quoted evidence becomes the answer."""
-        verification = verify(answer, question=self.question, index=self.index)
+        verification = self.verification(answer)
         shown = verification.shown()
         details = verification.as_dict()
         # Asked for a number, a duration, an amount or a date, and none stated: no answer (a
@@ -132,11 +133,19 @@ class Grounding:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
 
+    def verification(self, answer: str) -> Verification:
+        """``answer`` checked claim by claim against the sources; once per answer text (the
+        check of the generated text and, when it kept every sentence, the attribution of the
+        same text read the same verification)."""
+        if answer not in self._verified:
+            self._verified[answer] = verify(answer, question=self.question, index=self.index)
+        return self._verified[answer]
+
     def facts_found(self, answer: str) -> list[tuple[int, int]]:
         """``(offset in answer, source n)`` of each fact of ``answer`` that a source states for
         the question's condition: what attribution cites where the answer's words differ from
         the source's (another language, other wording)."""
-        verification = verify(answer, question=self.question, index=self.index)
+        verification = self.verification(answer)
         return [(c.start, c.source_n) for c in verification.claims if c.status == SUPPORTED and c.source_n is not None]
 
     def supporting(self, answer: str) -> list[EvidenceSentence]:
