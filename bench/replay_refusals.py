@@ -2,22 +2,24 @@
 without generating: fast enough to compare rules and thresholds before a full evaluation.
 
     .venv/bin/python bench/replay_refusals.py --handbook 18f [--out signals.json]
-        [--check-from 0.2] [--check-to 0.75] [--report REPORT.json]
+        [--check-from 0.2] [--check-to 1.01] [--report REPORT.json]
 
 Uses the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``) and, for a
 Chinese question, the search query its last evaluation stored (the model's translation), so
 no translation is generated again. For each question it records the topical relevance, the
 evidence answerability, where the question has a word no chunk of the knowledge base uses
 (``Grounding.missing_words``) whether the model says it mentions it in other words, and, where
-the answerability lies in [check-from, check-to), the answer check's verdict (``KB_CHECK_MODEL``, the same prompt and evidence as ``answer()``;
-verdicts are cached in ``data/eval/<handbook>/answer-checks.json`` by question and evidence).
-Then it prints precision and recall of refusals for a grid of KB_MIN_ANSWERABILITY and
-KB_CHECK_BELOW, the rule ``answer()`` applies:
+the answerability lies in [check-from, check-to), how likely the answer check's "yes" is
+(``KB_CHECK_MODEL``, the same prompt and evidence as ``answer()``; cached in
+``data/eval/<handbook>/answer-checks.json`` by question and evidence). Then it prints
+precision and recall of refusals for a grid of KB_MIN_ANSWERABILITY, KB_CHECK_BELOW and
+KB_CHECK_MIN_YES, the rule ``answer()`` applies:
 
     refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
               or the question has a word no chunk of the knowledge base uses and the model
                  says the evidence does not mention it in other words either,
-              or (answerability < KB_CHECK_BELOW and the check says "no")
+              or (answerability < KB_CHECK_BELOW and the check's "yes" is less likely than
+                 KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY)
 
 A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``
 would (cached in the same file). Questions are grouped by their ``added`` field (e.g. the
@@ -41,8 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import ROOT, read_jsonl, setup_django  # noqa: E402
 
 SETS = {"18f": "handbook-18f.jsonl", "sourcegraph": "handbook-sourcegraph.jsonl"}
-GRID_MIN = (0.0, 0.25, 0.3, 0.35, 0.4)
-GRID_BELOW = (0.0, 0.5, 0.66, 0.7, 0.75)
+GRID_MIN = (0.3, 0.4)  # below KB_WEAK_ANSWERABILITY (0.4) only a confident "yes" (0.85) answers
+GRID_BELOW = (0.66, 0.75, 1.01)
+GRID_YES = (0.5, 0.6, 0.65, 0.7)
 
 
 def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None) -> list[dict]:
@@ -54,7 +57,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     from django.contrib.auth.models import User
 
     from kbassist.chat import policy
-    from kbassist.chat.answer_check import evidence_mentions, evidence_states_answer
+    from kbassist.chat.answer_check import answer_probability, evidence_mentions
     from kbassist.chat.answering import _interleave
     from kbassist.chat.models import Message
     from kbassist.chat.turn import Found
@@ -87,7 +90,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
         found = Found(query, how, hits)
         relevance = policy.judge_relevance(query, hits)
         row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "added": q.get("added", "original"), "question": q["question"],
-               "query": query, "relevant": relevance.relevant, "answerability": None, "check": None}
+               "query": query, "relevant": relevance.relevant, "answerability": None, "p_yes": None}
         if relevance.relevant:
             grounding = found.grounding
             row["answerability"] = grounding.answerability.score
@@ -102,43 +105,51 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
                     cache_file.write_text(json.dumps(cache))
                 row["mentioned"] = cache[key]
             if evidence and check_from <= row["answerability"] < check_to:
-                key = hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], evidence]).encode()).hexdigest()
+                key = "p:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], evidence]).encode()).hexdigest()
                 if key not in cache:
-                    cache[key] = evidence_states_answer(q["question"], evidence, get_checker())
+                    cache[key] = answer_probability(q["question"], evidence, get_checker())
                     cache_file.write_text(json.dumps(cache))
-                row["check"] = cache[key]
+                row["p_yes"] = cache[key]
         rows.append(row)
         if sources_out:
             dumped.append({"id": q["id"], "query": query, "how": how, "relevant": relevance.relevant, "sources": found.sources})
             Path(sources_out).write_text(json.dumps(dumped, ensure_ascii=False, default=str))
         print(f"{row['id']:>14} {'answerable' if row['answerable'] else 'UNANSWERABLE':>12} "
-              f"answerability={row['answerability']} check={row['check']} "
+              f"answerability={row['answerability']} p_yes={row['p_yes']} "
               f"missing={row.get('missing')} mentioned={row.get('mentioned')}", flush=True)
     return rows
 
 
-def refused(row: dict, minimum: float, below: float) -> bool:
+def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float = 0.4, min_yes_weak: float = 0.85) -> bool:
+    """``answer()``'s rule: not on topic; answerability below ``minimum``; the evidence does not
+    mention a word no chunk uses; or, below ``below``, the check's "yes" less likely than
+    ``min_yes`` (``min_yes_weak`` below ``weak``; weak evidence unchecked is refused too)."""
     if not row["relevant"]:
         return True
-    score = row["answerability"]
-    return score < minimum or row.get("mentioned") is False or (score < below and row["check"] is False)
+    score, p_yes = row["answerability"], row["p_yes"]
+    if score < minimum or row.get("mentioned") is False:
+        return True
+    if score >= below:
+        return False
+    if p_yes is None:
+        return score < weak
+    return p_yes < (min_yes_weak if score < weak else min_yes)
 
 
 def table(rows: list[dict], facts: dict[str, bool]) -> str:
     unanswerable = [r for r in rows if not r["answerable"]]
     answerable = [r for r in rows if r["answerable"]]
-    lines = ["| KB_MIN_ANSWERABILITY | KB_CHECK_BELOW | unanswerable refused | refusals that were right | answerable wrongly refused | answerable with the fact, answered |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| KB_MIN_ANSWERABILITY | KB_CHECK_BELOW | KB_CHECK_MIN_YES | unanswerable refused | refusals that were right | answerable wrongly refused | answerable with the fact, answered |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
     for minimum in GRID_MIN:
         for below in GRID_BELOW:
-            if below and below <= minimum:
-                continue
-            refusals = [r for r in rows if refused(r, minimum, below)]
-            right = sum(not r["answerable"] for r in refusals)
-            wrong = len(refusals) - right
-            kept = sum(facts.get(r["id"], False) for r in answerable if not refused(r, minimum, below))
-            lines.append(f"| {minimum} | {below or '—'} | {right}/{len(unanswerable)} | {right}/{len(refusals)} "
-                         f"| {wrong}/{len(answerable)} | {kept}/{len(answerable) if facts else '?'} |")
+            for min_yes in GRID_YES:
+                refusals = [r for r in rows if refused(r, minimum, below, min_yes)]
+                right = sum(not r["answerable"] for r in refusals)
+                wrong = len(refusals) - right
+                kept = sum(facts.get(r["id"], False) for r in answerable if not refused(r, minimum, below, min_yes))
+                lines.append(f"| {minimum} | {below} | {min_yes} | {right}/{len(unanswerable)} | {right}/{len(refusals)} "
+                             f"| {wrong}/{len(answerable)} | {kept}/{len(answerable) if facts else '?'} |")
     return "\n".join(lines)
 
 
@@ -146,7 +157,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--handbook", choices=list(SETS), required=True)
     parser.add_argument("--check-from", type=float, default=0.2)
-    parser.add_argument("--check-to", type=float, default=0.75)
+    parser.add_argument("--check-to", type=float, default=1.01)
     parser.add_argument("--out", help="write the per-question signals here (JSON)")
     parser.add_argument("--sources-out", help="also write each question's retrieved sources here (JSON), to try rules offline")
     parser.add_argument("--report", help="an evaluation report of the same set, for its key-fact results")

@@ -14,8 +14,9 @@ class GateNeverOpened(AssertionError):
 class ScriptedBackend(LLMBackend):
     name = "scripted"
 
-    def __init__(self, reply="Full-time staff get 28 days [1].", context_size=2048, fail_after=None, gate=None):
+    def __init__(self, reply="Full-time staff get 28 days [1].", context_size=2048, fail_after=None, gate=None, p_yes=None):
         self.reply = reply
+        self.p_yes = p_yes  # what yes_probability() says (None: "cannot tell", as a backend without probabilities)
         self.context_size = context_size
         self.fail_after = fail_after
         self.gate = gate  # a threading.Event the stream waits on before each token (at most GATE_TIMEOUT)
@@ -24,6 +25,12 @@ class ScriptedBackend(LLMBackend):
 
     def count_tokens(self, text):
         return len(text.split()) + 1
+
+    def yes_probability(self, messages):
+        if self.p_yes is None:
+            return None
+        self.calls.append(messages)
+        return self.p_yes
 
     def stream(self, messages, *, max_tokens, temperature, should_stop=lambda: False):
         self.calls.append(messages)

@@ -44,10 +44,30 @@ def mention_messages(word: str, evidence: Sequence[str]) -> list[ChatMessage]:
     return [ChatMessage("system", MENTION_SYSTEM), ChatMessage("user", MENTION_ASK.format(text=text, word=word))]
 
 
-def evidence_states_answer(question: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:
-    """True (yes), False (no), or None when there is nothing to check or the model gave no
-    clear answer or failed: then the check decides nothing."""
-    return _yes_no(check_messages(question, evidence), backend) if evidence else None
+def answer_probability(question: str, evidence: Sequence[str], backend: LLMBackend) -> float | None:
+    """How likely the model's reply is "yes" (the evidence states the answer): read from the
+    first token's probabilities where the backend gives them, else 1.0 or 0.0 from its greedy
+    reply; None when there is nothing to check, no clear reply, or the model failed."""
+    if not evidence:
+        return None
+    messages = check_messages(question, evidence)
+    try:
+        probability = backend.yes_probability(messages)
+    except GenerationError as exc:
+        log.warning("answer check failed: %s", exc)
+        return None
+    if probability is not None:
+        return probability
+    verdict = _yes_no(messages, backend)
+    return None if verdict is None else float(verdict)
+
+
+def evidence_states_answer(question: str, evidence: Sequence[str], backend: LLMBackend, min_yes: float = 0.5) -> bool | None:
+    """True when the model's "yes" is at least ``min_yes`` likely (KB_CHECK_MIN_YES: a greedy
+    "yes" is often a hesitant one, see the module's docstring), False below, None when the check
+    decides nothing (see :func:`answer_probability`)."""
+    probability = answer_probability(question, evidence, backend)
+    return None if probability is None else probability >= min_yes
 
 
 def evidence_mentions(word: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:

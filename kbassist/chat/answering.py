@@ -55,7 +55,7 @@ from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, se
 from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
-from .answer_check import evidence_mentions, evidence_states_answer
+from .answer_check import answer_probability, evidence_mentions
 from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
@@ -395,8 +395,11 @@ def _refused(turn: Turn, found: Found):
     if relevance.relevant:
         grounding = found.grounding
         turn.timings["answerability"] = round(grounding.answerability.score, 3)
-        if grounding.answers_question and (yield from _evidence_states_answer(turn, found)) is not False:
-            return None
+        if grounding.answers_question:
+            verdict = yield from _evidence_states_answer(turn, found)
+            # weak evidence is answered only on the check's confident "yes", never unchecked
+            if verdict is True or (verdict is None and not grounding.weak):
+                return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
     shown = list(suggestions)
     yield found.event([])
@@ -437,9 +440,18 @@ def _evidence_states_answer(turn: Turn, found: Found):
         record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
         verdict = False if record["mentioned"] is False else None
     if verdict is None and grounding.answerability.score < settings.KB_CHECK_BELOW:
-        verdict = evidence_states_answer(turn.question, evidence, checker)
+        probability = answer_probability(turn.question, evidence, checker)
+        if probability is not None:
+            verdict = probability >= min_yes(grounding)
+            record["p_yes"] = round(probability, 3)
     turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
     return verdict
+
+
+def min_yes(grounding) -> float:
+    """How likely the answer check's "yes" must be for this evidence: KB_CHECK_MIN_YES, or
+    KB_CHECK_MIN_YES_WEAK when the answerability is weak (below KB_WEAK_ANSWERABILITY)."""
+    return settings.KB_CHECK_MIN_YES_WEAK if grounding.weak else settings.KB_CHECK_MIN_YES
 
 
 def needs_check(grounding) -> bool:
@@ -644,7 +656,7 @@ def explain(
         ex.path, ex.reason = Kind.CURATED, f"an FAQ asks the same thing ({ex.curated.measure} {ex.curated.similarity:.3f})"
     elif not ex.relevance.relevant:
         ex.path, ex.reason = Kind.REFUSED, "nothing retrieved is on the topic"
-    elif not found.grounding.answers_question:
+    elif not found.grounding.answers_question or (found.grounding.weak and not settings.KB_CHECK_MODEL):
         ex.path, ex.reason = Kind.REFUSED, "the passages are on the topic, but no sentence answers the question"
     elif not settings.KB_GENERATE:
         ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
@@ -655,7 +667,8 @@ def explain(
             ex.reason += f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}),"
         else:
             ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
-        ex.reason += " so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer): “no” refuses"
+        ex.reason += (" so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer):"
+                      f" “no”, or a “yes” less than {min_yes(found.grounding):.2f} likely, refuses")
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
     return ex

@@ -73,6 +73,12 @@ class Grounding:
     def answers_question(self) -> bool:
         return self.answerability.score >= settings.KB_MIN_ANSWERABILITY
 
+    @property
+    def weak(self) -> bool:
+        """The evidence may answer, but weakly (below KB_WEAK_ANSWERABILITY): answered only
+        when the answer check is confident that it does."""
+        return self.answerability.score < settings.KB_WEAK_ANSWERABILITY
+
     def _check_sentences(self, k: int = 3) -> list[EvidenceSentence]:
         chosen = [self.answerability.best] if self.answerability.best is not None else []
         chosen += [ev for ev in self.best if all((ev.source_n, ev.start) != (c.source_n, c.start) for c in chosen)]

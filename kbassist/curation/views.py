@@ -301,7 +301,7 @@ def _thresholds() -> dict:
     from django.conf import settings
 
     names = ["KB_TOP_K", "KB_CANDIDATES", "KB_RRF_K", "KB_BM25_WEIGHT", "KB_DENSE_WEIGHT", "KB_FAQ_MATCH_COSINE",
-             "KB_FAQ_MATCH_LEXICAL", "KB_MIN_SIMILARITY", "KB_MIN_COVERAGE", "KB_MIN_ANSWERABILITY", "KB_ANSWER_CACHE",
+             "KB_FAQ_MATCH_LEXICAL", "KB_MIN_SIMILARITY", "KB_MIN_COVERAGE", "KB_MIN_ANSWERABILITY", "KB_WEAK_ANSWERABILITY", "KB_CHECK_BELOW", "KB_CHECK_MIN_YES", "KB_ANSWER_CACHE",
              "KB_TRANSLATE_QUERIES", "KB_GENERATE"]
     return {n: getattr(settings, n) for n in names}
 

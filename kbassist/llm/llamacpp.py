@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .base import ChatMessage, GenerationError, LLMBackend
+from .base import ChatMessage, GenerationError, LLMBackend, yes_share
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -36,6 +36,8 @@ class LlamaCppBackend(LLMBackend):
                 f"The model file {self.model_path} does not exist. Run ./kb setup, or set KB_LLM_MODEL_PATH."
             )
         self._jobs: queue.Queue = queue.Queue()
+        self._formatter = None  # the GGUF's chat template, for yes_probability()
+        self._yes_no_tokens: list[int] = []
         self._ready = threading.Event()
         self._load_error: Exception | None = None
         self.llm = None
@@ -73,6 +75,48 @@ class LlamaCppBackend(LLMBackend):
         done = threading.Event()
         self._jobs.put(lambda: (self.llm.reset(), done.set()))
         done.wait()
+
+    def yes_probability(self, messages: list[ChatMessage]) -> float | None:
+        """Read from the logits of the reply's first token: the prompt is evaluated once, on
+        the model's thread, and nothing is generated."""
+        result: dict = {}
+        done = threading.Event()
+
+        def job():
+            try:
+                result["p"] = self._first_token_yes(messages)
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                result["error"] = exc
+            finally:
+                done.set()
+
+        self._jobs.put(job)
+        done.wait()
+        if "error" in result:
+            raise GenerationError(f"The model failed while answering: {result['error']}")
+        return result["p"]
+
+    def _first_token_yes(self, messages: list[ChatMessage]) -> float | None:
+        import numpy as np
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self.llm
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return None
+        if self._formatter is None:
+            text = lambda token: llm._model.token_get_text(token) if token != -1 else ""  # noqa: E731
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()))
+            words = ("yes", "Yes", "YES", " yes", " Yes", "no", "No", "NO", " no", " No")
+            self._yes_no_tokens = sorted({t[0] for w in words if len(t := llm.tokenize(w.encode(), add_bos=False, special=False)) == 1})
+        prompt = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        llm.reset()
+        llm.eval(tokens)
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        return yes_share((llm.detokenize([t]).decode("utf-8", "replace"), float(probabilities[t])) for t in self._yes_no_tokens)
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))

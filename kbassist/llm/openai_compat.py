@@ -6,11 +6,12 @@ estimated (about 3 characters a token), which is enough to budget the prompt.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 import openai
 
-from .base import ChatMessage, GenerationError, LLMBackend
+from .base import ChatMessage, GenerationError, LLMBackend, yes_share
 
 # The client refuses to start without a key; servers run without one (llama.cpp's default)
 # get this placeholder, and the Authorization header is left out of their requests.
@@ -45,6 +46,32 @@ class OpenAICompatibleBackend(LLMBackend):
 
     def count_tokens(self, text: str) -> int:
         return max(1, len(text) // 3)
+
+    def yes_probability(self, messages: list[ChatMessage]) -> float | None:
+        """From the log-probabilities of the reply's first token (``logprobs``, the top 20),
+        which llama.cpp's server and vLLM return; None from a server that returns none."""
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=20,
+                extra_headers=self._headers,
+                extra_body=self.extra_body,
+            )
+        except openai.APIStatusError as exc:
+            if exc.status_code in (400, 422):  # a server that does not take logprobs
+                return None
+            raise GenerationError(f"The model server at {self.base_url} answered HTTP {exc.status_code}: {_reason(exc)}") from exc
+        except openai.OpenAIError as exc:
+            raise GenerationError(f"The model server at {self.base_url} failed: {exc}") from exc
+        choice = response.choices[0] if response.choices else None
+        first = choice and choice.logprobs and choice.logprobs.content and choice.logprobs.content[0]
+        if not first:
+            return None
+        return yes_share((t.token, math.exp(t.logprob)) for t in (first.top_logprobs or [first]))
 
     def stream(self, messages: list[ChatMessage], *, max_tokens: int, temperature: float,
                should_stop: Callable[[], bool] = lambda: False) -> Iterator[str]:

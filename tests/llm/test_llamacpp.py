@@ -64,6 +64,16 @@ def test_real_model_streams_and_stops_early(smollm2):
     assert smollm2.count_tokens("hello world") >= 2
 
 
+def test_real_model_tells_how_likely_its_reply_begins_with_yes_without_generating(smollm2):
+    """The answer check reads the first token's probabilities (its prompt is evaluated once):
+    a share between 0 and 1, the same every time, and the model answers normally after."""
+    ask = [ChatMessage("system", "Reply with only yes or no."), ChatMessage("user", "Is Paris in France? Reply yes or no.")]
+    first = smollm2.yes_probability(ask)
+    assert first is not None and 0.0 < first < 1.0
+    assert smollm2.yes_probability(ask) == pytest.approx(first, abs=1e-6)
+    assert "".join(smollm2.stream(ask, max_tokens=3, temperature=0.0)).strip()
+
+
 def test_a_missing_lora_adapter_is_a_clear_error(tmp_path):
     from kbassist.llm.bundled import smollm2_path
 

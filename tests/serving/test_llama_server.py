@@ -56,6 +56,16 @@ def test_two_slots_generate_at_once_and_stop_frees_a_slot_at_once(llama_server):
             thread.join(30)
 
 
+def test_the_server_tells_the_same_probability_of_yes_as_the_model_in_this_process(llama_server, smollm2):
+    """The answer check's "how likely is yes" from llama-server's logprobs (through the
+    ``openai`` client) agrees with the in-process model's logits: one threshold
+    (KB_CHECK_MIN_YES) serves both backends."""
+    _, port = llama_server
+    ask = [ChatMessage("system", "Reply with only yes or no."), ChatMessage("user", "Is Paris in France? Reply yes or no.")]
+    remote = server.LlamaServerBackend(port, context_size=1024, model="smollm2").yes_probability(ask)
+    assert remote is not None and remote == pytest.approx(smollm2.yes_probability(ask), abs=0.05)
+
+
 @pytest.mark.django_db
 def test_a_server_killed_mid_answer_gives_the_passages_and_comes_back_for_the_next(llama_server, handbook, employee,
                                                                                   settings):
