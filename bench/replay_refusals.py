@@ -18,7 +18,8 @@ KB_CHECK_MIN_YES, the rule ``answer()`` applies:
     refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
               or the question has a word no chunk of the knowledge base uses and the model
                  says the evidence does not mention it in other words either,
-              or (answerability < KB_CHECK_BELOW and the check's "yes" is less likely than
+              or ((answerability < KB_CHECK_BELOW or the question was translated)
+                 and the check's "yes" is less likely than
                  KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY)
 
 A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``
@@ -90,7 +91,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
         found = Found(query, how, hits)
         relevance = policy.judge_relevance(query, hits)
         row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "added": q.get("added", "original"), "question": q["question"],
-               "query": query, "relevant": relevance.relevant, "answerability": None, "p_yes": None}
+               "query": query, "translated": how == "translated", "relevant": relevance.relevant, "answerability": None, "p_yes": None}
         if relevance.relevant:
             grounding = found.grounding
             row["answerability"] = grounding.answerability.score
@@ -129,7 +130,7 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
     score, p_yes = row["answerability"], row["p_yes"]
     if score < minimum or row.get("mentioned") is False:
         return True
-    if score >= below:
+    if score >= below and not row.get("translated"):  # a translated question is always checked
         return False
     if p_yes is None:
         return score < weak

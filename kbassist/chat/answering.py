@@ -424,7 +424,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
     passages on care leave). None when nothing runs (sure enough and no such word, turned off,
     nothing to show it, or no model)."""
     grounding = found.grounding
-    if not settings.KB_CHECK_MODEL or not grounding.best or not needs_check(grounding):
+    if not settings.KB_CHECK_MODEL or not grounding.best or not needs_check(found):
         return None
     if not (yield from turn.wait_for_model()):
         return None
@@ -439,7 +439,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
         word = grounding.missing_words[0]
         record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
         verdict = False if record["mentioned"] is False else None
-    if verdict is None and grounding.answerability.score < settings.KB_CHECK_BELOW:
+    if verdict is None and unsure(found):
         probability = answer_probability(turn.question, evidence, checker)
         if probability is not None:
             verdict = probability >= min_yes(grounding)
@@ -454,11 +454,19 @@ def min_yes(grounding) -> float:
     return settings.KB_CHECK_MIN_YES_WEAK if grounding.weak else settings.KB_CHECK_MIN_YES
 
 
-def needs_check(grounding) -> bool:
-    """Whether the answer check's model is asked: where the evidence answerability is unsure
-    (below KB_CHECK_BELOW), and at any answerability when the question has a word that no chunk
-    of the knowledge base uses (``Grounding.missing_words``)."""
-    return grounding.answerability.score < settings.KB_CHECK_BELOW or bool(grounding.missing_words)
+def unsure(found: Found) -> bool:
+    """Whether the evidence answerability leaves it unsure that the passages answer: below
+    KB_CHECK_BELOW, or whatever it is for a translated question (its words were matched through
+    a machine translation; replayed on both sets, checking these caught the Chinese sabbatical
+    question and refused no answerable one)."""
+    return found.grounding.answerability.score < settings.KB_CHECK_BELOW or found.how == "translated"
+
+
+def needs_check(found: Found) -> bool:
+    """Whether the answer check's model is asked: where the evidence answerability is unsure,
+    and at any answerability when the question has a word that no chunk of the knowledge base
+    uses (``Grounding.missing_words``)."""
+    return unsure(found) or bool(found.grounding.missing_words)
 
 
 def _generated(turn: Turn, found: Found):
@@ -662,9 +670,11 @@ def explain(
         ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
     else:
         ex.path, ex.reason = Kind.GENERATED, "the model answers from the retrieved sources"
-    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found.grounding):
+    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found):
         if ex.answerability.score < settings.KB_CHECK_BELOW:
             ex.reason += f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}),"
+        elif found.how == "translated":
+            ex.reason += "; but the question was translated for search,"
         else:
             ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
         ex.reason += (" so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer):"

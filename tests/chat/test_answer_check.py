@@ -63,6 +63,21 @@ def test_evidence_sure_enough_is_not_checked(handbook, employee, checker, settin
     assert done["kind"] == "generated" and not check.calls and "answer_check" not in done["timings"]
 
 
+def test_a_translated_question_is_checked_however_sure_its_evidence(handbook, employee, checker, settings):
+    """Its answerability was read through a machine translation: the check runs even above
+    KB_CHECK_BELOW, and its hesitant "yes" refuses."""
+    from tests.chat.test_answer_trust import Translating
+
+    settings.KB_CHECK_BELOW = 0.0
+    check = checker("Yes")
+    check.p_yes = 0.4
+    chat = Translating(QUESTION, "您可以享受12周的带薪育儿假。")
+    done = ask("我可以休几周带薪育儿假？", employee, chat)
+    assert done["kind"] == "refused" and done["timings"]["answer_check"]["p_yes"] == 0.4
+    assert "我可以休几周带薪育儿假？" in check.calls[0][-1].content  # the question as asked
+    assert ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))["kind"] == "generated"
+
+
 def test_no_check_when_it_is_turned_off(handbook, employee, checker, settings):
     check = checker("No")
     settings.KB_CHECK_MODEL = ""
