@@ -147,7 +147,7 @@ def parse_condition(text: str, mode: str = "question", *, context: str = "") -> 
             compared = True
             if q.modifier == "+" or _LOWER_AFTER.match(after):
                 hi = INF
-            elif _UPPER_AFTER.match(after):
+            elif q.modifier == "-" or _UPPER_AFTER.match(after):
                 lo = 0.0
             elif _UPPER_BEFORE.search(before):
                 lo = 0.0

@@ -28,7 +28,7 @@ class Quantity:
     end: int
     text: str
     written: str = "digits"  # digits | words | chinese
-    modifier: str = ""  # "+" when written "15+ years"
+    modifier: str = ""  # "+" when written "15+ years" or "15 or more years", "-" for "3 or fewer years"
     date: tuple | None = None
     ordinal: bool = False
 
@@ -252,6 +252,11 @@ def _unit_after(scan: str, end: int) -> tuple[str | None, str, int]:
         unit = EN_UNIT.match(rest, pos + 1)
         return (unit.lastgroup, modifier, end + unit.end()) if unit else (None, modifier, end)
     cursor = pos
+    # "15 or more days", "3 or fewer years": the unit after the comparison
+    bound = re.match(r"or\s+(more|longer|greater|over|above|fewer|less|shorter)\s+", rest[pos:], re.I)
+    if bound and EN_UNIT.match(rest, pos + bound.end()):
+        modifier = modifier or ("+" if bound.group(1).lower() in ("more", "longer", "greater", "over", "above") else "-")
+        cursor = pos + bound.end()
     for skipped in range(4):
         unit = EN_UNIT.match(rest, cursor)
         if unit:
