@@ -98,6 +98,7 @@ class LlamaCppBackend(LLMBackend):
 
     def _first_token_yes(self, messages: list[ChatMessage]) -> float | None:
         import numpy as np
+        from llama_cpp import llama_get_logits
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         llm = self.llm
@@ -105,7 +106,7 @@ class LlamaCppBackend(LLMBackend):
         if not template:
             return None
         if self._formatter is None:
-            text = lambda token: llm._model.token_get_text(token) if token != -1 else ""  # noqa: E731
+            text = lambda token: llm.detokenize([token], special=True).decode("utf-8", "replace") if token != -1 else ""  # noqa: E731
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()))
             words = ("yes", "Yes", "YES", " yes", " Yes", "no", "No", "NO", " no", " No")
             self._yes_no_tokens = sorted({t[0] for w in words if len(t := llm.tokenize(w.encode(), add_bos=False, special=False)) == 1})
@@ -113,7 +114,7 @@ class LlamaCppBackend(LLMBackend):
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         llm.reset()
         llm.eval(tokens)
-        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        logits = np.ctypeslib.as_array(llama_get_logits(llm.ctx), shape=(llm.n_vocab(),)).astype(np.float64)  # the last token's
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
         return yes_share((llm.detokenize([t]).decode("utf-8", "replace"), float(probabilities[t])) for t in self._yes_no_tokens)

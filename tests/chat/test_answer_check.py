@@ -3,7 +3,7 @@ evidence states the answer to this question; "no" refuses, before anything is ge
 
 import pytest
 
-from kbassist.chat.answer_check import answer_probability, check_messages, evidence_mentions, evidence_states_answer, mention_messages
+from kbassist.chat.answer_check import answer_probability, check_messages, evidence_mentions, mention_messages
 from kbassist.llm.base import yes_share
 from kbassist.llm import set_checker
 from tests.chat.test_answer_trust import ACCRUAL, ask
@@ -134,7 +134,6 @@ def test_without_probabilities_the_greedy_reply_decides():
     assert answer_probability("Q?", ["Text."], ScriptedBackend("No")) == 0.0
     assert answer_probability("Q?", ["Text."], ScriptedBackend("Perhaps")) is None
     assert answer_probability("Q?", ["Text."], ScriptedBackend("No", p_yes=0.8)) == 0.8
-    assert evidence_states_answer("Q?", ["Text."], ScriptedBackend("Yes", p_yes=0.6), min_yes=0.7) is False
 
 
 def test_yes_and_no_share_the_first_tokens_probability():
@@ -144,9 +143,9 @@ def test_yes_and_no_share_the_first_tokens_probability():
 
 
 def test_chinese_yes_and_no_are_read():
-    assert evidence_states_answer("我可以休几周育儿假？", ["12 weeks of paid parental leave."], ScriptedBackend("是的")) is True
-    assert evidence_states_answer("我可以休几天婚假？", ["12 weeks of paid parental leave."], ScriptedBackend("否")) is False
-    assert evidence_states_answer("Anything?", [], ScriptedBackend("Yes")) is None  # nothing to check
+    assert answer_probability("我可以休几周育儿假？", ["12 weeks of paid parental leave."], ScriptedBackend("是的")) == 1.0
+    assert answer_probability("我可以休几天婚假？", ["12 weeks of paid parental leave."], ScriptedBackend("否")) == 0.0
+    assert answer_probability("Anything?", [], ScriptedBackend("Yes")) is None  # nothing to check
 
 
 def test_the_check_prompt_lists_each_evidence_sentence():
