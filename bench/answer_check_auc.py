@@ -6,8 +6,8 @@ REPORT is an evaluation report written by ``bench/evaluate.py`` with every refus
 at 0 (``--set KB_GENERATE=false KB_MIN_ANSWERABILITY=0 KB_MIN_SIMILARITY=0 KB_MIN_COVERAGE=0``):
 each question records its evidence answerability and the quoted evidence. For the questions
 whose answerability lies in [low, high) this asks MODEL the answer check's own question
-(``kbassist.chat.answer_check.check_messages``) and reads the probability of "yes" from the
-first token, then prints the AUC (how often an answerable question scores above an
+(``kbassist.chat.answer_check.answer_probability``, as ``answer()`` asks it) and reads the
+probability of "yes" from the first token, then prints the AUC (how often an answerable question scores above an
 unanswerable one) of that probability and of the answerability itself, and what refusing
 below each probability would catch and lose. The figures are in the README ("The answer check").
 """
@@ -16,28 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from kbassist.chat.answer_check import check_messages  # noqa: E402  (no Django needed)
+from kbassist.chat.answer_check import answer_probability  # noqa: E402  (no Django needed)
 
 
 def auc(positives: list[float], negatives: list[float]) -> float:
     pairs = [(p > n) + 0.5 * (p == n) for p in positives for n in negatives]
     return sum(pairs) / len(pairs) if pairs else float("nan")
-
-
-def p_yes(llm, question: str, evidence: list[str]) -> float:
-    messages = [{"role": m.role, "content": m.content} for m in check_messages(question, evidence)]
-    reply = llm.create_chat_completion(messages, max_tokens=1, temperature=0, logprobs=True, top_logprobs=10)
-    top: dict[str, float] = {}
-    for candidate in reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]:
-        word = candidate["token"].strip().lower()
-        top[word] = max(top.get(word, -99.0), candidate["logprob"])
-    yes, no = math.exp(top.get("yes", -99.0)), math.exp(top.get("no", -99.0))
-    return yes / (yes + no) if yes + no > 0 else 0.5
 
 
 def main() -> int:
@@ -48,15 +36,15 @@ def main() -> int:
     parser.add_argument("--high", type=float, default=0.66)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    from llama_cpp import Llama
+    from kbassist.llm.llamacpp import LlamaCppBackend
 
     questions = [q for q in json.loads(Path(args.report).read_text())["configurations"][0]["questions"]
                  if args.low <= q["timings"].get("answerability", -1) < args.high and q.get("evidence_items")]
-    llm = Llama(model_path=args.model, n_ctx=2048, n_threads=args.threads, verbose=False, seed=1, logits_all=True)
+    backend = LlamaCppBackend(args.model, context_size=2048, threads=args.threads, seed=1)
     rows = []
     for q in questions:
         evidence = [item["text"] for item in q["evidence_items"][:3]]
-        rows.append((q["answerable"], p_yes(llm, q["question"], evidence), q["timings"]["answerability"]))
+        rows.append((q["answerable"], answer_probability(q["question"], evidence, backend), q["timings"]["answerability"]))
         print(f"{'answerable' if q['answerable'] else 'UNANSWERABLE':>12} p(yes)={rows[-1][1]:.3f} "
               f"answerability={rows[-1][2]:.3f} {q['question'][:70]}", flush=True)
     good = [r for r in rows if r[0]]
