@@ -87,7 +87,6 @@ class EvidenceSentence:
     condition: str | None = None
     heading: str = ""
     semantic: float | None = None  # cosine with the question, when it was embedded
-    fits: bool | None = None  # holds a value of the kind the question asks for (None: it asks for none)
 
     @property
     def quote(self) -> str:
@@ -241,7 +240,6 @@ class EvidenceIndex:
         ranked = []
         for unit, lexical, cos in zip(units, lexicals, semantic):
             score = 0.6 * lexical + 0.4 * max(0.0, cos or 0.0) if encode is not None else lexical
-            fits = None
             if wanted:
                 quantities = self.quantities(unit)
                 fits = fits_wanted(wanted, quantities, unit.text)
@@ -257,7 +255,7 @@ class EvidenceIndex:
             elif state == "mismatch":
                 score *= mismatch_factor
             ranked.append(
-                EvidenceSentence(unit.source_n, unit.text, round(score, 6), unit.start, unit.end, unit.context, unit.kind, state, unit.heading, cos, fits)
+                EvidenceSentence(unit.source_n, unit.text, round(score, 6), unit.start, unit.end, unit.context, unit.kind, state, unit.heading, cos)
             )
         order = sorted(range(len(ranked)), key=lambda k: (-ranked[k].score, ranked[k].source_n, ranked[k].start))
         return [ranked[k] for k in order]
@@ -288,11 +286,7 @@ def rank_evidence(question: str, sources: Sequence | None = None, encode: Encode
 
 def best_evidence(question: str, sources: Sequence | None = None, encode: Encode | None = None, *, k: int = 2, index: EvidenceIndex | None = None, ranked: list[EvidenceSentence] | None = None) -> list[EvidenceSentence]:
     """The one or two units to quote under the answer: the best, and the runner-up when it
-    scores nearly as well (>= 70%) and does not contradict the question's condition. When the
-    question asks for a value (a duration, an amount, ...) that neither states, the best unit
-    that holds one takes the runner-up's place if it scores at least 60% of the best: the
-    words of "fares are only available 15 or more days in advance" match "how far ahead do I
-    book a contract airfare" less than sentences about the fares without a number."""
+    scores nearly as well (>= 70%) and does not contradict the question's condition."""
     ranked = ranked if ranked is not None else rank_evidence(question, sources, encode, index=index)
     if not ranked or ranked[0].score <= 0:
         return []
@@ -303,11 +297,6 @@ def best_evidence(question: str, sources: Sequence | None = None, encode: Encode
         if candidate.condition == "mismatch" or any(candidate.text == b.text for b in best):
             continue
         best.append(candidate)
-    if k >= 2 and not any(b.fits for b in best) and ranked[0].fits is False:
-        stating = next((c for c in ranked[1:] if c.fits and c.condition != "mismatch" and c.score >= 0.6 * ranked[0].score
-                        and all(c.text != b.text for b in best)), None)
-        if stating is not None:
-            best = [best[0], stating]
     return best
 
 

@@ -75,7 +75,7 @@ def wanted_value(question: str) -> str | None:
         return "phone"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
-    if re.search(r"how long|how far (?:ahead|in advance)|how early|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
+    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
         return "duration"
     if _ASKS_TIME.search(q):
         return "date"
@@ -83,7 +83,7 @@ def wanted_value(question: str) -> str | None:
         return "amount"
     if _ASKS_WHEN.search(q) or re.search(r"what date|what day|deadline|什么时候|何时|哪天|几号|截止", q):
         return "date"
-    if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|percent|多少|几|最多|最少|上限|下限|百分之|比例", q):
+    if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|几|最多|最少|上限|下限|百分之", q):
         return "number"
     return None
 
