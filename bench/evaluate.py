@@ -11,7 +11,7 @@ other than the default, so comparing embedders never throws an import away). Tha
 reused while the embedder and the chunking settings are the same; it is imported again when
 they change, or with --fresh. The
 questions (bench/eval/handbook-*.jsonl) are then asked with the bundled chat model
-(KB_LLM_MODEL, default qwen-0.5b), and the report is written next to the data as JSON and
+(KB_LLM_MODEL, the default chat model unless --set), and the report is written next to the data as JSON and
 Markdown in ``data/eval/reports/``. ``both`` runs one handbook after the other, each in its own process.
 """
 
