@@ -3,7 +3,7 @@
     .venv/bin/python bench/answer_check_auc.py REPORT.json MODEL.gguf [--low 0.4] [--high 0.66]
 
 REPORT is an evaluation report written by ``bench/evaluate.py`` with every refusal threshold
-at 0 (``--set KB_GENERATE=false KB_MIN_ANSWERABILITY=0 KB_MIN_SIMILARITY=0 KB_MIN_COVERAGE=0``):
+at 0 (``--set KB_GENERATE=false KB_MIN_ANSWERABILITY=0 KB_WEAK_ANSWERABILITY=0 KB_MIN_SIMILARITY=0 KB_MIN_COVERAGE=0``):
 each question records its evidence answerability and the quoted evidence. For the questions
 whose answerability lies in [low, high) this asks MODEL the answer check's own question
 (``kbassist.chat.answer_check.answer_probability``, as ``answer()`` asks it) and reads the

@@ -3,7 +3,7 @@
     .venv/bin/python bench/calibrate_refusals.py data/eval/reports/18f-....json [more.json]
 
 Run ``bench/evaluate.py`` first with every refusal threshold at 0 and no generation
-(``--set KB_GENERATE=false KB_MIN_ANSWERABILITY=0 KB_MIN_SIMILARITY=0 KB_MIN_COVERAGE=0``):
+(``--set KB_GENERATE=false KB_MIN_ANSWERABILITY=0 KB_WEAK_ANSWERABILITY=0 KB_MIN_SIMILARITY=0 KB_MIN_COVERAGE=0``):
 each question then records its topical relevance (best cosine, or lexical coverage for an
 untranslated Chinese question) and its evidence answerability. This script replays the
 refusal rule over a grid of thresholds and prints, for each, the share of unanswerable

@@ -17,9 +17,10 @@ For each pass it reports, over the answerable questions:
 * right page among the sources shown (the top ``KB_TOP_K`` after the pass);
 * on those sources, as the product grounds an answer: the key fact in the quoted evidence,
   the right page cited by it (the quote-only answer cites the quoted sources), and whether
-  the evidence answerability reaches ``KB_MIN_ANSWERABILITY`` (the answer check, a model, is
-  not run: refusals between it and ``KB_CHECK_BELOW`` are not counted);
-* for the unanswerable questions, how many stay below ``KB_MIN_ANSWERABILITY``;
+  the evidence answerability reaches ``KB_WEAK_ANSWERABILITY`` (below it nothing is answered
+  without the answer check's confident "yes"; the check, a model, is not run: its refusals up
+  to ``KB_CHECK_BELOW`` are not counted);
+* for the unanswerable questions, how many stay below ``KB_WEAK_ANSWERABILITY``;
 * seconds per question of the pass itself (retrieval and grounding excluded).
 
 Passes: ``off`` (fused order), ``depth8`` (8 sources shown, no re-ordering), ``evidence``
@@ -204,7 +205,7 @@ def measure(q: dict, query: str, hits, shown_n: int, paths: dict[int, str]) -> d
         "page_shown": page_rank is not None and page_rank <= shown_n,
         "fact_quoted": bool(q["facts"]) and bool(quoted) and not missing_facts(q["facts"], quoted),
         "page_cited": right_source(cited, q["sources"]),
-        "answered": score >= settings.KB_MIN_ANSWERABILITY,
+        "answered": score >= settings.KB_WEAK_ANSWERABILITY,
         "answerability": round(score, 3),
     }
 

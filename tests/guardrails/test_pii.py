@@ -39,7 +39,8 @@ def test_checksums():
 @pytest.mark.asyncio
 async def test_stored_questions_are_masked_and_the_live_answer_is_not(handbook, employee, backend, settings):
     settings.KB_REDACT_PII = True
-    settings.KB_MIN_ANSWERABILITY = 0  # the personal data around the question is not what it asks
+    # the personal data around the question is not what it asks: no answerability refusal
+    settings.KB_MIN_ANSWERABILITY = settings.KB_WEAK_ANSWERABILITY = 0
     model = backend(ScriptedBackend(reply="Full-time staff get 28 vacation days per year."))
     communicator = communicator_for(employee)
     await communicator.connect()
