@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import ROOT, read_jsonl, setup_django  # noqa: E402
 
 SETS = {"18f": "handbook-18f.jsonl", "sourcegraph": "handbook-sourcegraph.jsonl"}
-GRID_MIN = (0.3, 0.4)  # below KB_WEAK_ANSWERABILITY (0.4) only a confident "yes" (0.85) answers
+GRID_MIN = (0.3, 0.4)  # below KB_WEAK_ANSWERABILITY only a "yes" KB_CHECK_MIN_YES_WEAK likely answers
 GRID_BELOW = (0.66, 0.75, 1.01)
 GRID_YES = (0.5, 0.6, 0.65, 0.7)
 
@@ -121,7 +121,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     return rows
 
 
-def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float = 0.4, min_yes_weak: float = 0.85) -> bool:
+def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float, min_yes_weak: float) -> bool:
     """``answer()``'s rule: not on topic; answerability below ``minimum``; the evidence does not
     mention a word no chunk uses; or, below ``below``, the check's "yes" less likely than
     ``min_yes`` (``min_yes_weak`` below ``weak``; weak evidence unchecked is refused too)."""
@@ -138,6 +138,9 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
 
 
 def table(rows: list[dict], facts: dict[str, bool]) -> str:
+    from django.conf import settings  # set up by replay()
+
+    weak = settings.KB_WEAK_ANSWERABILITY, settings.KB_CHECK_MIN_YES_WEAK
     unanswerable = [r for r in rows if not r["answerable"]]
     answerable = [r for r in rows if r["answerable"]]
     lines = ["| KB_MIN_ANSWERABILITY | KB_CHECK_BELOW | KB_CHECK_MIN_YES | unanswerable refused | refusals that were right | answerable wrongly refused | answerable with the fact, answered |",
@@ -145,10 +148,10 @@ def table(rows: list[dict], facts: dict[str, bool]) -> str:
     for minimum in GRID_MIN:
         for below in GRID_BELOW:
             for min_yes in GRID_YES:
-                refusals = [r for r in rows if refused(r, minimum, below, min_yes)]
+                refusals = [r for r in rows if refused(r, minimum, below, min_yes, *weak)]
                 right = sum(not r["answerable"] for r in refusals)
                 wrong = len(refusals) - right
-                kept = sum(facts.get(r["id"], False) for r in answerable if not refused(r, minimum, below, min_yes))
+                kept = sum(facts.get(r["id"], False) for r in answerable if not refused(r, minimum, below, min_yes, *weak))
                 lines.append(f"| {minimum} | {below} | {min_yes} | {right}/{len(unanswerable)} | {right}/{len(refusals)} "
                              f"| {wrong}/{len(answerable)} | {kept}/{len(answerable) if facts else '?'} |")
     return "\n".join(lines)

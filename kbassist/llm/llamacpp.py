@@ -10,6 +10,7 @@ any thread, and one context serves one generation at a time by construction.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ class LlamaCppBackend(LLMBackend):
             )
         self._jobs: queue.Queue = queue.Queue()
         self._formatter = None  # the GGUF's chat template, for yes_probability()
-        self._yes_no_tokens: list[int] = []
+        self._yes_no_tokens: list[tuple[int, str]] = []  # the single-token spellings of yes and no
         self._ready = threading.Event()
         self._load_error: Exception | None = None
         self.llm = None
@@ -69,22 +70,15 @@ class LlamaCppBackend(LLMBackend):
             except Exception:  # a job reports its own errors; never let the thread die
                 log.exception("generation job failed")
 
-    def forget_prompt_cache(self):
-        """Evaluate the next prompt from scratch (benchmarks measure a cold prompt). Runs on
-        the model's own thread, after any generation in progress."""
-        done = threading.Event()
-        self._jobs.put(lambda: (self.llm.reset(), done.set()))
-        done.wait()
-
-    def yes_probability(self, messages: list[ChatMessage]) -> float | None:
-        """Read from the logits of the reply's first token: the prompt is evaluated once, on
-        the model's thread, and nothing is generated."""
+    def _on_model_thread(self, work: Callable[[], object]):
+        """Run ``work`` on the model's own thread, after any generation in progress, and
+        return its result (its exception becomes a ``GenerationError``)."""
         result: dict = {}
         done = threading.Event()
 
         def job():
             try:
-                result["p"] = self._first_token_yes(messages)
+                result["value"] = work()
             except Exception as exc:  # noqa: BLE001 - reported to the caller
                 result["error"] = exc
             finally:
@@ -94,10 +88,18 @@ class LlamaCppBackend(LLMBackend):
         done.wait()
         if "error" in result:
             raise GenerationError(f"The model failed while answering: {result['error']}")
-        return result["p"]
+        return result["value"]
+
+    def forget_prompt_cache(self):
+        """Evaluate the next prompt from scratch (benchmarks measure a cold prompt)."""
+        self._on_model_thread(lambda: self.llm.reset())
+
+    def yes_probability(self, messages: list[ChatMessage]) -> float | None:
+        """Read from the logits of the reply's first token: the prompt is evaluated once, on
+        the model's thread, and nothing is generated."""
+        return self._on_model_thread(lambda: self._first_token_yes(messages))
 
     def _first_token_yes(self, messages: list[ChatMessage]) -> float | None:
-        import numpy as np
         from llama_cpp import llama_get_logits
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -109,15 +111,15 @@ class LlamaCppBackend(LLMBackend):
             text = lambda token: llm.detokenize([token], special=True).decode("utf-8", "replace") if token != -1 else ""  # noqa: E731
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()))
             words = ("yes", "Yes", "YES", " yes", " Yes", "no", "No", "NO", " no", " No")
-            self._yes_no_tokens = sorted({t[0] for w in words if len(t := llm.tokenize(w.encode(), add_bos=False, special=False)) == 1})
+            ids = {t[0] for w in words if len(t := llm.tokenize(w.encode(), add_bos=False, special=False)) == 1}
+            self._yes_no_tokens = [(token, text(token)) for token in sorted(ids)]
         prompt = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         llm.reset()
-        llm.eval(tokens)
-        logits = np.ctypeslib.as_array(llama_get_logits(llm.ctx), shape=(llm.n_vocab(),)).astype(np.float64)  # the last token's
-        probabilities = np.exp(logits - logits.max())
-        probabilities /= probabilities.sum()
-        return yes_share((llm.detokenize([t]).decode("utf-8", "replace"), float(probabilities[t])) for t in self._yes_no_tokens)
+        llm.eval(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        logits = llama_get_logits(llm.ctx)  # the last token's
+        # yes_share normalises over "yes" and "no" alone: the rest of the vocabulary cancels out
+        top = max(logits[token] for token, _ in self._yes_no_tokens)
+        return yes_share((word, math.exp(logits[token] - top)) for token, word in self._yes_no_tokens)
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
