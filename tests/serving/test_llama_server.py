@@ -89,5 +89,9 @@ def test_a_server_killed_mid_answer_gives_the_passages_and_comes_back_for_the_ne
     assert any(f"(pid {killed}) killed by SIGKILL" in line for line in supervisor.lines)
     wait_until(lambda: server.healthy(server.base_url(port)), timeout=120, what="llama-server back")
     backend = server.LlamaServerBackend(port, context_size=1024, model="smollm2")
-    done = list(answer("How many vacation days do I get?", user=employee, backend=backend, line=GenerationLine(2)))[-1]
-    assert done["kind"] == "generated" and done["status"] == "complete" and done["answer"]
+    events = list(answer("How many vacation days do I get?", user=employee, backend=backend, line=GenerationLine(2)))
+    # The model streams a whole reply again. Whether SmolLM2's free reply then reads as an answer or
+    # as "the sources do not say" (a refusal) is the model's choice, not the server's: not asserted.
+    assert [e for e in events if e["type"] == "token"] and not [e for e in events if e["type"] == "error"]
+    done = events[-1]
+    assert done["kind"] in ("generated", "refused") and done["status"] == "complete" and done["answer"]
