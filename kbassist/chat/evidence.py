@@ -249,6 +249,8 @@ class EvidenceIndex:
                     score += 0.08
             if len(unit.tokens) < 2:
                 score *= 0.5
+            if unit.text.rstrip().endswith(("?", "？")):  # a question ("Q: Is the stipend taxable?") answers nothing
+                score *= 0.6
             state = self.condition_state(unit, asked, q_tokens)
             if state == "match":
                 score = score * 1.25 + 0.1

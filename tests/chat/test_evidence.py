@@ -135,6 +135,12 @@ def test_a_sentence_with_the_value_asked_for_beats_one_without():
     assert rank_evidence("How many hours of sick leave do I accrue?", sources)[0].text.startswith("You accrue four hours")
 
 
+def test_a_question_in_the_sources_ranks_below_the_sentence_that_answers_it():
+    sources = ["Q: How much of the annual mental health stipend is taxable?", "The mental health stipend is $250 per year."]
+    ranked = rank_evidence("How much is the annual mental health stipend?", sources)
+    assert ranked[0].text == "The mental health stipend is $250 per year."
+
+
 def test_embeddings_count_when_an_encoder_is_given():
     sources = ["Bereavement: you may take up to 13 days.", "Jury duty is covered by court leave."]
 
