@@ -211,3 +211,19 @@ def test_questions_whose_words_the_evidence_uses_get_no_mention_check(handbook, 
     settings.KB_CHECK_BELOW = 0.0
     assert ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))["kind"] == "generated"
     assert not check.calls
+
+
+def test_a_word_only_the_machine_translation_uses_is_not_asked_about(handbook, employee, checker, settings):
+    """The translator's "subsidy" for 补贴, where the handbook says "allowance" or "stipend": a
+    word of the translation that no chunk uses is its synonym, not a thing the knowledge base
+    lacks; only the answer check reads a translated question."""
+    from tests.chat.test_answer_trust import Translating
+
+    check = checker("No")  # would refuse as the reply to "does it mention 'subsidy'?"
+    check.p_yes = 0.9
+    english = "How many weeks of paid parental leave subsidy do I get?"
+    done = ask("带薪育儿假补贴有几周？", employee, Translating(english, "您可以享受12周的带薪育儿假。"))
+    assert done["kind"] == "generated" and len(check.calls) == 1 and "missing" not in done["timings"]["answer_check"]
+    # the same words asked in English are asked about
+    assert ask(english, employee, ScriptedBackend("12 weeks."))["kind"] == "refused"
+    assert 'mention "subsidy"' in check.calls[-1][-1].content
