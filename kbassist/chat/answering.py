@@ -448,6 +448,13 @@ def _evidence_states_answer(turn: Turn, found: Found):
     return verdict
 
 
+def _trusted(turn: Turn, found: Found) -> bool:
+    """Whether the evidence was judged to answer before anything was generated: the answer
+    check's confident "yes", or evidence sure enough that nothing needed checking."""
+    verdict = turn.timings.get("answer_check", {}).get("verdict")
+    return bool(found.grounding.best) and (verdict is True or (verdict is None and not unsure(found)))
+
+
 def min_yes(grounding) -> float:
     """How likely the answer check's "yes" must be for this evidence: KB_CHECK_MIN_YES, or
     KB_CHECK_MIN_YES_WEAK when the answerability is weak (below KB_WEAK_ANSWERABILITY)."""
@@ -504,7 +511,14 @@ def _generated(turn: Turn, found: Found):
         turn.release()
     text = "".join(pieces).strip()
     if status == Status.COMPLETE and model_declined(text):
-        return Outcome(Kind.REFUSED, text=text, query=found.query, model_name=model_name)
+        if not _trusted(turn, found):
+            return Outcome(Kind.REFUSED, text=text, query=found.query, model_name=model_name)
+        # The model says its sources do not answer, but the evidence was judged to before it
+        # wrote: the quoted evidence is the answer (both model declines of our generated runs
+        # were such answerable questions, 18f-en-045 and 18f-s8-09).
+        text = evidence_answer(found.grounding.best, chinese=is_chinese(turn.question))
+        extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True, "model_declined": True}}
+        return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name, extra)
     verify = status == Status.COMPLETE and settings.KB_VERIFY
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
     text = checked.text if checked.from_evidence else _attributed(checked.text, sources, found.grounding)

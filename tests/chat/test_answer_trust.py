@@ -98,10 +98,23 @@ def test_an_on_topic_question_the_sources_do_not_answer_is_refused(handbook, emp
     assert "none of them answers this question" in done["answer"] and "Leave" in done["answer"]
 
 
-def test_the_model_saying_its_sources_do_not_answer_counts_as_a_refusal(handbook, employee):
+def test_the_model_saying_its_sources_do_not_answer_counts_as_a_refusal_where_the_evidence_was_unsure(handbook, employee, settings):
+    settings.KB_CHECK_MODEL, settings.KB_CHECK_BELOW = "", 1.01  # unsure, and nothing checked it
     done = ask("How many weeks of paid parental leave do I get?", employee,
                ScriptedBackend("The knowledge base does not cover this question."))
     assert done["kind"] == "refused"
+
+
+def test_a_model_declining_over_evidence_judged_to_answer_gives_the_quoted_evidence(handbook, employee, settings):
+    """Sure evidence (nothing to check) or the check's confident "yes": the model's "does not
+    cover" is the model failing to read it, so the quote is the answer."""
+    settings.KB_CHECK_BELOW = 0.0
+    done = ask("How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("The knowledge base does not cover this question."))
+    assert done["kind"] == "generated" and done["status"] == "complete"
+    assert done["answer"].startswith("Here is what the sources say:") and "12 weeks of paid parental leave" in done["answer"]
+    assert done["verification"] == {"from_evidence": True, "model_declined": True}
+    assert [c["section"] for c in done["citations"] if c["cited"]] == ["Leave › Parental leave"]
 
 
 def test_a_chinese_question_is_translated_to_search_english_documents(handbook, employee):
