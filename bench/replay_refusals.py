@@ -20,7 +20,9 @@ KB_CHECK_MIN_YES, the rule ``answer()`` applies:
                  says the evidence does not mention it in other words either,
               or ((answerability < KB_CHECK_BELOW or the question was translated)
                  and the check's "yes" is less likely than
-                 KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY)
+                 KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY,
+                 or, for a question asking for a value, less likely than
+                 KB_CHECK_CONFIRM_BELOW and the model's copy of the answer holds no value)
 
 A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``
 would (cached in the same file). Questions are grouped by their ``added`` field (e.g. the
@@ -58,8 +60,9 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     from django.contrib.auth.models import User
 
     from kbassist.chat import policy
-    from kbassist.chat.answer_check import answer_probability, evidence_mentions
-    from kbassist.chat.answering import _interleave
+    from kbassist.chat.answer_check import answer_probability, copied_answer, evidence_mentions
+    from kbassist.chat.answering import VALUE_KINDS, _interleave
+    from kbassist.chat.facts.questions import wanted_value
     from kbassist.chat.models import Message
     from kbassist.chat.turn import Found
     from kbassist.chat.rewrite import to_english
@@ -111,6 +114,12 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
                     cache[key] = answer_probability(q["question"], evidence, get_checker())
                     cache_file.write_text(json.dumps(cache))
                 row["p_yes"] = cache[key]
+                if row["p_yes"] is not None and row["p_yes"] < settings.KB_CHECK_CONFIRM_BELOW and wanted_value(query) in VALUE_KINDS:
+                    key = "copy:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], evidence]).encode()).hexdigest()
+                    if key not in cache:
+                        cache[key] = copied_answer(q["question"], evidence, get_checker())
+                        cache_file.write_text(json.dumps(cache))
+                    row["copied"] = cache[key]
         rows.append(row)
         if sources_out:
             dumped.append({"id": q["id"], "query": query, "how": how, "relevant": relevance.relevant, "sources": found.sources})
@@ -121,7 +130,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     return rows
 
 
-def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float, min_yes_weak: float) -> bool:
+def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float, min_yes_weak: float, confirm: float = 0.0) -> bool:
     """``answer()``'s rule: not on topic; answerability below ``minimum``; the evidence does not
     mention a word no chunk uses; or, below ``below``, the check's "yes" less likely than
     ``min_yes`` (``min_yes_weak`` below ``weak``; weak evidence unchecked is refused too)."""
@@ -134,13 +143,18 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
         return False
     if p_yes is None:
         return score < weak
-    return p_yes < (min_yes_weak if score < weak else min_yes)
+    if p_yes < (min_yes_weak if score < weak else min_yes):
+        return True
+    # a hesitant "yes" to a value question is confirmed by a copy of the answer holding a value
+    from kbassist.chat.answer_check import holds_value
+
+    return row.get("copied") is not None and p_yes < confirm and not holds_value(row["copied"])
 
 
 def table(rows: list[dict], facts: dict[str, bool]) -> str:
     from django.conf import settings  # set up by replay()
 
-    weak = settings.KB_WEAK_ANSWERABILITY, settings.KB_CHECK_MIN_YES_WEAK
+    weak = settings.KB_WEAK_ANSWERABILITY, settings.KB_CHECK_MIN_YES_WEAK, settings.KB_CHECK_CONFIRM_BELOW
     unanswerable = [r for r in rows if not r["answerable"]]
     answerable = [r for r in rows if r["answerable"]]
     lines = ["| KB_MIN_ANSWERABILITY | KB_CHECK_BELOW | KB_CHECK_MIN_YES | unanswerable refused | refusals that were right | answerable wrongly refused | answerable with the fact, answered |",

@@ -22,6 +22,7 @@ import logging
 import re
 from collections.abc import Sequence
 
+from kbassist.chat.facts.quantities import parse_quantities
 from kbassist.llm import ChatMessage, GenerationError, LLMBackend
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,12 @@ ASK = "Text:\n{text}\n\nQuestion: {question}\n\nDoes the text state the answer t
 # "childcare" or "purchase" for "bought" is only a paraphrase, which the model tells apart.
 MENTION_SYSTEM = "You check whether a text mentions a thing. Reply with only yes or no."
 MENTION_ASK = 'Text:\n{text}\n\nDoes the text mention "{word}", or something that means the same? Reply yes or no.'
+# A hesitant "yes" to a question asking for a value is confirmed by a copy of the answer:
+# "the contract has a max number of responses" makes the 1.5B 92% sure that it answers "what
+# is the maximum number?", but asked to copy the answer it copies no number (or NONE).
+COPY_SYSTEM = "You copy from a text the words that answer a question."
+COPY_ASK = ("Text:\n{text}\n\nQuestion: {question}\n\nCopy the shortest words from the text that answer this question "
+            "exactly. If the text does not answer it, reply NONE.")
 _YES = re.compile(r"^\W*(yes|是|对|有)", re.I)
 _NO = re.compile(r"^\W*(no|否|不|没有)", re.I)
 
@@ -66,6 +73,30 @@ def answer_probability(question: str, evidence: Sequence[str], backend: LLMBacke
         return probability
     verdict = _yes_no(messages, backend)
     return None if verdict is None else float(verdict)
+
+
+def copy_messages(question: str, evidence: Sequence[str]) -> list[ChatMessage]:
+    text = "\n".join(f"- {sentence}" for sentence in evidence)
+    return [ChatMessage("system", COPY_SYSTEM), ChatMessage("user", COPY_ASK.format(text=text, question=question))]
+
+
+def copied_answer(question: str, evidence: Sequence[str], backend: LLMBackend) -> str | None:
+    """The words of the evidence the model copies as the answer ("" for NONE); None when
+    there is nothing to copy from or the model failed."""
+    if not evidence:
+        return None
+    try:
+        reply = "".join(backend.stream(copy_messages(question, evidence), max_tokens=24, temperature=0.0)).strip()
+    except GenerationError as exc:
+        log.warning("answer copy failed: %s", exc)
+        return None
+    return "" if re.match(r"^\W*none\b", reply, re.I) else reply
+
+
+def holds_value(copied: str) -> bool:
+    """Whether a copied answer holds a value: a number, amount, duration or date, in digits
+    or words ("ONE year", "十二周")."""
+    return bool(copied) and (bool(parse_quantities(copied)) or any(c.isdigit() for c in copied))
 
 
 def evidence_mentions(word: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:

@@ -55,7 +55,8 @@ from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, se
 from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
-from .answer_check import answer_probability, evidence_mentions
+from .answer_check import answer_probability, copied_answer, evidence_mentions, holds_value
+from .facts.questions import wanted_value
 from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
@@ -444,8 +445,16 @@ def _evidence_states_answer(turn: Turn, found: Found):
         if probability is not None:
             verdict = probability >= min_yes(grounding)
             record["p_yes"] = round(probability, 3)
+            if verdict and needs_value_copy(found, probability):
+                copied = copied_answer(turn.question, evidence, checker)
+                if copied is not None:
+                    record["copied"] = copied
+                    verdict = holds_value(copied)
     turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
     return verdict
+
+
+VALUE_KINDS = ("number", "amount", "duration", "date")
 
 
 def _trusted(turn: Turn, found: Found) -> bool:
@@ -467,6 +476,13 @@ def unsure(found: Found) -> bool:
     a machine translation; replayed on both sets, checking these caught the Chinese sabbatical
     question and refused no answerable one)."""
     return found.grounding.answerability.score < settings.KB_CHECK_BELOW or found.how == "translated"
+
+
+def needs_value_copy(found: Found, probability: float) -> bool:
+    """Whether a "yes" is hesitant enough (below KB_CHECK_CONFIRM_BELOW) to be confirmed by a
+    copy of the answer, for a question asking for a value (replayed on both handbooks' sets:
+    3 unanswerable questions more refused, no answerable one)."""
+    return probability < settings.KB_CHECK_CONFIRM_BELOW and wanted_value(found.query) in VALUE_KINDS
 
 
 def needs_check(found: Found) -> bool:

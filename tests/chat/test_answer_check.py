@@ -227,3 +227,34 @@ def test_a_word_only_the_machine_translation_uses_is_not_asked_about(handbook, e
     # the same words asked in English are asked about
     assert ask(english, employee, ScriptedBackend("12 weeks."))["kind"] == "refused"
     assert 'mention "subsidy"' in check.calls[-1][-1].content
+
+
+def test_a_hesitant_yes_to_a_question_asking_for_a_value_is_confirmed_by_copying_the_answer(handbook, employee, checker):
+    """Below KB_CHECK_CONFIRM_BELOW the model copies the words that answer; a copy with no
+    value in it (NONE, or words without a number) declines."""
+    check = checker("NONE")
+    check.p_yes = 0.7
+    chat = ScriptedBackend("You get 12 weeks of paid parental leave.")
+    done = ask(QUESTION, employee, chat)
+    assert done["kind"] == "refused" and not chat.calls
+    assert done["timings"]["answer_check"] == {**done["timings"]["answer_check"], "verdict": False, "p_yes": 0.7, "copied": ""}
+    assert "Copy the shortest words" in check.calls[-1][-1].content and QUESTION in check.calls[-1][-1].content
+    check.reply = "12 weeks"
+    done = ask(QUESTION, employee, chat)
+    assert done["kind"] == "generated" and done["timings"]["answer_check"]["copied"] == "12 weeks"
+
+
+def test_a_confident_yes_or_a_question_asking_for_no_value_is_not_copied(handbook, employee, checker, settings):
+    check = checker("NONE")
+    check.p_yes = 0.8  # above KB_CHECK_CONFIRM_BELOW
+    assert ask(QUESTION, employee, ScriptedBackend("You get 12 weeks."))["kind"] == "generated" and len(check.calls) == 1
+    check.p_yes = 0.7
+    done = ask("Where do I request paid parental leave?", employee, ScriptedBackend("Ask HR."))
+    assert "copied" not in done["timings"].get("answer_check", {})
+
+
+def test_a_copied_answer_holds_a_value_in_digits_or_words():
+    from kbassist.chat.answer_check import holds_value
+
+    assert holds_value("12 weeks") and holds_value("ONE year") and holds_value("$75") and holds_value("十二周")
+    assert not holds_value("") and not holds_value("GSA") and not holds_value("Annual Leave")
