@@ -709,6 +709,9 @@ def explain(
             ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
         ex.reason += (" so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer):"
                       f" “no”, or a “yes” less than {min_yes(found.grounding):.2f} likely, refuses")
+        if wanted_value(found.query) in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
+            ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
+                          " stands only if the model's copy of the answer holds one")
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
     return ex

@@ -76,6 +76,15 @@ def test_explain_follows_the_answer_paths(employee, handbook, public_collection,
     assert ex.model_needed == "translate" and ex.how == "as asked" and model.calls == []
 
 
+def test_explain_says_when_a_hesitant_yes_must_be_confirmed_by_a_copied_value(employee, handbook, model, settings):
+    settings.KB_CHECK_MODEL, settings.KB_CHECK_BELOW = "qwen-1.5b", 1.01  # every answer is checked
+    ex = explain("How many vacation days do full-time staff get?", user=employee)
+    assert "the answer check's model is asked first" in ex.reason and "copy of the answer holds one" in ex.reason
+    settings.KB_CHECK_CONFIRM_BELOW = 0.0
+    assert "copy of the answer" not in explain("How many vacation days do full-time staff get?", user=employee).reason
+    assert model.calls == []
+
+
 def test_generating_is_only_done_when_asked(employee, handbook, model):
     ex = explain("How many vacation days do full-time staff get?", user=employee, generate=True)
     assert len(model.calls) == 1 and ex.generated
