@@ -56,7 +56,6 @@ from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
 from .answer_check import answer_probability, copied_answer, evidence_mentions, holds_value
-from .facts.questions import wanted_value
 from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
@@ -482,7 +481,7 @@ def needs_value_copy(found: Found, probability: float) -> bool:
     """Whether a "yes" is hesitant enough (below KB_CHECK_CONFIRM_BELOW) to be confirmed by a
     copy of the answer, for a question asking for a value (replayed on both handbooks' sets:
     5 more of 68 unanswerable questions refused, none of 240 answerable ones)."""
-    return probability < settings.KB_CHECK_CONFIRM_BELOW and wanted_value(found.query) in VALUE_KINDS
+    return probability < settings.KB_CHECK_CONFIRM_BELOW and found.grounding.answerability.wanted in VALUE_KINDS
 
 
 def needs_check(found: Found) -> bool:
@@ -709,7 +708,7 @@ def explain(
             ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
         ex.reason += (" so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer):"
                       f" “no”, or a “yes” less than {min_yes(found.grounding):.2f} likely, refuses")
-        if wanted_value(found.query) in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
+        if ex.answerability.wanted in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
             ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
                           " stands only if the model's copy of the answer holds one")
     if generate and ex.path == Kind.GENERATED:
