@@ -450,6 +450,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
                     record["copied"] = copied
                     verdict = holds_value(copied)
     turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
+    turn.evidence_verdict = verdict
     return verdict
 
 
@@ -459,7 +460,7 @@ VALUE_KINDS = ("number", "amount", "duration", "date")
 def _trusted(turn: Turn, found: Found) -> bool:
     """Whether the evidence was judged to answer before anything was generated: the answer
     check's confident "yes", or evidence sure enough that nothing needed checking."""
-    verdict = turn.timings.get("answer_check", {}).get("verdict")
+    verdict = turn.evidence_verdict
     return bool(found.grounding.best) and (verdict is True or (verdict is None and not unsure(found)))
 
 

@@ -90,6 +90,8 @@ class Turn:
     address: str | None = None  # the asker's network address, for the audit trail
     via: str = ""  # the door the question came through: "websocket", "command line", ...
     found: Found | None = None  # what retrieval found, once it ran
+    # The answer check's verdict on whether the evidence answers (None: it did not run or could not tell)
+    evidence_verdict: bool | None = None
     shown: list[dict] = field(default_factory=list)  # every source sent to the asker
     timings: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
