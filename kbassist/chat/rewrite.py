@@ -14,6 +14,8 @@ from kbassist.llm.base import ChatMessage, GenerationError
 from kbassist.retrieval.tokenize import tokenize
 from kbassist.text import CJK
 
+from .facts.quantities import parse_quantities, same_value
+
 INSTRUCTION = (
     "Rewrite the user's last question as one standalone question that can be understood "
     "without the conversation. Keep the language of the question. Reply with the rewritten "
@@ -112,6 +114,13 @@ _CJK_RUN = re.compile(f"[{CJK}]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
+def _asked_number(number: str, question: str) -> bool:
+    """Whether a number of the translation is one the question has, in digits or in Chinese
+    numerals ("一号楼" translated "Building 1")."""
+    value = float(number.replace(",", ""))
+    return number in question or any(same_value(value, q.value) for q in parse_quantities(question) if q.value is not None)
+
+
 def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
     """The question in English, for searching English documents with a Chinese question;
     None when the model's reply is not a translation (mostly Chinese still, or with numbers
@@ -128,6 +137,6 @@ def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
     letters = [c for c in latin if c.isalpha()]
     if not 3 <= len(candidate) <= 300 or len(letters) < 0.6 * len([c for c in candidate if c.isalpha()]):
         return None
-    if not set(_NUMBER.findall(candidate)) <= set(_NUMBER.findall(question)):
+    if not all(_asked_number(number, question) for number in _NUMBER.findall(candidate)):
         return None  # the model answered instead of translating
     return " ".join(latin.split())  # Chinese left in it would only count as unanswered words

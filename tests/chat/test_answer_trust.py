@@ -167,6 +167,15 @@ def test_only_a_translation_is_searched_for(reply, expected):
     assert to_english("我可以休几周带薪育儿假？", Translating(reply, "unused")) == expected
 
 
+def test_a_number_the_question_writes_in_chinese_numerals_may_be_translated_to_digits():
+    from kbassist.chat.rewrite import to_english
+
+    question = "纽约办公室在世贸中心一号楼的第几层？"
+    assert to_english(question, Translating("Which floor of Building 1 of the World Trade Center is the New York office on?",
+                                            "unused")) is not None
+    assert to_english(question, Translating("The New York office is on the 28th floor of Building 1?", "unused")) is None
+
+
 def test_the_quote_under_an_answer_is_the_sentence_that_supports_it(handbook, employee):
     done = ask("What leave do I get after the birth of my child?", employee,
                ScriptedBackend("Eligible employees get 12 weeks of paid parental leave."))
