@@ -138,5 +138,8 @@ def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
     if not 3 <= len(candidate) <= 300 or len(letters) < 0.6 * len([c for c in candidate if c.isalpha()]):
         return None
     if not all(_asked_number(number, question) for number in _NUMBER.findall(candidate)):
-        return None  # the model answered instead of translating
+        if not candidate.rstrip().endswith(("?", "？")):
+            return None  # the model answered instead of translating
+        # a question with a number the model added ("my score was 2 out of 5"): searched without it
+        latin = _NUMBER.sub(lambda m: m.group(0) if _asked_number(m.group(0), question) else " ", latin)
     return " ".join(latin.split())  # Chinese left in it would only count as unanswered words

@@ -173,7 +173,15 @@ def test_a_number_the_question_writes_in_chinese_numerals_may_be_translated_to_d
     question = "纽约办公室在世贸中心一号楼的第几层？"
     assert to_english(question, Translating("Which floor of Building 1 of the World Trade Center is the New York office on?",
                                             "unused")) is not None
-    assert to_english(question, Translating("The New York office is on the 28th floor of Building 1?", "unused")) is None
+    assert to_english(question, Translating("The New York office is on the 28th floor of Building 1.", "unused")) is None
+
+
+def test_a_number_the_model_adds_to_a_translated_question_is_left_out_of_the_search():
+    from kbassist.chat.rewrite import to_english
+
+    reply = "Can I get an equity refresh after 6 months, given that my last score was 2 out of 5?"
+    assert to_english("我入职才6个月，上次绩效评分是2分，能拿到年度股权刷新吗？", Translating(reply, "unused")) == (
+        "Can I get an equity refresh after 6 months, given that my last score was 2 out of ?")
 
 
 def test_the_quote_under_an_answer_is_the_sentence_that_supports_it(handbook, employee):
