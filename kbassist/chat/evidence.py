@@ -409,5 +409,19 @@ def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: Ev
     return [word for word, tokens in candidates.items() if all(shares.get(t, 0.0) == 0.0 for t in tokens)][:limit]
 
 
+_SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;]\s+|\n\s*)[\"'“(]*$")
+
+
+def proper_name(word: str, text: str) -> bool:
+    """Whether ``text`` writes ``word`` as a name: capitalised where no sentence starts
+    ("Thanksgiving", "Denver", "Portugal"), not an acronym ("FEGLI"). A name no chunk of the
+    knowledge base uses is mostly the asker's circumstance (a holiday, a city, a country), not
+    the thing asked about: of the five such questions in our sets, four were answerable (the
+    fifth, "Blue Cross Blue Shield" insurance, is refused by the answer check)."""
+    if not word[:1].isupper() or word.isupper():
+        return False
+    return any(not _SENTENCE_START.search(text[: m.start()]) for m in re.finditer(rf"\b{re.escape(word)}\b", text))
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))

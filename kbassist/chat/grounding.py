@@ -19,7 +19,7 @@ from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.questions import wanted_value
-from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, missing_words, rank_evidence
+from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, missing_words, proper_name, rank_evidence
 from .verification import SUPPORTED, Verification, evidence_answer, verify
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
@@ -92,12 +92,24 @@ class Grounding:
         return [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}" for ev in self._check_sentences(k)]
 
     @cached_property
-    def missing_words(self) -> list[str]:
-        """Words of the question that neither the check's evidence nor any chunk of the
-        knowledge base uses (see ``evidence.missing_words``); empty without a ``term_share``."""
+    def _unused_words(self) -> list[str]:
         if self.term_share is None:
             return []
-        return missing_words(self.question, self._check_sentences(), self.index, self.term_share)
+        return missing_words(self.question, self._check_sentences(), self.index, self.term_share, limit=10)
+
+    @cached_property
+    def missing_words(self) -> list[str]:
+        """Words of the question that neither the check's evidence nor any chunk of the
+        knowledge base uses (see ``evidence.missing_words``), names aside; empty without a
+        ``term_share``."""
+        return [w for w in self._unused_words if not proper_name(w, self.question)][:3]
+
+    @cached_property
+    def unknown_names(self) -> list[str]:
+        """Names the question writes that no chunk uses ("Denver", "Thanksgiving"): mostly the
+        asker's circumstances, so they make the answerability unsure (the answer check reads
+        the question) rather than being asked about like ``missing_words``."""
+        return [w for w in self._unused_words if proper_name(w, self.question)][:3]
 
     def evidence(self, answer: str = "") -> list[dict]:
         """The quoted evidence as the chat shows it: each sentence with its source. For an

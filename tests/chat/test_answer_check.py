@@ -206,6 +206,21 @@ def test_a_word_the_model_finds_in_other_words_does_not_refuse(handbook, employe
     assert done["timings"]["answer_check"] == {**done["timings"]["answer_check"], "verdict": None, "mentioned": True}
 
 
+def test_a_name_no_chunk_uses_is_the_askers_circumstance_and_only_makes_the_check_run(handbook, employee, checker, settings):
+    """ "Denver" is named by no chunk: the asker's city, not a thing the knowledge base lacks.
+    The model is not asked whether the evidence mentions it (it never does), but the answer
+    is checked however sure the answerability is."""
+    check = checker("Yes")
+    check.p_yes = 0.9
+    settings.KB_CHECK_BELOW = 0.0
+    done = ask("In Denver, how many weeks of paid parental leave do I get?", employee, ScriptedBackend("12 weeks."))
+    assert done["kind"] == "generated" and len(check.calls) == 1
+    assert "mention" not in check.calls[0][-1].content and "missing" not in done["timings"]["answer_check"]
+    check.p_yes = 0.3
+    settings.KB_ANSWER_CACHE = False
+    assert ask("In Denver, how many weeks of paid parental leave do I get?", employee, ScriptedBackend("12 weeks."))["kind"] == "refused"
+
+
 def test_questions_whose_words_the_evidence_uses_get_no_mention_check(handbook, employee, checker, settings):
     check = checker("No")
     settings.KB_CHECK_BELOW = 0.0

@@ -324,6 +324,19 @@ def test_only_words_no_chunk_of_the_knowledge_base_uses_count_as_missing():
         "laid", "severance", "mortgage"]  # "employee" is in a few chunks of the knowledge base: not missing
 
 
+@pytest.mark.parametrize("word, question, name", [
+    ("Denver", "I moved to Denver last week. How soon must I update my address?", True),
+    ("Thanksgiving", "I work 10 hours on Thursdays and Thanksgiving is a Thursday. How much holiday pay do I get?", True),
+    ("Thanksgiving", "Thanksgiving is a Thursday. How much holiday pay do I get?", False),  # a sentence starts with it
+    ("FEGLI", "How much life insurance does FEGLI give me?", False),  # an acronym: the thing asked about
+    ("sabbatical", "How long is the paid sabbatical?", False),
+])
+def test_a_capitalised_word_where_no_sentence_starts_is_a_name(word, question, name):
+    from kbassist.chat.evidence import proper_name
+
+    assert proper_name(word, question) is name
+
+
 def test_missing_words_are_at_most_three_as_the_question_writes_them():
     rare = {"espp": 0.0, "discount": 0.0, "copay": 0.0, "orthodontia": 0.0, "sabbat": 0.0}
     found = missing_for("Does the ESPP discount, the copay, the orthodontia maximum or the sabbatical apply?", shares=rare)
