@@ -366,7 +366,7 @@ KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted toke
 # Answer trust (README, "Answers you can check"): refuse when no retrieved sentence answers the
 # question itself (evidence answerability below this), translate Chinese questions into
 # English for search, and (off by default) show the model the best evidence sentences first.
-KB_MIN_ANSWERABILITY = env.float("KB_MIN_ANSWERABILITY", default=0.3)
+KB_MIN_ANSWERABILITY = env.float("KB_MIN_ANSWERABILITY", default=0.25)
 # Between KB_MIN_ANSWERABILITY and KB_CHECK_BELOW, a model is asked whether the best evidence
 # states the answer (chat/answer_check.py); its "yes" must be at least KB_CHECK_MIN_YES likely
 # (the first token's probability; a greedy "yes" where the backend gives none), and
@@ -377,7 +377,7 @@ KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="qwen-1.5b")
 KB_CHECK_BELOW = env.float("KB_CHECK_BELOW", default=0.66)
 KB_CHECK_MIN_YES = env.float("KB_CHECK_MIN_YES", default=0.6)
 KB_WEAK_ANSWERABILITY = env.float("KB_WEAK_ANSWERABILITY", default=0.4)
-KB_CHECK_MIN_YES_WEAK = env.float("KB_CHECK_MIN_YES_WEAK", default=0.85)
+KB_CHECK_MIN_YES_WEAK = env.float("KB_CHECK_MIN_YES_WEAK", default=0.8)
 # A hesitant "yes" (below KB_CHECK_CONFIRM_BELOW) to a question asking for a number, amount,
 # duration or date is confirmed: the model copies the words that answer, and a copy with no
 # value in it declines (a passage that names the limit without giving it).
