@@ -43,6 +43,9 @@ class FAQMatch:
     measure: str  # "cosine" or "bigram-dice"
 
 
+SHARED_WORDS_MARGIN = 0.1  # how far below KB_FAQ_MATCH_COSINE a question with nearly the FAQ's words may be
+
+
 def token_set(text: str) -> set[str]:
     """The retrieval tokens of ``text``: stemmed English words and Chinese bigrams."""
     return set(tokenize(text))
@@ -55,8 +58,13 @@ def dice(a: set, b: set) -> float:
 def find_curated(question: str, hits: list) -> FAQMatch | None:
     """The FAQ entry among ``hits`` that asks the same thing as ``question``, if any.
 
-    English: cosine similarity of the two questions >= KB_FAQ_MATCH_COSINE (or nearly the
-    same words). Chinese: Dice overlap of their tokens >= KB_FAQ_MATCH_LEXICAL.
+    English: cosine similarity of the two questions >= KB_FAQ_MATCH_COSINE, or nearly the same
+    words (Dice >= KB_FAQ_MATCH_LEXICAL) with a cosine within SHARED_WORDS_MARGIN of it. Shared
+    words alone are not enough: "How many days of annual leave do new employees get?" shares
+    0.71 of its words with "How many days of bereavement leave do I get?" (cosine 0.49) and got
+    its curated answer; "sick" for "annual" leave: cosine 0.76. A paraphrase such as "part-time
+    workers get any vacation" for "part-time staff get vacation days" is at 0.89. Chinese
+    (which the default embedder cannot read): Dice alone.
     """
     faq_hits = [h for h in hits if h.chunk.faq_id]
     if not faq_hits:
@@ -64,12 +72,12 @@ def find_curated(question: str, hits: list) -> FAQMatch | None:
     question_tokens = token_set(question)
     lexical = [dice(question_tokens, token_set(h.chunk.faq.question)) for h in faq_hits]
     best = max(range(len(faq_hits)), key=lexical.__getitem__)
-    if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL:
-        return FAQMatch(faq_hits[best], lexical[best], "bigram-dice")
     if is_chinese(question):
-        return None
+        return FAQMatch(faq_hits[best], lexical[best], "bigram-dice") if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL else None
     vectors = get_embedder().encode([question] + [h.chunk.faq.question for h in faq_hits])
     similarities = vectors[1:] @ vectors[0]
+    if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL and similarities[best] >= settings.KB_FAQ_MATCH_COSINE - SHARED_WORDS_MARGIN:
+        return FAQMatch(faq_hits[best], lexical[best], "bigram-dice")
     best = int(similarities.argmax())
     if similarities[best] >= settings.KB_FAQ_MATCH_COSINE:
         return FAQMatch(faq_hits[best], float(similarities[best]), "cosine")

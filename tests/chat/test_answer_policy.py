@@ -17,6 +17,7 @@ ZH = "# 休假制度\n\n## 年假\n\n全职员工每年享有二十八个工作�
 FAQ = (
     "question,answer\n"
     "How do I reset my password?,Use the self-service portal at id.northwind.example or call ext. 4400.\n"
+    "How many days of bereavement leave do I get?,3 paid working days for a close family member.\n"
     "我每年有多少天年假？,全职员工每年有 28 个工作日的年假。\n"
 )
 
@@ -56,6 +57,18 @@ def test_a_related_but_different_question_goes_to_the_model(kb, employee):
     backend = ScriptedBackend(reply="Bring a doctor's note from day 4.")
     done = run("When do I need a doctor's note for sick leave?", employee, backend)[-1]
     assert done["kind"] == "generated" and backend.calls
+
+
+def test_a_question_sharing_most_words_with_an_faq_but_asking_another_thing_does_not_get_its_answer(kb, employee):
+    """Annual leave is not bereavement leave, however many words the two questions share."""
+    backend = ScriptedBackend(reply="Full-time staff get 28 days of annual leave [1].")
+    done = run("How many days of annual leave do new employees get?", employee, backend)[-1]
+    assert done["kind"] != "curated" and "3 paid working days" not in done["answer"]
+
+
+def test_nearly_the_same_words_and_meaning_get_the_curated_answer(kb, employee):
+    done = run("How many days of bereavement leave do we get?", employee)[-1]
+    assert done["kind"] == "curated" and "3 paid working days" in done["answer"]
 
 
 def test_same_question_is_served_from_cache_until_the_collection_changes(kb, employee, make_document):
