@@ -114,11 +114,12 @@ _CJK_RUN = re.compile(f"[{CJK}]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
-def _asked_number(number: str, question: str) -> bool:
-    """Whether a number of the translation is one the question has, in digits or in Chinese
-    numerals ("一号楼" translated "Building 1")."""
-    value = float(number.replace(",", ""))
-    return number in question or any(same_value(value, q.value) for q in parse_quantities(question) if q.value is not None)
+def _unasked_numbers(candidate: str, question: str) -> set[str]:
+    """The numbers of a translation the question has neither in digits nor in Chinese numerals
+    ("一号楼" may be translated "Building 1"; "2 out of 5" adds a 5)."""
+    values = [q.value for q in parse_quantities(question) if q.value is not None]
+    return {number for number in _NUMBER.findall(candidate)
+            if number not in question and not any(same_value(float(number.replace(",", "")), v) for v in values)}
 
 
 def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
@@ -137,9 +138,9 @@ def to_english(question: str, backend, max_tokens: int = 64) -> str | None:
     letters = [c for c in latin if c.isalpha()]
     if not 3 <= len(candidate) <= 300 or len(letters) < 0.6 * len([c for c in candidate if c.isalpha()]):
         return None
-    if not all(_asked_number(number, question) for number in _NUMBER.findall(candidate)):
+    if unasked := _unasked_numbers(candidate, question):
         if not candidate.rstrip().endswith(("?", "？")):
             return None  # the model answered instead of translating
         # a question with a number the model added ("my score was 2 out of 5"): searched without it
-        latin = _NUMBER.sub(lambda m: m.group(0) if _asked_number(m.group(0), question) else " ", latin)
+        latin = _NUMBER.sub(lambda m: " " if m.group(0) in unasked else m.group(0), latin)
     return " ".join(latin.split())  # Chinese left in it would only count as unanswered words
