@@ -53,6 +53,20 @@ def test_chinese_faq_is_matched_lexically(kb, employee):
     assert done["kind"] == "curated" and "28" in done["answer"]
 
 
+@pytest.mark.parametrize("question", ["我每年有多少天丧假？", "我每年有多少天病假？"])
+def test_a_chinese_question_sharing_most_bigrams_with_an_faq_but_asking_about_other_leave_does_not_get_its_answer(kb, employee, question):
+    """Bereavement or sick leave is not annual leave: the two questions share 7 of 8 bigrams,
+    but the one they differ in is what is asked about (it weighs by its idf)."""
+    done = run(question, employee, ScriptedBackend(reply="知识库没有说明。"))[-1]
+    assert done["kind"] != "curated" and not done["answer"].startswith("全职员工每年有 28 个工作日的年假。")
+
+
+@pytest.mark.parametrize("question", ["我一年有多少天年假？", "我每年有多少天年假呢"])
+def test_a_chinese_question_differing_from_an_faq_only_in_grammar_gets_its_answer(kb, employee, question):
+    done = run(question, employee)[-1]
+    assert done["kind"] == "curated" and "28" in done["answer"]
+
+
 def test_a_related_but_different_question_goes_to_the_model(kb, employee):
     backend = ScriptedBackend(reply="Bring a doctor's note from day 4.")
     done = run("When do I need a doctor's note for sick leave?", employee, backend)[-1]
