@@ -18,8 +18,8 @@ KB_CHECK_MIN_YES, the rule ``answer()`` applies:
     refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
               or the question has a word no chunk of the knowledge base uses and the model
                  says the evidence does not mention it in other words either,
-              or ((answerability < KB_CHECK_BELOW or the question was translated or it names
-                   what no chunk names)
+              or ((answerability < KB_CHECK_BELOW or the question was translated or its setup
+                   uses what no chunk uses)
                  and the check's "yes" is less likely than
                  KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY,
                  or, for a question asking for a value, less likely than
@@ -102,7 +102,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
             evidence = grounding.check_evidence()
             row["check_evidence"] = evidence
             row["missing"] = missing = grounding.missing_words
-            row["names"] = grounding.unknown_names
+            row["circumstances"] = grounding.circumstances
             if evidence and missing:
                 key = "mention:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, missing[0], evidence]).encode()).hexdigest()
                 if key not in cache:
@@ -140,7 +140,7 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
     score, p_yes = row["answerability"], row["p_yes"]
     if score < minimum or row.get("mentioned") is False:
         return True
-    if score >= below and not row.get("translated") and not row.get("names"):  # always checked: a translated question, names no chunk uses
+    if score >= below and not row.get("translated") and not row.get("circumstances"):  # always checked: a translated question, circumstances no chunk uses
         return False
     if p_yes is None:
         return score < weak

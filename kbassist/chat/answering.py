@@ -474,9 +474,9 @@ def unsure(found: Found) -> bool:
     """Whether the evidence answerability leaves it unsure that the passages answer: below
     KB_CHECK_BELOW, or whatever it is for a translated question (its words were matched through
     a machine translation; replayed on both sets, checking these caught the Chinese sabbatical
-    question and refused no answerable one) or for one naming what no chunk names ("Denver")."""
+    question and refused no answerable one) or for one whose setup uses what no chunk uses ("Denver", "flew")."""
     grounding = found.grounding
-    return grounding.answerability.score < settings.KB_CHECK_BELOW or found.how == "translated" or bool(grounding.unknown_names)
+    return grounding.answerability.score < settings.KB_CHECK_BELOW or found.how == "translated" or bool(grounding.circumstances)
 
 
 def needs_value_copy(found: Found, probability: float) -> bool:
@@ -706,8 +706,8 @@ def explain(
             ex.reason += f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}),"
         elif found.how == "translated":
             ex.reason += "; but the question was translated for search,"
-        elif found.grounding.unknown_names and not found.grounding.missing_words:
-            ex.reason += f"; but no chunk of the knowledge base names “{found.grounding.unknown_names[0]}”,"
+        elif found.grounding.circumstances and not found.grounding.missing_words:
+            ex.reason += f"; but no chunk of the knowledge base uses “{found.grounding.circumstances[0]}” (the asker’s circumstances),"
         else:
             ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
         ex.reason += (" so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer):"

@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Sequence
 from kbassist.chat.facts.conditions import Condition, compare_conditions, condition_phrases, parse_condition
 from kbassist.chat.facts.markup import plain
 from kbassist.chat.facts.quantities import Quantity, parse_quantities
-from kbassist.chat.facts.questions import GENERIC, asked_unit, fits_wanted, is_yes_no, name_tokens, wanted_value
+from kbassist.chat.facts.questions import GENERIC, asked_unit, asking_part, fits_wanted, is_yes_no, name_tokens, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import Unit, split_units
 from kbassist.retrieval.tokenize import tokenize
@@ -421,6 +421,17 @@ def proper_name(word: str, text: str) -> bool:
     if not word[:1].isupper() or word.isupper():
         return False
     return any(not _SENTENCE_START.search(text[: m.start()]) for m in re.finditer(rf"\b{re.escape(word)}\b", text))
+
+
+def circumstance(word: str, question: str) -> bool:
+    """Whether ``word`` tells the asker's circumstances rather than what is asked: a name
+    (``proper_name``: "Denver", "Portugal"), or a word only the setup before the asking part
+    uses ("I *flew* from DC on a Sunday. Which time zone ...?", "*Thanksgiving* is a Thursday,
+    so how many hours ...?"). A word no chunk of the knowledge base uses that is what the
+    question asks about ("Is there a paid *sabbatical*?") is not one."""
+    if proper_name(word, question):
+        return True
+    return not re.search(rf"\b{re.escape(word)}\b", asking_part(question), re.I)
 
 
 def _unique(items: Iterable[str]) -> list[str]:

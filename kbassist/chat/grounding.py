@@ -19,7 +19,7 @@ from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.questions import wanted_value
-from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, missing_words, proper_name, rank_evidence
+from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, circumstance, missing_words, rank_evidence
 from .verification import SUPPORTED, Verification, evidence_answer, verify
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
@@ -99,17 +99,18 @@ class Grounding:
 
     @cached_property
     def missing_words(self) -> list[str]:
-        """Words of the question that neither the check's evidence nor any chunk of the
-        knowledge base uses (see ``evidence.missing_words``), names aside; empty without a
-        ``term_share``."""
-        return [w for w in self._unused_words if not proper_name(w, self.question)][:3]
+        """Words of what the question asks that neither the check's evidence nor any chunk of
+        the knowledge base uses (see ``evidence.missing_words``), the asker's circumstances
+        aside; empty without a ``term_share``."""
+        return [w for w in self._unused_words if not circumstance(w, self.question)][:3]
 
     @cached_property
-    def unknown_names(self) -> list[str]:
-        """Names the question writes that no chunk uses ("Denver", "Thanksgiving"): mostly the
-        asker's circumstances, so they make the answerability unsure (the answer check reads
-        the question) rather than being asked about like ``missing_words``."""
-        return [w for w in self._unused_words if proper_name(w, self.question)][:3]
+    def circumstances(self) -> list[str]:
+        """Words no chunk uses that tell the asker's circumstances, not what is asked
+        (``evidence.circumstance``: "Denver", "Thanksgiving", "flew" in the setup before the
+        asking clause): they make the answerability unsure (the answer check reads the whole
+        question) rather than being asked about like ``missing_words``."""
+        return [w for w in self._unused_words if circumstance(w, self.question)][:3]
 
     def evidence(self, answer: str = "") -> list[dict]:
         """The quoted evidence as the chat shows it: each sentence with its source. For an

@@ -221,6 +221,17 @@ def test_a_name_no_chunk_uses_is_the_askers_circumstance_and_only_makes_the_chec
     assert ask("In Denver, how many weeks of paid parental leave do I get?", employee, ScriptedBackend("12 weeks."))["kind"] == "refused"
 
 
+def test_a_word_only_the_askers_setup_uses_only_makes_the_check_run(handbook, employee, checker, settings):
+    """ "flew" is in no chunk, but only in what the asker tells before the question: it is not
+    asked whether the evidence mentions it (it would not), the answer is checked instead."""
+    check = checker("Yes")
+    check.p_yes = 0.9
+    settings.KB_CHECK_BELOW = 0.0
+    done = ask("I flew out on a Sunday. How many weeks of paid parental leave do I get?", employee, ScriptedBackend("12 weeks."))
+    assert done["kind"] == "generated" and len(check.calls) == 1
+    assert "mention" not in check.calls[0][-1].content and "missing" not in done["timings"]["answer_check"]
+
+
 def test_questions_whose_words_the_evidence_uses_get_no_mention_check(handbook, employee, checker, settings):
     check = checker("No")
     settings.KB_CHECK_BELOW = 0.0

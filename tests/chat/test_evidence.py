@@ -337,6 +337,33 @@ def test_a_capitalised_word_where_no_sentence_starts_is_a_name(word, question, n
     assert proper_name(word, question) is name
 
 
+@pytest.mark.parametrize("question, asking", [
+    ("I flew from DC to Denver on a Sunday for a TDY. When I work out my travel comp time, which time zone am I supposed to use?",
+     "When I work out my travel comp time, which time zone am I supposed to use?"),
+    ("Thanksgiving is a Thursday, so how many hours of holiday pay will I get for that day?",
+     "how many hours of holiday pay will I get for that day?"),
+    ("I'm moving to Lisbon; can I keep my laptop?", "can I keep my laptop?"),
+    ("Is there a paid sabbatical?", "Is there a paid sabbatical?"),
+    ("How long is the sabbatical. I have been here five years", "How long is the sabbatical. I have been here five years"),  # no question mark: all of it
+])
+def test_the_asking_part_is_the_last_question_after_the_askers_setup(question, asking):
+    from kbassist.chat.facts.questions import asking_part
+
+    assert asking_part(question) == asking
+
+
+@pytest.mark.parametrize("word, question, setup", [
+    ("flew", "I flew to Denver on a Sunday. Which time zone do I use for comp time?", True),
+    ("Thanksgiving", "Thanksgiving is a Thursday, so how many hours of holiday pay do I get?", True),
+    ("Portugal", "Can I keep my equity if I move to Portugal?", True),  # a name, wherever it is
+    ("sabbatical", "I have been here five years. Is there a paid sabbatical?", False),  # what is asked about
+])
+def test_a_word_of_the_askers_setup_or_a_name_is_a_circumstance(word, question, setup):
+    from kbassist.chat.evidence import circumstance
+
+    assert circumstance(word, question) is setup
+
+
 def test_missing_words_are_at_most_three_as_the_question_writes_them():
     rare = {"espp": 0.0, "discount": 0.0, "copay": 0.0, "orthodontia": 0.0, "sabbat": 0.0}
     found = missing_for("Does the ESPP discount, the copay, the orthodontia maximum or the sabbatical apply?", shares=rare)

@@ -1,7 +1,8 @@
 """What a question asks: the kind of value it wants ("how long" wants a duration, "how much"
 an amount; :func:`wanted_value`), the unit it names ("how many weeks", "多少天";
 :func:`asked_unit`), the names it uses (:func:`name_tokens`), and the words every question
-uses (``GENERIC``), which say nothing about its topic.
+uses (``GENERIC``), which say nothing about its topic, and the part of it that asks, after the
+asker's setup (:func:`asking_part`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 
 from kbassist.chat.facts.quantities import EN_UNIT, Quantity
 from kbassist.retrieval.tokenize import tokenize
+from kbassist.text import sentence_spans
 
 _GENERIC_WORDS = (
     "how many much long often what when where which who whom whose why do does did can could should would will "
@@ -137,3 +139,21 @@ def is_yes_no(question: str) -> bool:
     """Whether the question (its last sentence) is answered yes or no."""
     return bool(_YES_NO.search(question.strip()))
 
+
+# Where a question's setup ends and its asking begins inside one sentence: "Thanksgiving is a
+# Thursday, so how many hours ...", "I'm in Lisbon; can I ..."
+_ASKING_CLAUSE = re.compile(r"(?:,\s*(?:so|and so|but|then)|;|\s[-–—]+)\s+(?=(?:how|what|which|who|when|where|why|can|could|do|does|did|is|are|am|will|would|should|may|must)\b)", re.I)
+
+
+def asking_part(question: str) -> str:
+    """The part of ``question`` that asks: its last sentence ending with a question mark,
+    from the last clause joined by "so", "but", ";" or a dash that starts like a question.
+    What comes before is the asker's setup ("I flew to Denver on a Sunday for a TDY."). With
+    no question mark, all of it."""
+    asking = [(a, b) for a, b in sentence_spans(question) if question[a:b].endswith(("?", "？"))]
+    if not asking:
+        return question
+    start, end = asking[-1]
+    sentence = question[start:end]
+    clauses = list(_ASKING_CLAUSE.finditer(sentence))
+    return sentence[clauses[-1].end():] if clauses else sentence
