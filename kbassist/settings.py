@@ -361,6 +361,8 @@ from kbassist.retrieval.calibration import cosine_scale  # noqa: E402  (data onl
 
 KB_FAQ_MATCH_COSINE = env.float("KB_FAQ_MATCH_COSINE", default=cosine_scale(KB_EMBEDDER).faq_match_cosine)  # question vs FAQ question
 KB_FAQ_MATCH_LEXICAL = env.float("KB_FAQ_MATCH_LEXICAL", default=0.7)  # token Dice overlap
+# ...counts for an English question only with a cosine at most this far below KB_FAQ_MATCH_COSINE
+KB_FAQ_SHARED_WORDS_MARGIN = env.float("KB_FAQ_SHARED_WORDS_MARGIN", default=0.1)
 KB_MIN_SIMILARITY = env.float("KB_MIN_SIMILARITY", default=cosine_scale(KB_EMBEDDER).min_similarity)  # best cosine, English questions
 KB_MIN_COVERAGE = env.float("KB_MIN_COVERAGE", default=0.3)  # idf-weighted token coverage, Chinese
 # Answer trust (README, "Answers you can check"): refuse when no retrieved sentence answers the

@@ -43,9 +43,6 @@ class FAQMatch:
     measure: str  # "cosine" or "bigram-dice"
 
 
-SHARED_WORDS_MARGIN = 0.1  # how far below KB_FAQ_MATCH_COSINE a question with nearly the FAQ's words may be
-
-
 def token_set(text: str) -> set[str]:
     """The retrieval tokens of ``text``: stemmed English words and Chinese bigrams."""
     return set(tokenize(text))
@@ -71,7 +68,7 @@ def find_curated(question: str, hits: list) -> FAQMatch | None:
     """The FAQ entry among ``hits`` that asks the same thing as ``question``, if any.
 
     English: cosine similarity of the two questions >= KB_FAQ_MATCH_COSINE, or nearly the same
-    words (Dice >= KB_FAQ_MATCH_LEXICAL) with a cosine within SHARED_WORDS_MARGIN of it. Shared
+    words (Dice >= KB_FAQ_MATCH_LEXICAL) with a cosine within KB_FAQ_SHARED_WORDS_MARGIN of it. Shared
     words alone are not enough: "How many days of annual leave do new employees get?" shares
     0.71 of its words with "How many days of bereavement leave do I get?" (cosine 0.49) and got
     its curated answer; "sick" for "annual" leave: cosine 0.76. A paraphrase such as "part-time
@@ -92,7 +89,7 @@ def find_curated(question: str, hits: list) -> FAQMatch | None:
         return FAQMatch(faq_hits[best], lexical[best], "bigram-dice") if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL and not unasked else None
     vectors = get_embedder().encode([question] + [h.chunk.faq.question for h in faq_hits])
     similarities = vectors[1:] @ vectors[0]
-    if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL and similarities[best] >= settings.KB_FAQ_MATCH_COSINE - SHARED_WORDS_MARGIN:
+    if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL and similarities[best] >= settings.KB_FAQ_MATCH_COSINE - settings.KB_FAQ_SHARED_WORDS_MARGIN:
         return FAQMatch(faq_hits[best], lexical[best], "bigram-dice")
     best = int(similarities.argmax())
     if similarities[best] >= settings.KB_FAQ_MATCH_COSINE:
