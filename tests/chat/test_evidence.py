@@ -364,6 +364,11 @@ def test_a_word_of_the_askers_setup_or_a_name_is_a_circumstance(word, question, 
     assert circumstance(word, question) is setup
 
 
+def test_a_pronoun_is_never_a_missing_word():
+    """ "Can I archive the channel myself?": no handbook says "myself"; it asks nothing."""
+    assert missing_for("Can I archive our Slack Connect channel myself?", shares={"myself": 0.0, "archiv": 0.0}) == ["archive"]
+
+
 def test_missing_words_are_at_most_three_as_the_question_writes_them():
     rare = {"espp": 0.0, "discount": 0.0, "copay": 0.0, "orthodontia": 0.0, "sabbat": 0.0}
     found = missing_for("Does the ESPP discount, the copay, the orthodontia maximum or the sabbatical apply?", shares=rare)
