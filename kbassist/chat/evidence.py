@@ -212,6 +212,8 @@ class EvidenceIndex:
         asked = parse_condition(question, "question")
         wanted = wanted_value(question)
         unit_asked = asked_unit(question)
+        # a value the question itself states is not its answer ("1" of "1-1s", "5 years" of "after 5 years")
+        stated = {(q.kind, q.value, q.unit) for q in parse_quantities(question)}
         # "3 nights: can I claim laundry?" is answered by the rule for 4 nights: for a yes/no
         # question a contradicting condition is the answer ("no"), not a misreading
         mismatch_factor = 1.0 if is_yes_no(question) else 0.4
@@ -241,7 +243,7 @@ class EvidenceIndex:
         for unit, lexical, cos in zip(units, lexicals, semantic):
             score = 0.6 * lexical + 0.4 * max(0.0, cos or 0.0) if encode is not None else lexical
             if wanted:
-                quantities = self.quantities(unit)
+                quantities = [q for q in self.quantities(unit) if (q.kind, q.value, q.unit) not in stated]
                 fits = fits_wanted(wanted, quantities, unit.text)
                 # a sentence without a phone number cannot answer "what's the number to call?"
                 score = score + 0.08 if fits else score * (0.5 if wanted == "phone" else 0.85)

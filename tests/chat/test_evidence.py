@@ -102,6 +102,15 @@ def test_the_evidence_sentence_for_a_question_about_a_new_employee_is_the_under_
     assert all(e.condition == "mismatch" and e.score < ranked[0].score / 2 for e in other_rows)
 
 
+def test_a_value_the_question_states_itself_does_not_make_a_sentence_answer_it():
+    """ "1-1s" holds a 1: the sentence with the meeting's length answers "how long", not every
+    sentence that says "1-1s" again."""
+    text = ("If you have too many direct reports to have effective weekly 1-1s with all of them, find new managers. "
+            "In most cases, 1-1s should be weekly recurring 25-minute meetings.")
+    ranked = rank_evidence("How long should my recurring 1-1s with each direct report be?", [{"n": 1, "text": text, "title": "1-1 meetings"}])
+    assert ranked[0].text == "In most cases, 1-1s should be weekly recurring 25-minute meetings."
+
+
 def test_the_row_for_many_years_of_service_wins_in_a_table_too():
     ranked = rank_evidence("I have 20 years of service: how many hours of leave do I earn per pay period?", [ACCRUAL_TABLE])
     assert ranked[0].text == "| More than 15 | 8 |"
