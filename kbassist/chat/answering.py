@@ -56,6 +56,7 @@ from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
 from .answer_check import answer_probability, copied_answer, evidence_mentions, holds_value
+from .facts.questions import wanted_value
 from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
@@ -444,7 +445,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
         if probability is not None:
             verdict = probability >= min_yes(grounding)
             record["p_yes"] = round(probability, 3)
-            if verdict and needs_value_copy(found, probability):
+            if verdict and needs_value_copy(found, probability, turn.question):
                 copied = copied_answer(turn.question, evidence, checker)
                 if copied is not None:
                     record["copied"] = copied
@@ -479,11 +480,20 @@ def unsure(found: Found) -> bool:
     return grounding.answerability.score < settings.KB_CHECK_BELOW or found.how == "translated" or bool(grounding.circumstances)
 
 
-def needs_value_copy(found: Found, probability: float) -> bool:
+def needs_value_copy(found: Found, probability: float, question: str) -> bool:
     """Whether a "yes" is hesitant enough (below KB_CHECK_CONFIRM_BELOW) to be confirmed by a
     copy of the answer, for a question asking for a value (replayed on both handbooks' sets:
-    5 more of 68 unanswerable questions refused, none of 240 answerable ones)."""
-    return probability < settings.KB_CHECK_CONFIRM_BELOW and found.grounding.answerability.wanted in VALUE_KINDS
+    5 more of 68 unanswerable questions refused, none of 240 answerable ones). The kind of
+    value is read from the search query and, for a translated question, from the asker's own
+    words as well: "几点" asks for a time though its translation ("What is the latest time to
+    submit …?") names none."""
+    return probability < settings.KB_CHECK_CONFIRM_BELOW and wanted_kind(found, question) in VALUE_KINDS
+
+
+def wanted_kind(found: Found, question: str) -> str | None:
+    """The kind of value asked for: the search query's, else (a translation that lost it) the
+    question's."""
+    return found.grounding.answerability.wanted or (wanted_value(question) if found.how == "translated" else None)
 
 
 def needs_check(found: Found) -> bool:
@@ -712,7 +722,7 @@ def explain(
             ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
         ex.reason += (" so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer):"
                       f" “no”, or a “yes” less than {min_yes(found.grounding):.2f} likely, refuses")
-        if ex.answerability.wanted in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
+        if wanted_kind(found, question) in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
             ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
                           " stands only if the model's copy of the answer holds one")
     if generate and ex.path == Kind.GENERATED:

@@ -270,6 +270,17 @@ def test_a_hesitant_yes_to_a_question_asking_for_a_value_is_confirmed_by_copying
     assert done["kind"] == "generated" and done["timings"]["answer_check"]["copied"] == "12 weeks"
 
 
+def test_a_translation_that_loses_the_kind_of_value_asked_for_is_still_confirmed_by_a_copy(handbook, employee, checker, settings):
+    """ "最晚几点提交？" asks for a time; its translation "What is the latest to submit …?" names
+    none. The asker's own words say a value is wanted, so a hesitant "yes" is confirmed."""
+    from tests.chat.test_answer_trust import Translating
+
+    check = checker("NONE")
+    check.p_yes = 0.7
+    done = ask("带薪育儿假申请最晚几点提交？", employee, Translating("What is the latest to request paid parental leave?", "12周。"))
+    assert done["kind"] == "refused" and done["timings"]["answer_check"]["copied"] == ""
+
+
 def test_a_confident_yes_or_a_question_asking_for_no_value_is_not_copied(handbook, employee, checker, settings):
     check = checker("NONE")
     check.p_yes = 0.8  # above KB_CHECK_CONFIRM_BELOW
