@@ -23,7 +23,7 @@ KB_CHECK_MIN_YES, the rule ``answer()`` applies:
                  and the check's "yes" is less likely than
                  KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY,
                  or, for a question asking for a value, less likely than
-                 KB_CHECK_CONFIRM_BELOW and the model's copy of the answer holds no value)
+                 KB_CHECK_CONFIRM_BELOW and the model's copy of the answer holds no value the evidence states)
 
 A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``
 would (cached in the same file). Questions are grouped by their ``added`` field (e.g. the
@@ -147,9 +147,9 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
     if p_yes < (min_yes_weak if score < weak else min_yes):
         return True
     # a hesitant "yes" to a value question is confirmed by a copy of the answer holding a value
-    from kbassist.chat.answer_check import holds_value
+    from kbassist.chat.answer_check import copies_a_value
 
-    return row.get("copied") is not None and p_yes < confirm and not holds_value(row["copied"])
+    return row.get("copied") is not None and p_yes < confirm and not copies_a_value(row["copied"], row["check_evidence"])
 
 
 def table(rows: list[dict], facts: dict[str, bool]) -> str:

@@ -99,6 +99,23 @@ def holds_value(copied: str) -> bool:
     return bool(copied) and (bool(parse_quantities(copied)) or any(c.isdigit() for c in copied))
 
 
+def copies_a_value(copied: str, evidence: Sequence[str]) -> bool:
+    """Whether a copied answer holds a value and every number in it is one the evidence states
+    (in digits or words, whatever the unit or format): a "copy" the text does not hold is the
+    model's invention. Asked the latest time to submit a daily check-in, over a weekly
+    timecard deadline, the 1.5B "copied" 12:00; over a rental-car programme with no rates,
+    "$10/day"."""
+    if not holds_value(copied):
+        return False
+    stated = _numbers(" ".join(evidence))
+    return all(value in stated for value in _numbers(copied))
+
+
+def _numbers(text: str) -> set[float]:
+    values = {q.value for q in parse_quantities(text) if q.value is not None}
+    return values | {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+
+
 def evidence_mentions(word: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:
     """Whether the evidence mentions ``word`` or a paraphrase of it: True, False, or None
     (nothing to check, no clear reply, or the model failed)."""

@@ -55,7 +55,7 @@ from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, se
 from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
-from .answer_check import answer_probability, copied_answer, evidence_mentions, holds_value
+from .answer_check import answer_probability, copied_answer, copies_a_value, evidence_mentions
 from .facts.questions import wanted_value
 from .access import withhold_unseen
 from .attribution import attribute
@@ -449,7 +449,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
                 copied = copied_answer(turn.question, evidence, checker)
                 if copied is not None:
                     record["copied"] = copied
-                    verdict = holds_value(copied)
+                    verdict = copies_a_value(copied, evidence)
     turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
     turn.evidence_verdict = verdict
     return verdict
@@ -724,7 +724,7 @@ def explain(
                       f" “no”, or a “yes” less than {min_yes(found.grounding):.2f} likely, refuses")
         if wanted_kind(found, question) in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
             ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
-                          " stands only if the model's copy of the answer holds one")
+                          " stands only if the model's copy of the answer holds one that the evidence states")
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
     return ex

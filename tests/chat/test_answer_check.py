@@ -295,3 +295,21 @@ def test_a_copied_answer_holds_a_value_in_digits_or_words():
 
     assert holds_value("12 weeks") and holds_value("ONE year") and holds_value("$75") and holds_value("十二周")
     assert not holds_value("") and not holds_value("GSA") and not holds_value("Annual Leave")
+
+
+def test_a_copy_counts_only_if_the_evidence_states_its_value():
+    """The 1.5B "copied" 12:00 from a weekly timecard deadline: a value the text does not hold
+    is no copy. Format, words and units may differ."""
+    from kbassist.chat.answer_check import copies_a_value
+
+    evidence = ["You must submit your timecard each week by the end of the day on Friday.", "Parental leave: up to twelve weeks, or 1,200 hours."]
+    assert not copies_a_value("12:00", evidence) and not copies_a_value("$10/day", evidence)
+    assert copies_a_value("12 weeks", evidence) and copies_a_value("1200", evidence) and copies_a_value("十二周", evidence)
+    assert not copies_a_value("Friday", evidence)  # no value at all
+
+
+def test_a_hesitant_yes_with_a_copy_the_evidence_does_not_hold_refuses(handbook, employee, checker):
+    check = checker("20 weeks")  # the handbook's passage says 12 weeks
+    check.p_yes = 0.7
+    done = ask(QUESTION, employee, ScriptedBackend("You get 20 weeks."))
+    assert done["kind"] == "refused" and done["timings"]["answer_check"]["copied"] == "20 weeks"
