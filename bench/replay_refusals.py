@@ -98,7 +98,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
         if relevance.relevant:
             grounding = found.grounding
             row["answerability"] = grounding.answerability.score
-            row["wanted"] = grounding.answerability.wanted
+            row["wanted"] = wanted_kind(found, q["question"])
             evidence = grounding.check_evidence()
             row["check_evidence"] = evidence
             row["missing"] = missing = grounding.missing_words

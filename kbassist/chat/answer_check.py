@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Sequence
 
-from kbassist.chat.facts.quantities import parse_quantities
+from kbassist.chat.facts.quantities import compatible_values, parse_quantities
 from kbassist.llm import ChatMessage, GenerationError, LLMBackend
 
 log = logging.getLogger(__name__)
@@ -100,20 +100,18 @@ def holds_value(copied: str) -> bool:
 
 
 def copies_a_value(copied: str, evidence: Sequence[str]) -> bool:
-    """Whether a copied answer holds a value and every number in it is one the evidence states
-    (in digits or words, whatever the unit or format): a "copy" the text does not hold is the
-    model's invention. Asked the latest time to submit a daily check-in, over a weekly
-    timecard deadline, the 1.5B "copied" 12:00; over a rental-car programme with no rates,
-    "$10/day"."""
+    """Whether a copied answer holds a value and the evidence states every value in it (the
+    same number, amount, duration, date or time, in digits or words, converted between units
+    where that is exact: ``compatible_values``): a "copy" the text does not hold is the model's
+    invention. Asked the latest time to submit a daily check-in, over a weekly timecard
+    deadline, the 1.5B "copied" 12:00; over a rental-car programme with no rates, "$10/day"."""
     if not holds_value(copied):
         return False
-    stated = _numbers(" ".join(evidence))
-    return all(value in stated for value in _numbers(copied))
-
-
-def _numbers(text: str) -> set[float]:
-    values = {q.value for q in parse_quantities(text) if q.value is not None}
-    return values | {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+    stated = [q for sentence in evidence for q in parse_quantities(sentence)]
+    values = parse_quantities(copied)
+    if not values:  # digits no quantity reads ("v2"): the same digits in the text
+        return set(re.findall(r"\d+", copied)) <= set(re.findall(r"\d+", " ".join(evidence)))
+    return all(any(compatible_values(q, given) for given in stated) for q in values)
 
 
 def evidence_mentions(word: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:

@@ -27,11 +27,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 from kbassist.chat.facts.conditions import Condition, compare_conditions, condition_phrases, parse_condition
 from kbassist.chat.facts.markup import plain
-from kbassist.chat.facts.quantities import Quantity, parse_quantities
+from kbassist.chat.facts.quantities import Quantity, compatible_values, parse_quantities
 from kbassist.chat.facts.questions import GENERIC, asked_unit, asking_part, fits_wanted, is_yes_no, name_tokens, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import Unit, split_units
@@ -212,8 +213,6 @@ class EvidenceIndex:
         asked = parse_condition(question, "question")
         wanted = wanted_value(question)
         unit_asked = asked_unit(question)
-        # a value the question itself states is not its answer ("1" of "1-1s", "5 years" of "after 5 years")
-        stated = {(q.kind, q.value, q.unit) for q in parse_quantities(question)}
         # "3 nights: can I claim laundry?" is answered by the rule for 4 nights: for a yes/no
         # question a contradicting condition is the answer ("no"), not a misreading
         mismatch_factor = 1.0 if is_yes_no(question) else 0.4
@@ -243,7 +242,7 @@ class EvidenceIndex:
         for unit, lexical, cos in zip(units, lexicals, semantic):
             score = 0.6 * lexical + 0.4 * max(0.0, cos or 0.0) if encode is not None else lexical
             if wanted:
-                quantities = [q for q in self.quantities(unit) if (q.kind, q.value, q.unit) not in stated]
+                quantities = answer_values(self.quantities(unit), question)
                 fits = fits_wanted(wanted, quantities, unit.text)
                 # a sentence without a phone number cannot answer "what's the number to call?"
                 score = score + 0.08 if fits else score * (0.5 if wanted == "phone" else 0.85)
@@ -368,7 +367,7 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
         if semantic:
             cos = semantic.get((ev.source_n, ev.start), 0.0)
             coverage = max(coverage, 0.5 * coverage + 0.5 * min(1.0, max(0.0, (cos - 0.2) / 0.5)))
-        has_value = fits_wanted(wanted, index.quantities(unit), unit.text) if wanted else True
+        has_value = fits_wanted(wanted, answer_values(index.quantities(unit), question), unit.text) if wanted else True
         score = coverage
         if wanted and not has_value:
             score *= 0.5
@@ -378,6 +377,22 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
             missing = _unique(shown[t] for t in key if t not in present)
             best_result = Answerability(round(score, 4), round(coverage, 4), wanted, has_value, ev.condition, missing, ev)
     return best_result
+
+
+def answer_values(quantities: list[Quantity], question: str) -> list[Quantity]:
+    """The values of a sentence that can answer ``question``: not those the question states
+    itself (the "1" of "1-1s", the "5 years" of "after 5 years, how many weeks …?"; "How long
+    should my 1-1s be?" wants a length, which any number fits). For a yes/no question, all of
+    them: "Is the deductible $500?" is answered by the sentence that says $500."""
+    if is_yes_no(question):
+        return quantities
+    stated = _stated_values(question)
+    return [q for q in quantities if not any(compatible_values(q, s) for s in stated)]
+
+
+@lru_cache(maxsize=256)
+def _stated_values(question: str) -> tuple[Quantity, ...]:
+    return tuple(parse_quantities(question))
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
@@ -422,18 +437,23 @@ def proper_name(word: str, text: str) -> bool:
     fifth, "Blue Cross Blue Shield" insurance, is refused by the answer check)."""
     if not word[:1].isupper() or word.isupper():
         return False
-    return any(not _SENTENCE_START.search(text[: m.start()]) for m in re.finditer(rf"\b{re.escape(word)}\b", text))
+    return any(not _SENTENCE_START.search(text[: m.start()]) for m in re.finditer(_as_word(word), text))
 
 
 def circumstance(word: str, question: str) -> bool:
     """Whether ``word`` tells the asker's circumstances rather than what is asked: a name
-    (``proper_name``: "Denver", "Portugal"), or a word only the setup before the asking part
-    uses ("I *flew* from DC on a Sunday. Which time zone ...?", "*Thanksgiving* is a Thursday,
+    (``proper_name``: "Denver", "Portugal"), or a word that only the question's setup, outside
+    its asking part (``asking_part``), uses ("I *flew* from DC on a Sunday. Which time zone ...?", "*Thanksgiving* is a Thursday,
     so how many hours ...?"). A word no chunk of the knowledge base uses that is what the
     question asks about ("Is there a paid *sabbatical*?") is not one."""
     if proper_name(word, question):
         return True
-    return not re.search(rf"\b{re.escape(word)}\b", asking_part(question), re.I)
+    return not re.search(_as_word(word), asking_part(question), re.I)
+
+
+def _as_word(word: str) -> str:
+    """A pattern for ``word`` as a whole Latin word, also inside Chinese text ("用VDI就")."""
+    return rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])"
 
 
 def _unique(items: Iterable[str]) -> list[str]:

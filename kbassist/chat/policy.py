@@ -133,9 +133,10 @@ def judge_relevance(question: str, hits: list) -> Relevance:
 
 
 def explain_curated(question: str, hits: list) -> list[dict]:
-    """For the curators' hit testing: each FAQ among ``hits`` with both of the measures
-    ``find_curated`` uses (token Dice overlap, and the cosine of the two questions, which is
-    not used for Chinese), best first. ``find_curated`` alone decides; this only shows."""
+    """For the curators' hit testing: each FAQ among ``hits`` with the measures
+    ``find_curated`` uses (token Dice overlap; the cosine of the two questions, not used for
+    Chinese; for Chinese, the characters the question asks beyond the FAQ question), best
+    first. ``find_curated`` alone decides; this only shows."""
     faq_hits = [h for h in hits if h.chunk.faq_id]
     if not faq_hits:
         return []
@@ -145,7 +146,8 @@ def explain_curated(question: str, hits: list) -> list[dict]:
         vectors = get_embedder().encode([question] + [h.chunk.faq.question for h in faq_hits])
         cosines = [float(c) for c in vectors[1:] @ vectors[0]]
     rows = [
-        {"hit": h, "faq_question": h.chunk.faq.question, "dice": dice(question_tokens, token_set(h.chunk.faq.question)), "cosine": c}
+        {"hit": h, "faq_question": h.chunk.faq.question, "dice": dice(question_tokens, token_set(h.chunk.faq.question)), "cosine": c,
+         "asks_more": "".join(sorted(asks_more(question, h.chunk.faq.question))) if is_chinese(question) else ""}
         for h, c in zip(faq_hits, cosines)
     ]
     return sorted(rows, key=lambda r: -max(r["dice"], r["cosine"] or 0.0))

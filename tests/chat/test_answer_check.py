@@ -270,7 +270,7 @@ def test_a_hesitant_yes_to_a_question_asking_for_a_value_is_confirmed_by_copying
     assert done["kind"] == "generated" and done["timings"]["answer_check"]["copied"] == "12 weeks"
 
 
-def test_a_translation_that_loses_the_kind_of_value_asked_for_is_still_confirmed_by_a_copy(handbook, employee, checker, settings):
+def test_a_translation_that_loses_the_kind_of_value_asked_for_is_still_checked_by_a_copy(handbook, employee, checker, settings):
     """ "最晚几点提交？" asks for a time; its translation "What is the latest to submit …?" names
     none. The asker's own words say a value is wanted, so a hesitant "yes" is confirmed."""
     from tests.chat.test_answer_trust import Translating
@@ -302,9 +302,12 @@ def test_a_copy_counts_only_if_the_evidence_states_its_value():
     is no copy. Format, words and units may differ."""
     from kbassist.chat.answer_check import copies_a_value
 
-    evidence = ["You must submit your timecard each week by the end of the day on Friday.", "Parental leave: up to twelve weeks, or 1,200 hours."]
-    assert not copies_a_value("12:00", evidence) and not copies_a_value("$10/day", evidence)
+    evidence = ["You must submit your timecard each week by the end of the day on Friday.", "Parental leave: up to twelve weeks, or 1,200 hours.",
+                "Check in by 10 a.m. on December 31."]
+    assert not copies_a_value("12:00", evidence) and not copies_a_value("$1,200", evidence)  # a time, an amount the text does not give
     assert copies_a_value("12 weeks", evidence) and copies_a_value("1200", evidence) and copies_a_value("十二周", evidence)
+    assert copies_a_value("84 days", evidence) and copies_a_value("10:00", evidence) and copies_a_value("12月31日", evidence)
+    assert not copies_a_value("December 30", evidence) and not copies_a_value("12 days", evidence)
     assert not copies_a_value("Friday", evidence)  # no value at all
 
 

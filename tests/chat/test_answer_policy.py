@@ -56,7 +56,7 @@ def test_chinese_faq_is_matched_lexically(kb, employee):
 @pytest.mark.parametrize("question", ["我每年有多少天丧假？", "我每年有多少天病假？"])
 def test_a_chinese_question_sharing_most_bigrams_with_an_faq_but_asking_about_other_leave_does_not_get_its_answer(kb, employee, question):
     """Bereavement or sick leave is not annual leave: the two questions share 7 of 8 bigrams,
-    but the one they differ in is what is asked about (it weighs by its idf)."""
+    but the character they differ in (丧, 病) is what is asked about, not grammar."""
     done = run(question, employee, ScriptedBackend(reply="知识库没有说明。"))[-1]
     assert done["kind"] != "curated" and not done["answer"].startswith("全职员工每年有 28 个工作日的年假。")
 
@@ -158,3 +158,11 @@ def test_regenerate_answers_again_with_the_model_without_a_new_question(kb, empl
 def test_normalise():
     assert normalise("  How many VACATION days?? ") == normalise("how many vacation days")
     assert normalise("年假有多少天？") == normalise("年假有多少天")
+
+
+def test_hit_testing_shows_what_a_chinese_question_asks_beyond_an_faq(kb, employee):
+    from kbassist.chat.policy import explain_curated
+    from kbassist.retrieval.search import search
+
+    rows = explain_curated("我每年有多少天丧假？", search("我每年有多少天丧假？", employee).hits)
+    assert any(r["faq_question"] == "我每年有多少天年假？" and r["asks_more"] == "丧" and r["dice"] >= 0.7 for r in rows)

@@ -353,6 +353,8 @@ def test_a_capitalised_word_where_no_sentence_starts_is_a_name(word, question, n
      "how many hours of holiday pay will I get for that day?"),
     ("I'm moving to Lisbon; can I keep my laptop?", "can I keep my laptop?"),
     ("Is there a paid sabbatical?", "Is there a paid sabbatical?"),
+    ("Is there a paid sabbatical? If so, how long is it?", "Is there a paid sabbatical? If so, how long is it?"),
+    ("I'm in Denver. Which time zone do I use?!", "Which time zone do I use?!"),
     ("How long is the sabbatical. I have been here five years", "How long is the sabbatical. I have been here five years"),  # no question mark: all of it
 ])
 def test_the_asking_part_is_the_last_question_after_the_askers_setup(question, asking):
@@ -366,6 +368,8 @@ def test_the_asking_part_is_the_last_question_after_the_askers_setup(question, a
     ("Thanksgiving", "Thanksgiving is a Thursday, so how many hours of holiday pay do I get?", True),
     ("Portugal", "Can I keep my equity if I move to Portugal?", True),  # a name, wherever it is
     ("sabbatical", "I have been here five years. Is there a paid sabbatical?", False),  # what is asked about
+    ("sabbatical", "Is there a paid sabbatical? If so, how long is it?", False),  # asked in the first of two questions
+    ("VDI", "外包人员用VDI就能完成工作吗？", False),  # a Latin word inside Chinese text
 ])
 def test_a_word_of_the_askers_setup_or_a_name_is_a_circumstance(word, question, setup):
     from kbassist.chat.evidence import circumstance

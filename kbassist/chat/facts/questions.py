@@ -146,14 +146,15 @@ _ASKING_CLAUSE = re.compile(r"(?:,\s*(?:so|and so|but|then)|;|\s[-–—]+)\s+(?
 
 
 def asking_part(question: str) -> str:
-    """The part of ``question`` that asks: its last sentence ending with a question mark,
-    from the last clause joined by "so", "but", ";" or a dash that starts like a question.
-    What comes before is the asker's setup ("I flew to Denver on a Sunday for a TDY."). With
-    no question mark, all of it."""
-    asking = [(a, b) for a, b in sentence_spans(question) if question[a:b].endswith(("?", "？"))]
+    """The part of ``question`` that asks: its sentences ending with a question mark, the last
+    of them from its last clause joined by "so", "and so", "but", "then", ";" or a dash that
+    starts like a question. What comes before is the asker's setup ("I flew to Denver on a
+    Sunday for a TDY."); "Is there a paid sabbatical? If so, how long is it?" asks in both
+    sentences. With no question mark, all of it."""
+    asking = [question[a:b] for a, b in sentence_spans(question) if question[a:b].rstrip("!！ ").endswith(("?", "？"))]
     if not asking:
         return question
-    start, end = asking[-1]
-    sentence = question[start:end]
-    clauses = list(_ASKING_CLAUSE.finditer(sentence))
-    return sentence[clauses[-1].end():] if clauses else sentence
+    clauses = list(_ASKING_CLAUSE.finditer(asking[-1]))
+    if clauses:
+        asking[-1] = asking[-1][clauses[-1].end():]
+    return " ".join(asking)
