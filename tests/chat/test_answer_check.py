@@ -206,30 +206,23 @@ def test_a_word_the_model_finds_in_other_words_does_not_refuse(handbook, employe
     assert done["timings"]["answer_check"] == {**done["timings"]["answer_check"], "verdict": None, "mentioned": True}
 
 
-def test_a_name_no_chunk_uses_is_the_askers_circumstance_and_only_makes_the_check_run(handbook, employee, checker, settings):
-    """ "Denver" is named by no chunk: the asker's city, not a thing the knowledge base lacks.
-    The model is not asked whether the evidence mentions it (it never does), but the answer
-    is checked however sure the answerability is."""
+@pytest.mark.parametrize("question", [
+    "In Denver, how many weeks of paid parental leave do I get?",  # a name: the asker's city
+    "I flew out on a Sunday. How many weeks of paid parental leave do I get?",  # a word of the asker's setup only
+])
+def test_the_askers_circumstance_no_chunk_uses_only_makes_the_check_run(handbook, employee, checker, settings, question):
+    """ "Denver" and "flew" are in no chunk, but they tell the asker's circumstances, not a
+    thing the knowledge base lacks: the model is not asked whether the evidence mentions them
+    (it never does), but the answer is checked however sure the answerability is."""
     check = checker("Yes")
     check.p_yes = 0.9
     settings.KB_CHECK_BELOW = 0.0
-    done = ask("In Denver, how many weeks of paid parental leave do I get?", employee, ScriptedBackend("12 weeks."))
+    done = ask(question, employee, ScriptedBackend("12 weeks."))
     assert done["kind"] == "generated" and len(check.calls) == 1
     assert "mention" not in check.calls[0][-1].content and "missing" not in done["timings"]["answer_check"]
     check.p_yes = 0.3
     settings.KB_ANSWER_CACHE = False
-    assert ask("In Denver, how many weeks of paid parental leave do I get?", employee, ScriptedBackend("12 weeks."))["kind"] == "refused"
-
-
-def test_a_word_only_the_askers_setup_uses_only_makes_the_check_run(handbook, employee, checker, settings):
-    """ "flew" is in no chunk, but only in what the asker tells before the question: it is not
-    asked whether the evidence mentions it (it would not), the answer is checked instead."""
-    check = checker("Yes")
-    check.p_yes = 0.9
-    settings.KB_CHECK_BELOW = 0.0
-    done = ask("I flew out on a Sunday. How many weeks of paid parental leave do I get?", employee, ScriptedBackend("12 weeks."))
-    assert done["kind"] == "generated" and len(check.calls) == 1
-    assert "mention" not in check.calls[0][-1].content and "missing" not in done["timings"]["answer_check"]
+    assert ask(question, employee, ScriptedBackend("12 weeks."))["kind"] == "refused"
 
 
 def test_questions_whose_words_the_evidence_uses_get_no_mention_check(handbook, employee, checker, settings):
