@@ -115,7 +115,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
                     cache[key] = answer_probability(q["question"], evidence, get_checker())
                     cache_file.write_text(json.dumps(cache))
                 row["p_yes"] = cache[key]
-                if row["p_yes"] is not None and row["p_yes"] < settings.KB_CHECK_CONFIRM_BELOW and wanted_kind(found, q["question"]) in VALUE_KINDS:
+                if row["p_yes"] is not None and row["p_yes"] < settings.KB_CHECK_CONFIRM_BELOW and row["wanted"] in VALUE_KINDS:
                     key = "copy:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], evidence]).encode()).hexdigest()
                     if key not in cache:
                         cache[key] = copied_answer(q["question"], evidence, get_checker())

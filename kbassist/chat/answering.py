@@ -485,15 +485,14 @@ def needs_value_copy(found: Found, probability: float, question: str) -> bool:
     copy of the answer, for a question asking for a value (session 8, replayed on both
     handbooks' sets: 5 more of 68 unanswerable questions refused, none of 240 answerable ones;
     session 10, the copy's value must be the evidence's: 3 more of 136 unanswerable refused, 3
-    of 332 answerable). The kind of value is read from the search query, else, for a
-    translated question, from the asker's own words: "几点" asks for a time though its translation ("What is the latest time to
-    submit …?") names none."""
+    of 332 answerable). The kind of value is ``wanted_kind``'s."""
     return probability < settings.KB_CHECK_CONFIRM_BELOW and wanted_kind(found, question) in VALUE_KINDS
 
 
 def wanted_kind(found: Found, question: str) -> str | None:
-    """The kind of value asked for: the search query's, else (a translation that lost it) the
-    question's."""
+    """The kind of value asked for: the search query's, else, for a translated question, the
+    asker's own words': "几点" asks for a time though its translation ("What is the latest time
+    to submit …?") names none."""
     return found.grounding.answerability.wanted or (wanted_value(question) if found.how == "translated" else None)
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 from kbassist.chat.facts.conditions import Condition, compare_conditions, condition_phrases, parse_condition
@@ -213,6 +212,7 @@ class EvidenceIndex:
         asked = parse_condition(question, "question")
         wanted = wanted_value(question)
         unit_asked = asked_unit(question)
+        stated = set_aside(question) if wanted else []
         # "3 nights: can I claim laundry?" is answered by the rule for 4 nights: for a yes/no
         # question a contradicting condition is the answer ("no"), not a misreading
         mismatch_factor = 1.0 if is_yes_no(question) else 0.4
@@ -242,7 +242,7 @@ class EvidenceIndex:
         for unit, lexical, cos in zip(units, lexicals, semantic):
             score = 0.6 * lexical + 0.4 * max(0.0, cos or 0.0) if encode is not None else lexical
             if wanted:
-                quantities = answer_values(self.quantities(unit), question)
+                quantities = answer_values(self.quantities(unit), stated)
                 fits = fits_wanted(wanted, quantities, unit.text)
                 # a sentence without a phone number cannot answer "what's the number to call?"
                 score = score + 0.08 if fits else score * (0.5 if wanted == "phone" else 0.85)
@@ -336,6 +336,7 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
     ranked = ranked if ranked is not None else index.rank(question, encode)
     wanted = wanted_value(question)
     yes_no = is_yes_no(question)
+    stated = set_aside(question) if wanted else []
     key: dict[str, float] = {}
     shown: dict[str, str] = {}
     for word in re.findall(rf"[^\W_{CJK}]+(?:['’][^\W_{CJK}]+)*|[{CJK}]+", plain(question)):
@@ -367,7 +368,7 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
         if semantic:
             cos = semantic.get((ev.source_n, ev.start), 0.0)
             coverage = max(coverage, 0.5 * coverage + 0.5 * min(1.0, max(0.0, (cos - 0.2) / 0.5)))
-        has_value = fits_wanted(wanted, answer_values(index.quantities(unit), question), unit.text) if wanted else True
+        has_value = fits_wanted(wanted, answer_values(index.quantities(unit), stated), unit.text) if wanted else True
         score = coverage
         if wanted and not has_value:
             score *= 0.5
@@ -379,20 +380,18 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
     return best_result
 
 
-def answer_values(quantities: list[Quantity], question: str) -> list[Quantity]:
-    """The values of a sentence that can answer ``question``: not those the question states
-    itself (the "1" of "1-1s", the "5 years" of "after 5 years, how many weeks …?"; "How long
-    should my 1-1s be?" wants a length, which any number fits). For a yes/no question, all of
-    them: "Is the deductible $500?" is answered by the sentence that says $500."""
-    if is_yes_no(question):
-        return quantities
-    stated = _stated_values(question)
-    return [q for q in quantities if not any(compatible_values(q, s) for s in stated)]
+def set_aside(question: str) -> list[Quantity]:
+    """The values ``question`` states itself, which no sentence answers it with (the "1" of
+    "1-1s", the "5 years" of "after 5 years, how many weeks …?"; "How long should my 1-1s
+    be?" wants a length, which any number fits). None for a yes/no question: "Is the
+    deductible $500?" is answered by the sentence that says $500. Parsed once per question,
+    not per sentence."""
+    return [] if is_yes_no(question) else parse_quantities(question)
 
 
-@lru_cache(maxsize=256)
-def _stated_values(question: str) -> tuple[Quantity, ...]:
-    return tuple(parse_quantities(question))
+def answer_values(quantities: list[Quantity], stated: list[Quantity]) -> list[Quantity]:
+    """The values of a sentence that can answer: those the question does not state (``set_aside``)."""
+    return [q for q in quantities if not any(compatible_values(q, s) for s in stated)] if stated else quantities
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")

@@ -98,19 +98,28 @@ class Grounding:
         return missing_words(self.question, self._check_sentences(), self.index, self.term_share, limit=10)
 
     @cached_property
+    def _by_circumstance(self) -> dict[bool, list[str]]:
+        """The unused words split once: the asker's circumstances (``evidence.circumstance``)
+        and the rest."""
+        split: dict[bool, list[str]] = {True: [], False: []}
+        for word in self._unused_words:
+            split[circumstance(word, self.question)].append(word)
+        return split
+
+    @property
     def missing_words(self) -> list[str]:
         """Words of what the question asks that neither the check's evidence nor any chunk of
         the knowledge base uses (see ``evidence.missing_words``), the asker's circumstances
         aside; empty without a ``term_share``."""
-        return [w for w in self._unused_words if not circumstance(w, self.question)][:3]
+        return self._by_circumstance[False][:3]
 
-    @cached_property
+    @property
     def circumstances(self) -> list[str]:
         """Words no chunk uses that tell the asker's circumstances, not what is asked
         (``evidence.circumstance``: "Denver", "Thanksgiving", "flew" in the setup before the
         asking clause): they make the answerability unsure (the answer check reads the whole
         question) rather than being asked about like ``missing_words``."""
-        return [w for w in self._unused_words if circumstance(w, self.question)][:3]
+        return self._by_circumstance[True][:3]
 
     def evidence(self, answer: str = "") -> list[dict]:
         """The quoted evidence as the chat shows it: each sentence with its source. For an
