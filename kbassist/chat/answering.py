@@ -548,7 +548,7 @@ def _generated(turn: Turn, found: Found):
         return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name, extra)
     verify = status == Status.COMPLETE and settings.KB_VERIFY
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
-    text = checked.text if checked.from_evidence else _attributed(checked.text, sources, found.grounding)
+    text = checked.text if checked.from_evidence else _attributed(checked.text, sources, found.grounding, checked=verify)
     citations = _cite(sources, text, found.grounding.support(text))
     evidence = found.grounding.evidence("" if checked.from_evidence else text)
     extra = {"evidence": evidence, "verification": {**checked.verification, "from_evidence": checked.from_evidence}}
@@ -743,10 +743,13 @@ def _generate_checked(turn: Turn, found: Found) -> str:
     if model_declined(text) or not settings.KB_VERIFY:
         return text
     checked = found.grounding.check(text)
-    return checked.text if checked.from_evidence else _attributed(checked.text, found.sources, found.grounding)
+    return checked.text if checked.from_evidence else _attributed(checked.text, found.sources, found.grounding, checked=True)
 
 
-def _attributed(text: str, sources: list[dict], grounding: Grounding) -> str:
+def _attributed(text: str, sources: list[dict], grounding: Grounding, *, checked: bool) -> str:
     """``text`` with ``[n]`` markers where a source supports a sentence, by its words or by the
-    facts verification found in that source."""
-    return attribute(text, [s["text"] for s in sources], grounding.facts_found(text) if settings.KB_VERIFY else ())
+    facts verification found in that source; a ``checked`` answer that cannot be compared by
+    words (Chinese over English sources, a bare "Yes.") by the evidence it was judged on."""
+    if not settings.KB_VERIFY:
+        return attribute(text, [s["text"] for s in sources])
+    return attribute(text, [s["text"] for s in sources], grounding.facts_found(text), grounding.rests_on(text) if checked else None)

@@ -8,7 +8,13 @@ wrote itself are kept. A sentence whose words match no source, but whose facts (
 durations, amounts, named terms) verification found in one, is cited for that source: a
 Chinese answer over English sources shares no words with them, yet its "12周" was read from
 one of them. A sentence that matches no source either way gets no marker: nothing is cited
-that the answer did not draw on.
+that the answer did not draw on, with one exception. An answer whose words cannot be compared
+with its sources at all (a Chinese answer over English sources, or a bare "Yes.") and that no
+marker could be put on, cites the source of the evidence it was judged on (``rests_on``),
+after its first sentence: the answer was allowed only because that evidence answers the
+question, and the chat quotes it beside the answer. "不需要。" over an English page stating
+"they do not need a GSA provided computer" otherwise cited nothing (5 of the 10 held-out
+Chinese answers of session 10).
 """
 
 from __future__ import annotations
@@ -17,18 +23,44 @@ from collections import Counter
 from collections.abc import Sequence
 
 from kbassist.retrieval.tokenize import tokenize
-from kbassist.text import CITATION, sentence_spans
+from kbassist.text import CITATION, is_chinese, sentence_spans
 
 MIN_SUPPORT = 0.5  # share of a sentence's tokens that must appear in the source
 MIN_TOKENS = 3  # shorter sentences ("Yes.") are not attributed
 
 
-def attribute(answer: str, sources: list[str], facts: Sequence[tuple[int, int]] = ()) -> str:
+def attribute(answer: str, sources: list[str], facts: Sequence[tuple[int, int]] = (), rests_on: int | None = None) -> str:
     """``answer`` with a ``[n]`` marker after each sentence that one of ``sources`` supports.
     ``facts``: ``(offset in answer, source n)`` of each fact that verification found stated in
-    source n; they cite a sentence whose words alone do not."""
+    source n; they cite a sentence whose words alone do not. ``rests_on``: the source of the
+    evidence the answer was judged on, cited by an answer that cannot be compared by words
+    (see the module's docstring); the caller passes it only when no fact of the answer was
+    found wanting."""
     if not sources or not answer.strip():
         return answer
+    cited = _attribute(answer, sources, facts)
+    if rests_on is None or not 1 <= rests_on <= len(sources) or CITATION.search(cited) or not _incomparable(answer, sources):
+        return cited
+    start, end = sentence_spans(answer)[0]
+    return answer[:start] + _marked(answer[start:end], rests_on) + answer[end:]
+
+
+def _incomparable(answer: str, sources: list[str]) -> bool:
+    """The answer's words cannot be compared with the sources': another language, or too few."""
+    if is_chinese(answer) != any(is_chinese(text) for text in sources):
+        return True
+    return len(set(tokenize(answer))) < MIN_TOKENS
+
+
+def _marked(sentence: str, n: int) -> str:
+    """``sentence`` with ``[n]`` before its closing punctuation."""
+    body = sentence.rstrip()
+    trailing = sentence[len(body) :]
+    cut = len(body.rstrip(".!?。！？"))
+    return f"{body[:cut]} [{n}]{body[cut:]}{trailing}"
+
+
+def _attribute(answer: str, sources: list[str], facts: Sequence[tuple[int, int]]) -> str:
     source_tokens = [set(tokenize(text)) for text in sources]
     out = []
     position = 0
@@ -48,13 +80,7 @@ def attribute(answer: str, sources: list[str], facts: Sequence[tuple[int, int]] 
                     best, best_support = n, support
         if best is None or best_support < MIN_SUPPORT:
             best = _source_of_facts(facts, start, end, len(sources))
-        if best is None:
-            out.append(sentence)
-            continue
-        body = sentence.rstrip()
-        trailing = sentence[len(body) :]
-        cut = len(body.rstrip(".!?。！？"))
-        out.append(f"{body[:cut]} [{best}]{body[cut:]}{trailing}")
+        out.append(sentence if best is None else _marked(sentence, best))
     out.append(answer[position:])
     return "".join(out)
 

@@ -176,6 +176,14 @@ class Grounding:
         verification = self.verification(answer)
         return [(c.start, c.source_n) for c in verification.claims if c.status == SUPPORTED and c.source_n is not None]
 
+    def rests_on(self, answer: str) -> int | None:
+        """The source of the evidence sentence an answer was judged on (the one quoted beside
+        it), for ``attribution.attribute`` to cite when nothing else can be; None when a fact
+        of the answer was not found as stated, or there is no evidence."""
+        if not self.best or any(c.status != SUPPORTED for c in self.verification(answer).claims):
+            return None
+        return self.best[0].source_n
+
     def supporting(self, answer: str) -> list[EvidenceSentence]:
         """For each answer sentence that cites ``[n]``, the sentence of source n that best
         supports it; best first, each once. Computed once per answer (the citations and the
