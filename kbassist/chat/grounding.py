@@ -18,8 +18,8 @@ from django.conf import settings
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
-from .facts.questions import wanted_value
-from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answerability, best_evidence, circumstance, missing_words, rank_evidence
+from .facts.questions import fits_wanted, wanted_value
+from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, rank_evidence, set_aside
 from .verification import SUPPORTED, Verification, evidence_answer, verify
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
@@ -154,9 +154,12 @@ class Grounding:
         verification = self.verification(answer)
         shown = verification.shown()
         details = verification.as_dict()
-        # Asked for a number, a duration, an amount or a date, and none stated: no answer (a
-        # small model sometimes only restates the question).
-        states_nothing = wanted_value(self.question) in ("phone", "number", "duration", "amount", "date") and not verification.claims_checked
+        # Asked for a number, a duration, an amount or a date, and none of that kind stated
+        # but the question's own ("1-1s should be weekly" for "How long should my 1-1s be?"):
+        # no answer (a small model sometimes restates the question or answers another one).
+        wanted = wanted_value(self.question)
+        values = answer_values([c.quantity for c in verification.claims if c.quantity is not None], set_aside(self.question))
+        states_nothing = wanted in ("phone", "number", "duration", "amount", "date") and not fits_wanted(wanted, values, answer)
         if (shown.use_evidence or states_nothing) and self.best:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)

@@ -196,6 +196,12 @@ def test_an_answer_without_the_value_asked_for_is_replaced_by_the_quote(handbook
     assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
 
 
+def test_an_answer_whose_only_value_is_the_one_the_question_states_is_replaced_by_the_quote(handbook, employee):
+    done = ask("How long is paid parental leave for 1 child?", employee,
+               ScriptedBackend("Paid parental leave for 1 child is given to eligible employees."))
+    assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
+
+
 def test_the_best_quote_is_shown_before_the_model_writes_its_first_word(handbook, employee):
     events = list(answer("How many weeks of paid parental leave do I get?", user=employee,
                          backend=ScriptedBackend("You get 12 weeks of paid parental leave."), line=GenerationLine()))
