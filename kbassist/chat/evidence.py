@@ -245,7 +245,8 @@ class EvidenceIndex:
                 quantities = answer_values(self.quantities(unit), stated)
                 fits = fits_wanted(wanted, quantities, unit.text)
                 # a sentence without a phone number cannot answer "what's the number to call?"
-                score = score + 0.08 if fits else score * (0.5 if wanted == "phone" else 0.85)
+                # (nor one without an address "what's their email address?")
+                score = score + 0.08 if fits else score * (0.5 if wanted in ("phone", "email") else 0.85)
                 if unit_asked and any(q.unit == unit_asked for q in quantities):
                     score += 0.08
             if len(unit.tokens) < 2:

@@ -231,6 +231,9 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
 @pytest.mark.parametrize("question, wanted", [
     ("What's the phone number for the GSA IT Service Desk?", "phone"),
     ("IT 服务台的电话是多少？", "phone"),
+    ("What's the name and email address of our HR specialist?", "email"),
+    ("What is the email address for the press office?", "email"),
+    ("Which email should I use to join another Slack workspace?", None),  # a kind of account, not an address
     ("How long does my laptop's login password have to be?", "number"),
     ("How long does the parental leave last?", "duration"),
     ("When is my weekly timecard due?", "date"),
@@ -291,6 +294,16 @@ def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():
                 "Call them at 866-450-5250. Most requests are answered within a day."}]
     best = best_evidence("What's the phone number for the IT Service Desk?", sources, k=1)
     assert "866-450-5250" in best[0].text
+
+
+def test_a_passage_that_names_a_contact_without_an_address_does_not_answer_what_their_email_is():
+    sources = [{"n": 1, "title": "Benefits", "section": "HR contacts", "text":
+                "For questions about your situation, email your Workforce Relations HR Specialist. "
+                "Retirement questions go to the benefits team at benefits@example.gov."}]
+    question = "What's the email address of our Workforce Relations HR Specialist?"
+    named = answerability(question, sources)
+    assert named.wanted == "email" and not named.has_value
+    assert answerability("Who should I email about my situation?", sources).score > named.score
 
 
 def test_asked_when_something_is_due_a_day_of_the_week_is_an_answer():

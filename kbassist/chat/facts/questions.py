@@ -48,6 +48,10 @@ _ASKS_FOR_MONEY = re.compile(
 
 # "What's the phone number of the service desk?": a phone number is the answer, not any number.
 _ASKS_FOR_PHONE = re.compile(r"phone number|telephone|\bnumber (?:do|should|can) i (?:call|dial)|\bcall\b.{0,30}\bnumber|电话|热线")
+# "What's the name and email address of the HR specialist?": an address is the answer, as a
+# phone number is for the phone; "which email should I use?" wants a kind of account, not one.
+_ASKS_FOR_EMAIL = re.compile(r"\be-?mail address(?:es)? (?:of|for)\b|['’]s e-?mail\b|\b(?:name|phone(?: number)?) and e-?mail\b|\bwhat(?:'s| is) (?:the|their|his|her) e-?mail\b")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # "How long does the password have to be?": a length (of text, a queue, a list), not a time.
 _ASKS_FOR_LENGTH = re.compile(r"how long (?:does|do|must|should|can|will|is|are)\b[^?]{0,60}\b(?:be|have to be|need to be)\s*\??\s*$")
 # Days of the week answer "when is it due?" as a date does ("each Friday", "周五").
@@ -70,11 +74,13 @@ _ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 
 
 def wanted_value(question: str) -> str | None:
-    """The kind of value the question asks for: "phone", "duration", "amount", "date",
-    "number" or None."""
+    """The kind of value the question asks for: "phone", "email", "duration", "amount",
+    "date", "number" or None."""
     q = question.lower()
     if _ASKS_FOR_PHONE.search(q):
         return "phone"
+    if _ASKS_FOR_EMAIL.search(q):
+        return "email"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
     if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
@@ -115,6 +121,8 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
         return True
     if wanted == "phone":
         return "phone" in kinds
+    if wanted == "email":
+        return bool(EMAIL.search(text))
     if wanted == "date" and (_WEEKDAY.search(text) or _DAY_OF_MONTH.search(text)):
         return True
     if wanted == "duration":
