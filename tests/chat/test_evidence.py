@@ -234,6 +234,9 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
     ("What's the name and email address of our HR specialist?", "email"),
     ("What is the email address for the press office?", "email"),
     ("Which email should I use to join another Slack workspace?", None),  # a kind of account, not an address
+    ("What score do I need on the final quiz to pass?", "number"),
+    ("What was the overall eNPS score in the latest survey?", "number"),
+    ("How is the performance score calculated?", None),
     ("How long does my laptop's login password have to be?", "number"),
     ("How long does the parental leave last?", "duration"),
     ("When is my weekly timecard due?", "date"),

@@ -52,6 +52,8 @@ _ASKS_FOR_PHONE = re.compile(r"phone number|telephone|\bnumber (?:do|should|can)
 # phone number is for the phone; "which email should I use?" wants a kind of account, not one.
 _ASKS_FOR_EMAIL = re.compile(r"\be-?mail address(?:es)? (?:of|for)\b|['’]s e-?mail\b|\b(?:name|phone(?: number)?) and e-?mail\b|\bwhat(?:'s| is) (?:the|their|his|her) e-?mail\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# "What score do I need to pass?", "What was the latest eNPS score?": a score is a number.
+_ASKS_FOR_SCORE = re.compile(r"\bwhat(?:'s| is| was| are)?\s+(?:(?:the|my|our|a|an)\s+)?(?:[\w'’-]+\s+){0,3}?score\b|\bpassing (?:score|grade|mark)\b")
 # "How long does the password have to be?": a length (of text, a queue, a list), not a time.
 _ASKS_FOR_LENGTH = re.compile(r"how long (?:does|do|must|should|can|will|is|are)\b[^?]{0,60}\b(?:be|have to be|need to be)\s*\??\s*$")
 # Days of the week answer "when is it due?" as a date does ("each Friday", "周五").
@@ -91,7 +93,7 @@ def wanted_value(question: str) -> str | None:
         return "amount"
     if _ASKS_WHEN.search(q) or re.search(r"what date|what day|deadline|什么时候|何时|哪天|几号|截止", q):
         return "date"
-    if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|几|最多|最少|上限|下限|百分之", q):
+    if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|几|最多|最少|上限|下限|百分之", q) or _ASKS_FOR_SCORE.search(q):
         return "number"
     return None
 
