@@ -18,9 +18,9 @@ from django.conf import settings
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
-from .facts.questions import fits_wanted, wanted_value
+from .facts.questions import fits_wanted, is_yes_no, wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, rank_evidence, set_aside
-from .verification import SUPPORTED, Verification, evidence_answer, verify
+from .verification import SUPPORTED, Verification, evidence_answer, verify, yes_against_evidence
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
 _MODEL_DECLINES = re.compile(
@@ -160,7 +160,10 @@ class Grounding:
         wanted = wanted_value(self.question)
         values = answer_values([c.quantity for c in verification.claims if c.quantity is not None], set_aside(self.question))
         states_nothing = wanted in ("phone", "number", "duration", "amount", "date") and not fits_wanted(wanted, values, answer)
-        if (shown.use_evidence or states_nothing) and self.best:
+        # A "yes" that the evidence it is shown with says "not" or "only" to: the quote answers.
+        if is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
+            details["yes_against_evidence"] = True
+        if (shown.use_evidence or states_nothing or details.get("yes_against_evidence")) and self.best:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
 

@@ -21,6 +21,14 @@ for ``chat/evidence.py``) and the question.
   own clause (or an earlier clause of its sentence), else the question's. When every place
   the value appears contradicts it, the claim is *misread* (and the row that fits is given
   as ``expected``). Otherwise it is *unsupported*.
+* **A "yes" the evidence says no to.** A small model answers "Yes, you can archive it
+  yourself" over a page that says to ask the admins, or "Yes, it is safe to ask their
+  pronouns" over one that says it is not allowed: no number to check, so no claim catches it.
+  :func:`yes_against_evidence` flags an answer to a yes/no question that opens with "yes"
+  while the evidence it is shown with restricts ("not", "only", "no longer", "cannot"); the
+  quoted evidence, where the reader sees the rule itself, is the answer then. Measured on the
+  generated answers of sessions 10 and 11 (held-out questions): 4 such "yes" answers, all
+  wrong; the 3 right "yes" answers had no such word in their evidence.
 * **What is shown.** :func:`shown_answer` drops every sentence with an unsupported or
   misread claim, keeping the others verbatim with their ``[n]`` markers; sentences with no
   checkable claim are kept and not counted. When sentences were dropped and no verified
@@ -379,6 +387,20 @@ def shown_answer(verification: Verification) -> ShownAnswer:
 
 
 _LINE_BREAK = re.compile(r"[ \t]*\n\s*")
+
+
+# An answer that opens with "yes" (是的, 可以, 需要 … followed by a pause, not 可以按照 "you can follow").
+_SAYS_YES = re.compile(r"^\W*(?:yes\b|是的|是[，,。！!]|(?:可以|需要|会|对|有)[的]?[，,。！!])", re.I)
+# Words by which a rule says no or narrows a yes.
+_RESTRICTS = re.compile(
+    r"\b(?:not|no longer|never|cannot|only|prohibited|forbidden|not allowed)\b|n['’]t\b|不[能可得需要会是允]|没有|无需|禁止|仅|只有|只能", re.I
+)
+
+
+def yes_against_evidence(answer: str, evidence: Sequence[str]) -> bool:
+    """Whether ``answer`` (to a yes/no question) opens with "yes" while one of the ``evidence``
+    sentences it is shown with says "not", "only", "no longer" or the like."""
+    return bool(_SAYS_YES.match(answer)) and any(_RESTRICTS.search(text) for text in evidence)
 
 
 def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False) -> str:

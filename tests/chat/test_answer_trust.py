@@ -202,6 +202,13 @@ def test_an_answer_whose_only_value_is_the_one_the_question_states_is_replaced_b
     assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
 
 
+def test_a_yes_that_its_evidence_says_no_to_is_replaced_by_the_quote(public_collection, make_document, employee):
+    make_document(public_collection, "equipment.md", "# Equipment\n\n## Furniture\n\nGSA does not provide desk chairs to remote workers.\n")
+    done = ask("I work remotely. Will GSA send me a desk chair?", employee, ScriptedBackend("Yes, GSA will send you a desk chair."))
+    assert done["verification"]["from_evidence"] and done["verification"]["yes_against_evidence"]
+    assert "does not provide desk chairs" in done["answer"] and not done["answer"].startswith("Yes")
+
+
 def test_the_best_quote_is_shown_before_the_model_writes_its_first_word(handbook, employee):
     events = list(answer("How many weeks of paid parental leave do I get?", user=employee,
                          backend=ScriptedBackend("You get 12 weeks of paid parental leave."), line=GenerationLine()))

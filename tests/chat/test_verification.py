@@ -15,6 +15,7 @@ from kbassist.chat.verification import (
     extract_claims,
     shown_answer,
     verify,
+    yes_against_evidence,
 )
 
 # A few rows of the 18F handbook, travel-and-leave/leave.md (annual leave) and
@@ -315,3 +316,15 @@ def test_a_name_not_in_the_sources_is_removed_even_next_to_one_that_is():
 
 def test_markers_before_the_first_sentence_stay_with_it():
     assert shown_answer(verify("[2] You get 12 weeks. You get 30 extra days.", SOURCES)).text == "[2] You get 12 weeks."
+
+
+@pytest.mark.parametrize("answer, evidence, flagged", [
+    ("Yes, it is fine to ask a candidate their pronouns.", ["For legal reasons, asking a candidate's pronouns is not allowed."], True),
+    ("Yes, you can archive the channel yourself.", ["Only workspace admins can archive a Slack Connect channel."], True),
+    ("是的，你需要先做一份 IDP。", ["An IDP is no longer required for training requests."], True),
+    ("Yes, the bounty can be awarded before the fix ships.", ["Once confirmed, GSA SecOps can award the bounty."], False),
+    ("No, GSA does not provide desk chairs.", ["GSA does not provide desk chairs to remote workers."], False),  # a "no" agrees
+    ("可以按照以下步骤操作：新建一个会议。", ["If you don't have permission to record, create a new meeting."], False),  # "you can follow", not "yes"
+])
+def test_a_yes_that_its_evidence_says_no_to_is_flagged(answer, evidence, flagged):
+    assert yes_against_evidence(answer, evidence) is flagged
