@@ -396,6 +396,9 @@ def answer_values(quantities: list[Quantity], stated: list[Quantity]) -> list[Qu
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+# An adverb made from an adjective says how, not what: "Realistically, how long …?" asks
+# about nothing the passages lack (18f-s11-02 was refused for it).
+_ADVERB = re.compile(r"[A-Za-z]{3,}(?:al|ous|ive|able|ible|ful|less|ent|ant|ed|ing|ate|ic)ly$", re.I)
 
 
 def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: EvidenceIndex, share: Callable[[Iterable[str]], dict], *, limit: int = 3) -> list[str]:
@@ -417,6 +420,8 @@ def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: Ev
             present |= unit.tokens | unit.context_tokens | unit.heading_tokens
     candidates: dict[str, list[str]] = {}
     for word in _WORD.findall(plain(question)):
+        if _ADVERB.search(word):
+            continue
         tokens = [t for t in tokenize(word) if t not in GENERIC and len(t) > 2 and not t.isdigit() and "'" not in t]
         if tokens and not any(t in present for t in tokens) and word.lower() not in {w.lower() for w in candidates}:
             candidates[word] = tokens

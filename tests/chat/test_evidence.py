@@ -11,7 +11,7 @@ from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, 
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
 from kbassist.chat.facts.numbers import parse_number
 from kbassist.chat.facts.quantities import parse_quantities
-from kbassist.chat.facts.questions import wanted_value
+from kbassist.chat.facts.questions import is_yes_no, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import split_units
 
@@ -237,6 +237,9 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
     ("What score do I need on the final quiz to pass?", "number"),
     ("What was the overall eNPS score in the latest survey?", "number"),
     ("How is the performance score calculated?", None),
+    # read from the part that asks, not from the asker's setup
+    ("I've already used up the statutory minimum of vacation days. How do I log further days off?", None),
+    ("I'd like to work from a coworking space. What's the monthly budget for that?", "amount"),
     ("How long does my laptop's login password have to be?", "number"),
     ("How long does the parental leave last?", "duration"),
     ("When is my weekly timecard due?", "date"),
@@ -248,6 +251,18 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
 ])
 def test_the_kind_of_value_a_question_asks_for(question, wanted):
     assert wanted_value(question) == wanted
+
+
+@pytest.mark.parametrize("question, yes_no", [
+    ("Can I expense a Windows laptop?", True),
+    ("I work remotely. Will GSA send me a desk chair?", True),  # a name as the subject
+    ("Does Sourcegraph pay for home internet?", True),
+    ("是否需要经理批准？", True),
+    ("How many days of leave do I get?", False),
+    ("What does GSA provide to remote workers?", False),
+])
+def test_which_questions_are_answered_yes_or_no(question, yes_no):
+    assert is_yes_no(question) is yes_no
 
 
 def test_a_day_of_the_month_answers_when_something_happens():
@@ -396,6 +411,12 @@ def test_a_word_of_the_askers_setup_or_a_name_is_a_circumstance(word, question, 
 def test_a_pronoun_is_never_a_missing_word():
     """ "Can I archive the channel myself?": no handbook says "myself"; it asks nothing."""
     assert missing_for("Can I archive our Slack Connect channel myself?", shares={"myself": 0.0, "archiv": 0.0}) == ["archive"]
+
+
+def test_an_adverb_is_never_a_missing_word():
+    """ "Realistically, how long …?": it says how the asker asks, not what."""
+    found = missing_for("Realistically, how long until the sabbatical starts?", shares={"realist": 0.0, "sabbat": 0.0})
+    assert found == ["sabbatical"]
 
 
 def test_missing_words_are_at_most_three_as_the_question_writes_them():

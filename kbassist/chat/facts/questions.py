@@ -77,8 +77,9 @@ _ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 
 def wanted_value(question: str) -> str | None:
     """The kind of value the question asks for: "phone", "email", "duration", "amount",
-    "date", "number" or None."""
-    q = question.lower()
+    "date", "number" or None, read from the part that asks (``asking_part``): "I've used up
+    the statutory minimum. How do I log more days off?" asks for no number."""
+    q = asking_part(question).lower()
     if _ASKS_FOR_PHONE.search(q):
         return "phone"
     if _ASKS_FOR_EMAIL.search(q):
@@ -145,9 +146,14 @@ _YES_NO = re.compile(
 )
 
 
+# ... and with a name as its subject: "Will GSA send me a chair?", "Does Sourcegraph pay …?"
+_YES_NO_NAMED = re.compile(r"(?:^|[.?!;:]\s+)(?:Can|Could|Do|Does|Did|Is|Are|May|Will|Would|Should|Must|Has|Have|Was|Were)\s+[A-Z][\w.&-]*\b[^.?!]*\?\s*$")
+
+
 def is_yes_no(question: str) -> bool:
     """Whether the question (its last sentence) is answered yes or no."""
-    return bool(_YES_NO.search(question.strip()))
+    question = question.strip()
+    return bool(_YES_NO.search(question) or _YES_NO_NAMED.search(question))
 
 
 # Where a question's setup ends and its asking begins inside one sentence: "Thanksgiving is a
