@@ -149,7 +149,7 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
     # a hesitant "yes" to a value question is confirmed by a copy of the answer holding a value
     from kbassist.chat.answer_check import copies_a_value
 
-    return row.get("copied") is not None and p_yes < confirm and not copies_a_value(row["copied"], row["check_evidence"])
+    return row.get("copied") is not None and p_yes < confirm and not copies_a_value(row["copied"], row["check_evidence"], row.get("wanted"))
 
 
 def table(rows: list[dict], facts: dict[str, bool]) -> str:

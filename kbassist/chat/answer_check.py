@@ -99,15 +99,18 @@ def holds_value(copied: str) -> bool:
     return bool(copied) and (bool(parse_quantities(copied)) or any(c.isdigit() for c in copied))
 
 
-def copies_a_value(copied: str, evidence: Sequence[str]) -> bool:
+def copies_a_value(copied: str, evidence: Sequence[str], wanted: str | None = None) -> bool:
     """Whether a copied answer holds a value and the evidence states every value in it (the
     same number, amount, duration, date or time, in digits or words, converted between units
     where that is exact: ``compatible_values``): a "copy" the text does not hold is the model's
     invention. Asked the latest time to submit a daily check-in, over a weekly timecard
-    deadline, the 1.5B "copied" 12:00; over a rental-car programme with no rates, "$10/day"."""
+    deadline, the 1.5B "copied" 12:00; over a rental-car programme with no rates, "$10/day".
+    Where the question asks for a count, a duration or a date (``wanted``), a sum of money does
+    not answer it: asked the minimum steps a day, it "copied" the 50 of "prizes worth a minimum
+    of $50" (sg-s11-20)."""
     if not holds_value(copied):
         return False
-    stated = [q for sentence in evidence for q in parse_quantities(sentence)]
+    stated = [q for sentence in evidence for q in parse_quantities(sentence) if not (q.kind == "money" and wanted in ("number", "duration", "date"))]
     values = parse_quantities(copied)
     if not values:  # digits no quantity reads ("v2"): the same digits in the text
         return set(re.findall(r"\d+", copied)) <= set(re.findall(r"\d+", " ".join(evidence)))

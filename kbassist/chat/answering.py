@@ -449,7 +449,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
                 copied = copied_answer(turn.question, evidence, checker)
                 if copied is not None:
                     record["copied"] = copied
-                    verdict = copies_a_value(copied, evidence)
+                    verdict = copies_a_value(copied, evidence, wanted_kind(found, turn.question))
     turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
     turn.evidence_verdict = verdict
     return verdict

@@ -304,6 +304,14 @@ def test_a_copy_counts_only_if_the_evidence_states_its_value():
     assert not copies_a_value("Friday", evidence)  # no value at all
 
 
+def test_a_sum_of_money_is_no_copy_of_a_count():
+    from kbassist.chat.answer_check import copies_a_value
+
+    evidence = ["The prizes will vary each week, but will be worth a minimum of $50 USD."]
+    assert not copies_a_value("50", evidence, "number")  # "the minimum number of steps a day?"
+    assert copies_a_value("$50", evidence, "amount") and copies_a_value("50", evidence)
+
+
 def test_a_hesitant_yes_with_a_copy_the_evidence_does_not_hold_refuses(handbook, employee, checker):
     check = checker("20 weeks")  # the handbook's passage says 12 weeks
     check.p_yes = 0.7

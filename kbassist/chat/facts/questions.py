@@ -90,7 +90,7 @@ def wanted_value(question: str) -> str | None:
         return "duration"
     if _ASKS_TIME.search(q):
         return "date"
-    if re.search(r"how much|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|金额|费用|价格", q) or _ASKS_FOR_MONEY.search(q):
+    if re.search(r"how much|how many (?:dollars|euros|pounds)|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|多少美元|金额|费用|价格", q) or _ASKS_FOR_MONEY.search(q):
         return "amount"
     if _ASKS_WHEN.search(q) or re.search(r"what date|what day|deadline|什么时候|何时|哪天|几号|截止", q):
         return "date"
