@@ -271,6 +271,13 @@ def test_a_day_of_the_month_answers_when_something_happens():
     assert found.has_value and "10th" in found.best.text
 
 
+def test_a_time_relative_to_another_answers_when_something_happens():
+    sources = ["A: Changes will be reflected in their first payroll of the month following the request approval.",
+               "Use this form for changes to base salary only."]
+    found = answerability("When will the new salary start to be paid?", sources)
+    assert found.has_value and "month following" in found.best.text
+
+
 def test_for_a_yes_no_question_the_rule_for_another_condition_is_the_answer():
     """"Only from 4 nights on" answers "3 nights: can I claim laundry?" (no); it is not a
     misreading to be demoted, as a value from another row would be for "how many"."""

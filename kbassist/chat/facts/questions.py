@@ -66,6 +66,16 @@ _DAY_OF_MONTH = re.compile(
 )
 
 
+# ... and so does a time relative to another ("the first payroll of the month following the
+# approval", "at the end of each quarter", "次月").
+_RELATIVE_DATE = re.compile(
+    r"\b(?:following|next|coming|same) (?:day|week|month|quarter|year|pay ?period|payroll|business day)\b"
+    r"|\b(?:day|week|month|quarter|year|pay period) (?:following|after)\b|\b(?:first|next) payroll\b"
+    r"|\b(?:end|beginning|start) of (?:the|each|every) (?:week|month|quarter|year|pay period)\b|次月|下个?月|下周|下一?个?发薪",
+    re.I,
+)
+
+
 # "When does the balance reset?" asks for a date; "the shortcut to lock it when I step away"
 # and "the rate when traveling" use "when" for a circumstance, not as the question word.
 _ASKS_WHEN = re.compile(
@@ -118,7 +128,8 @@ def asked_unit(question: str) -> str | None:
 
 def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") -> bool:
     """Whether ``quantities`` (found in ``text``) hold a value of the kind ``wanted`` (see
-    :func:`wanted_value`); a day of the week in ``text`` counts as a date."""
+    :func:`wanted_value`); a day of the week or of the month, or a time relative to another
+    ("the month following the approval"), in ``text`` counts as a date."""
     kinds = {q.kind for q in quantities if not q.ordinal}
     if wanted is None:
         return True
@@ -126,7 +137,7 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
         return "phone" in kinds
     if wanted == "email":
         return bool(EMAIL.search(text))
-    if wanted == "date" and (_WEEKDAY.search(text) or _DAY_OF_MONTH.search(text)):
+    if wanted == "date" and (_WEEKDAY.search(text) or _DAY_OF_MONTH.search(text) or _RELATIVE_DATE.search(text)):
         return True
     if wanted == "duration":
         return bool(kinds & {"duration"})
