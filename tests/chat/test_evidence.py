@@ -274,7 +274,7 @@ def test_a_day_of_the_month_answers_when_something_happens():
 def test_a_time_relative_to_another_answers_when_something_happens():
     sources = ["A: Changes will be reflected in their first payroll of the month following the request approval.",
                "Use this form for changes to base salary only."]
-    found = answerability("When will the new salary start to be paid?", sources)
+    found = answerability("When will my salary change be reflected in payroll?", sources)
     assert found.has_value and "month following" in found.best.text
 
 
