@@ -62,13 +62,12 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
 
     from kbassist.chat import policy
     from kbassist.chat.answer_check import answer_probability, copied_answer, evidence_mentions
-    from kbassist.chat.answering import VALUE_KINDS, _interleave, wanted_kind
+    from kbassist.chat.answering import VALUE_KINDS, found_hits, wanted_kind
     from kbassist.chat.models import Message
     from kbassist.chat.turn import Found
     from kbassist.chat.rewrite import to_english
     from kbassist.llm import get_backend, get_checker
     from kbassist.text import is_chinese
-    from kbassist.retrieval.search import search
 
     user = User.objects.get(username="eval")
     cache_file = data / "answer-checks.json"
@@ -88,9 +87,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
                 cache_file.write_text(json.dumps(cache))
             if cache[key]:
                 query, how = cache[key], "translated"
-        hits = search(query, user).hits
-        if how == "translated":
-            hits = _interleave(hits, search(q["question"], user).hits, settings.KB_TOP_K)
+        hits = found_hits(query, how, q["question"], user)
         found = Found(query, how, hits)
         relevance = policy.judge_relevance(query, hits)
         row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "added": q.get("added", "original"), "question": q["question"],

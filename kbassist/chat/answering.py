@@ -332,10 +332,7 @@ def _from_sources(turn: Turn):
     query, how = yield from _search_query(turn)
     if query is None:
         return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
-    hits = search(query, turn.user, collection_ids=turn.collection_ids).hits
-    if how == "translated":  # the question as asked finds passages in its own language
-        hits = _interleave(hits, search(turn.question, turn.user, collection_ids=turn.collection_ids).hits, settings.KB_TOP_K)
-    found = turn.found = Found(query, how, hits)
+    found = turn.found = Found(query, how, found_hits(query, how, turn.question, turn.user, turn.collection_ids))
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
 
@@ -360,6 +357,23 @@ def _search_query(turn: Turn):
     except GenerationError:
         pass  # the model cannot load: search without it
     return query, how
+
+
+def found_hits(query: str, how: str, question: str, user, collection_ids=None) -> list[Hit]:
+    """What the search finds for a turn: the hits of ``query``; for a translated question,
+    alternating with the hits of the question as asked that are in its own language (Chinese
+    passages, which the English translation may miss). Its hits in English passages are left
+    out: the translation searched those, and a Chinese question matched against English text
+    by its few Latin words ("IAA") pushed the page that answers out of the five (18f-s11-13)."""
+    hits = search(query, user, collection_ids=collection_ids).hits
+    if how != "translated":
+        return hits
+    return _with_own_language(hits, search(question, user, collection_ids=collection_ids).hits, question)
+
+
+def _with_own_language(translated: list[Hit], as_asked: list[Hit], question: str) -> list[Hit]:
+    own = [h for h in as_asked if is_chinese(h.chunk.text) == is_chinese(question)]
+    return _interleave(translated, own, settings.KB_TOP_K)
 
 
 def _interleave(first: list[Hit], second: list[Hit], k: int) -> list[Hit]:
@@ -688,7 +702,7 @@ def explain(
     hits = ex.searches[0].result.hits
     if ex.how == "translated":
         ex.searches.append(explain_search(question, user))
-        hits = _interleave(hits, ex.searches[1].result.hits, settings.KB_TOP_K)
+        hits = _with_own_language(hits, ex.searches[1].result.hits, question)
     ex.hits = hits
     found = ex.found = Found(ex.query, ex.how, hits)
     asked = found.query if found.how != "as asked" else question

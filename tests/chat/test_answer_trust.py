@@ -125,6 +125,24 @@ def test_a_chinese_question_is_translated_to_search_english_documents(handbook, 
     assert done["verification"]["claims_removed"] == 0  # "12周" is the source's "12 weeks"
 
 
+def test_the_question_as_asked_adds_only_passages_in_its_own_language(public_collection, make_document, employee):
+    """The translation searches the English passages; the Chinese question, matched against
+    English text by its few Latin words ("IAA"), would only push the answering page out."""
+    from kbassist.chat.answering import found_hits
+    from kbassist.retrieval.search import search
+
+    for k in range(6):
+        make_document(public_collection, f"agreements-{k}.md", f"# Agreements {k}\n\nAn interagency agreement of kind {k} can take {10 + k} days to sign.\n")
+    for k in range(3):
+        make_document(public_collection, f"iaa-{k}.md", f"# IAA form {k}\n\nIAA attachment {k}: IAA.\n")
+    make_document(public_collection, "协议.md", "# 协议\n\nIAA 协议一般需要10到90天。\n")
+    translation, question = "How long does an interagency agreement take to sign?", "IAA 协议需要多久？"
+    hits = found_hits(translation, "translated", question, employee)
+    english = {h.chunk.pk for h in search(translation, employee).hits}
+    assert all(h.chunk.pk in english or "协议" in h.chunk.text for h in hits)
+    assert any("协议" in h.chunk.text for h in hits)
+
+
 def test_a_reopened_answer_keeps_its_evidence(client, handbook, employee):
     done = ask("How many weeks of paid parental leave do I get?", employee,
                ScriptedBackend("You get 12 weeks of paid parental leave."))
