@@ -180,6 +180,13 @@ def test_binary_file_named_txt_is_refused_as_such(tmp_path):
             id="liquid-tags-dropped-and-no-headings-inside-code",
         ),
         pytest.param(
+            '# FITARA\n\nPost in the {% slack_channel "tts-fitara-reviews" %} channel to start.'
+            "{% comment %}Old process: email the CIO.{% endcomment %}\n",
+            "FITARA",
+            [("FITARA", "Post in the #tts-fitara-reviews channel to start.")],
+            id="slack-channels-named-and-comments-left-out",
+        ),
+        pytest.param(
             '---\ntitle: "Travel: booking and expenses"\nredirect_from:\n  - /travel/\n  - /expenses/\n'
             "tags: [travel, money]\n---\n\n## Booking\n\nBook trains two weeks ahead.\n",
             "Travel: booking and expenses",

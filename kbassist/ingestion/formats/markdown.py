@@ -1,5 +1,6 @@
 """Markdown: one block per section, split at the headings markdown-it finds; front matter
-(read by python-frontmatter) gives the title, and template tags are left out."""
+(read by python-frontmatter) gives the title, and template tags are left out but for the
+Slack channels they name."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from ..decoding import decode
 from ..parsed import Block, NothingToIndex, ParsedDocument
 from .sections import HeadingTrail, tidy
 
-_TEMPLATE_TAGS = re.compile(r"{%.*?%}|{{.*?}}", re.S)  # Jekyll/Liquid tags carry no knowledge
+# Jekyll/Liquid: a comment is left out with its text, a Slack channel tag becomes the channel's
+# name (18F's handbook names 295 channels so: "send a message in {% slack_channel
+# "tts-fitara-reviews" %}" lost the only fact a reader needs), other tags carry no knowledge.
+_TEMPLATE_COMMENTS = re.compile(r"{%-?\s*comment\s*-?%}.*?{%-?\s*endcomment\s*-?%}", re.S)
+_SLACK_CHANNEL = re.compile(r"""{%-?\s*slack_channel\s+["']#?([^"'\s]+)[^"']*["'][^%]*?-?%}""")
+_TEMPLATE_TAGS = re.compile(r"{%.*?%}|{{.*?}}", re.S)
 
 
 def parse_markdown(path: Path) -> ParsedDocument:
@@ -19,7 +25,7 @@ def parse_markdown(path: Path) -> ParsedDocument:
     metadata, source = _front_matter(decode(path.read_bytes()))
     title = metadata.get("title")
     title = "" if title is None or isinstance(title, (bool, dict, list)) else str(title).strip()
-    source = _TEMPLATE_TAGS.sub("", source)
+    source = _TEMPLATE_TAGS.sub("", _SLACK_CHANNEL.sub(r"#\1", _TEMPLATE_COMMENTS.sub("", source)))
     lines = source.splitlines()
     trail = HeadingTrail()
     blocks: list[Block] = []
