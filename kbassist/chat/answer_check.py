@@ -110,11 +110,13 @@ def copies_a_value(copied: str, evidence: Sequence[str], wanted: str | None = No
     of $50" (sg-s11-20)."""
     if not holds_value(copied):
         return False
-    stated = [q for sentence in evidence for q in parse_quantities(sentence) if not (q.kind == "money" and wanted in ("number", "duration", "date"))]
+    stated = [q for sentence in evidence for q in parse_quantities(sentence)]
     values = parse_quantities(copied)
     if not values:  # digits no quantity reads ("v2"): the same digits in the text
         return set(re.findall(r"\d+", copied)) <= set(re.findall(r"\d+", " ".join(evidence)))
-    return all(any(compatible_values(q, given) for given in stated) for q in values)
+    count_asked = wanted in ("number", "duration", "date")
+    # a copied sum ("$150" for "what's the maximum I can claim?") may still be the answer
+    return all(any(compatible_values(q, given) for given in stated if q.kind == "money" or not (count_asked and given.kind == "money")) for q in values)
 
 
 def evidence_mentions(word: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:

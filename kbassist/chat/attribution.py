@@ -39,17 +39,15 @@ def attribute(answer: str, sources: list[str], facts: Sequence[tuple[int, int]] 
     if not sources or not answer.strip():
         return answer
     cited = _attribute(answer, sources, facts)
-    if rests_on is None or not 1 <= rests_on <= len(sources) or CITATION.search(cited) or not _incomparable(answer, sources):
+    if rests_on is None or not 1 <= rests_on <= len(sources) or CITATION.search(cited) or not _incomparable(answer, sources[rests_on - 1]):
         return cited
     start, end = sentence_spans(answer)[0]
     return answer[:start] + _marked(answer[start:end], rests_on) + answer[end:]
 
 
-def _incomparable(answer: str, sources: list[str]) -> bool:
-    """The answer's words cannot be compared with the sources': another language, or too few."""
-    if is_chinese(answer) != any(is_chinese(text) for text in sources):
-        return True
-    return len(set(tokenize(answer))) < MIN_TOKENS
+def _incomparable(answer: str, source: str) -> bool:
+    """The answer's words cannot be compared with the source's: another language, or too few."""
+    return is_chinese(answer) != is_chinese(source) or len(set(tokenize(answer))) < MIN_TOKENS
 
 
 def _marked(sentence: str, n: int) -> str:

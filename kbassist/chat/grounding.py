@@ -159,7 +159,7 @@ class Grounding:
         # no answer (a small model sometimes restates the question or answers another one).
         wanted = wanted_value(self.question)
         values = answer_values([c.quantity for c in verification.claims if c.quantity is not None], set_aside(self.question))
-        states_nothing = wanted in ("phone", "number", "duration", "amount", "date") and not fits_wanted(wanted, values, answer)
+        states_nothing = wanted in ("phone", "email", "number", "duration", "amount", "date") and not fits_wanted(wanted, values, answer)
         # A "yes" that the evidence it is shown with says "not" or "only" to: the quote answers.
         if is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
             details["yes_against_evidence"] = True
@@ -185,7 +185,9 @@ class Grounding:
     def rests_on(self, answer: str) -> int | None:
         """The source of the evidence sentence an answer was judged on (the one quoted beside
         it), for ``attribution.attribute`` to cite when nothing else can be; None when a fact
-        of the answer was not found as stated, or there is no evidence."""
+        of the answer was not found as stated, or there is no evidence. Whether a claimless
+        answer ("No.") agrees with that evidence is not judged here (a "yes" against it is,
+        in ``check``)."""
         if not self.best or any(c.status != SUPPORTED for c in self.verification(answer).claims):
             return None
         return self.best[0].source_n

@@ -393,7 +393,7 @@ _LINE_BREAK = re.compile(r"[ \t]*\n\s*")
 _SAYS_YES = re.compile(r"^\W*(?:yes\b|是的|是[，,。！!]|(?:可以|需要|会|对|有)[的]?[，,。！!])", re.I)
 # Words by which a rule says no or narrows a yes.
 _RESTRICTS = re.compile(
-    r"\b(?:not|no longer|never|cannot|only|prohibited|forbidden|not allowed)\b|n['’]t\b|不[能可得需要会是允]|没有|无需|禁止|仅|只有|只能", re.I
+    r"\b(?:not|no longer|never|cannot|only|prohibited|forbidden)\b|n['’]t\b|不[能可得需会是允]|不再|没有|无需|禁止|仅[限有能]|只有|只能", re.I
 )
 
 

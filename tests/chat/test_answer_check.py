@@ -310,6 +310,8 @@ def test_a_sum_of_money_is_no_copy_of_a_count():
     evidence = ["The prizes will vary each week, but will be worth a minimum of $50 USD."]
     assert not copies_a_value("50", evidence, "number")  # "the minimum number of steps a day?"
     assert copies_a_value("$50", evidence, "amount") and copies_a_value("50", evidence)
+    # a copied sum is still the answer to "what's the maximum I can claim?" (a "number" question)
+    assert copies_a_value("$150", ["The maximum hotel rate is $150 per night."], "number")
 
 
 def test_a_hesitant_yes_with_a_copy_the_evidence_does_not_hold_refuses(handbook, employee, checker):

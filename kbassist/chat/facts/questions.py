@@ -50,10 +50,18 @@ _ASKS_FOR_MONEY = re.compile(
 _ASKS_FOR_PHONE = re.compile(r"phone number|telephone|\bnumber (?:do|should|can) i (?:call|dial)|\bcall\b.{0,30}\bnumber|电话|热线")
 # "What's the name and email address of the HR specialist?": an address is the answer, as a
 # phone number is for the phone; "which email should I use?" wants a kind of account, not one.
-_ASKS_FOR_EMAIL = re.compile(r"\be-?mail address(?:es)? (?:of|for)\b|['’]s e-?mail\b|\b(?:name|phone(?: number)?) and e-?mail\b|\bwhat(?:'s| is) (?:the|their|his|her) e-?mail\b")
+_ASKS_FOR_EMAIL = re.compile(
+    r"\be-?mail address(?:es)? (?:of|for|do)\b|\b(?:name|phone(?: number)?) and e-?mail\b"
+    r"|(?:'s|\bwhat(?:'s| is) (?:the|their|his|her)) e-?mail(?: address)?(?=\s*(?:[?.,;]|$|and\b|of\b|for\b))"
+)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # "What score do I need to pass?", "What was the latest eNPS score?": a score is a number.
-_ASKS_FOR_SCORE = re.compile(r"\bwhat(?:'s| is| was| are)?\s+(?:(?:the|my|our|a|an)\s+)?(?:[\w'’-]+\s+){0,3}?score\b|\bpassing (?:score|grade|mark)\b")
+_ASKS_FOR_SCORE = re.compile(
+    r"\bwhat score\b|\bpassing (?:score|grade|mark)\b"
+    r"|\bwhat(?:'s| is| was| are)\s+(?:(?:the|my|our|a|an)\s+)?(?:[\w'-]+\s+){0,3}?score\s*(?:[?.,]|$|in\b|on\b|for\b|to\b|needed|required)"
+)
+# Words by which the asking part asks for a value of its own.
+_ASKS_VALUE = re.compile(r"how (?:long|much|many)|when\b|what (?:date|day|time)|多少|几|多久|什么时候")
 # "How long does the password have to be?": a length (of text, a queue, a list), not a time.
 _ASKS_FOR_LENGTH = re.compile(r"how long (?:does|do|must|should|can|will|is|are)\b[^?]{0,60}\b(?:be|have to be|need to be)\s*\??\s*$")
 # Days of the week answer "when is it due?" as a date does ("each Friday", "周五").
@@ -89,10 +97,12 @@ def wanted_value(question: str) -> str | None:
     """The kind of value the question asks for: "phone", "email", "duration", "amount",
     "date", "number" or None, read from the part that asks (``asking_part``): "I've used up
     the statutory minimum. How do I log more days off?" asks for no number."""
-    q = asking_part(question).lower()
-    if _ASKS_FOR_PHONE.search(q):
+    whole = question.lower().replace("’", "'")
+    q = asking_part(whole)
+    # a phone number or an address named in the setup is still what "Who do I call?" wants
+    if _ASKS_FOR_PHONE.search(q) or _ASKS_FOR_PHONE.search(whole) and not _ASKS_VALUE.search(q):
         return "phone"
-    if _ASKS_FOR_EMAIL.search(q):
+    if _ASKS_FOR_EMAIL.search(q) or _ASKS_FOR_EMAIL.search(whole) and not _ASKS_VALUE.search(q):
         return "email"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
