@@ -114,9 +114,11 @@ def copies_a_value(copied: str, evidence: Sequence[str], wanted: str | None = No
     values = parse_quantities(copied)
     if not values:  # digits no quantity reads ("v2"): the same digits in the text
         return set(re.findall(r"\d+", copied)) <= set(re.findall(r"\d+", " ".join(evidence)))
-    count_asked = wanted in ("number", "duration", "date")
-    # a copied sum ("$150" for "what's the maximum I can claim?") may still be the answer
-    return all(any(compatible_values(q, given) for given in stated if q.kind == "money" or not (count_asked and given.kind == "money")) for q in values)
+    if wanted in ("number", "duration", "date"):
+        # a copied sum ("$150" for "what's the maximum I can claim?") may still be the answer
+        sums = [q for q in values if q.kind == "money"]
+        stated = [q for q in stated if q.kind != "money"] + ([q for q in stated if q.kind == "money"] if sums else [])
+    return all(any(compatible_values(q, given) for given in stated) for q in values)
 
 
 def evidence_mentions(word: str, evidence: Sequence[str], backend: LLMBackend) -> bool | None:

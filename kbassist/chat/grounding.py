@@ -159,11 +159,11 @@ class Grounding:
         # no answer (a small model sometimes restates the question or answers another one).
         wanted = wanted_value(self.question)
         values = answer_values([c.quantity for c in verification.claims if c.quantity is not None], set_aside(self.question))
-        states_nothing = wanted in ("phone", "email", "number", "duration", "amount", "date") and not fits_wanted(wanted, values, answer)
+        states_nothing = wanted is not None and not fits_wanted(wanted, values, answer)
         # A "yes" that the evidence it is shown with says "not" or "only" to: the quote answers.
-        if is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
+        if yes_against := is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
             details["yes_against_evidence"] = True
-        if (shown.use_evidence or states_nothing or details.get("yes_against_evidence")) and self.best:
+        if (shown.use_evidence or states_nothing or yes_against) and self.best:
             return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
 

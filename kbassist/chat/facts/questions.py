@@ -17,7 +17,11 @@ _GENERIC_WORDS = (
     "how many much long often what when where which who whom whose why do does did can could should would will "
     "shall may might must i me my mine we us our you your get gets got have has had need needs want know tell please "
     "about is are am be been there any some give given there's what's i'm i've let allowed allow able "
-    "amount number myself yourself ourselves yourselves themselves himself herself itself"
+    "amount number myself yourself ourselves yourselves themselves himself herself itself "
+    # adverbs of the asker's stance: "Realistically, how long …?" (not "internationally")
+    "realistically honestly basically generally typically actually ideally usually normally currently really "
+    "seriously hopefully probably possibly personally obviously technically literally approximately roughly "
+    "exactly quickly briefly simply just frankly officially practically"
 )
 GENERIC = frozenset(tokenize(_GENERIC_WORDS)) | {
     "多少", "什么", "怎么", "如何", "可以", "请问", "时候", "需要", "我的", "我们", "哪些", "是否", "能否",
@@ -60,8 +64,6 @@ _ASKS_FOR_SCORE = re.compile(
     r"\bwhat score\b|\bpassing (?:score|grade|mark)\b"
     r"|\bwhat(?:'s| is| was| are)\s+(?:(?:the|my|our|a|an)\s+)?(?:[\w'-]+\s+){0,3}?score\s*(?:[?.,]|$|in\b|on\b|for\b|to\b|needed|required)"
 )
-# Words by which the asking part asks for a value of its own.
-_ASKS_VALUE = re.compile(r"how (?:long|much|many)|when\b|what (?:date|day|time)|多少|几|多久|什么时候")
 # "How long does the password have to be?": a length (of text, a queue, a list), not a time.
 _ASKS_FOR_LENGTH = re.compile(r"how long (?:does|do|must|should|can|will|is|are)\b[^?]{0,60}\b(?:be|have to be|need to be)\s*\??\s*$")
 # Days of the week answer "when is it due?" as a date does ("each Friday", "周五").
@@ -96,13 +98,22 @@ _ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 def wanted_value(question: str) -> str | None:
     """The kind of value the question asks for: "phone", "email", "duration", "amount",
     "date", "number" or None, read from the part that asks (``asking_part``): "I've used up
-    the statutory minimum. How do I log more days off?" asks for no number."""
+    the statutory minimum. How do I log more days off?" asks for no number. Where that part
+    asks for none, a phone number or an address the setup names is still what is wanted ("I
+    need the phone number for IT. Who do I call?")."""
     whole = question.lower().replace("’", "'")
-    q = asking_part(whole)
-    # a phone number or an address named in the setup is still what "Who do I call?" wants
-    if _ASKS_FOR_PHONE.search(q) or _ASKS_FOR_PHONE.search(whole) and not _ASKS_VALUE.search(q):
+    kind = _kind_asked(asking_part(whole))
+    if kind is None and _ASKS_FOR_PHONE.search(whole):
         return "phone"
-    if _ASKS_FOR_EMAIL.search(q) or _ASKS_FOR_EMAIL.search(whole) and not _ASKS_VALUE.search(q):
+    if kind is None and _ASKS_FOR_EMAIL.search(whole):
+        return "email"
+    return kind
+
+
+def _kind_asked(q: str) -> str | None:
+    if _ASKS_FOR_PHONE.search(q):
+        return "phone"
+    if _ASKS_FOR_EMAIL.search(q):
         return "email"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
@@ -161,20 +172,17 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
 # "Can I get my laundry reimbursed?", "Do I need to tell PeopleOps?", "可以报销吗？": a question
 # answered yes or no, where a rule for another condition ("only from 4 nights on") is the answer.
 _YES_NO = re.compile(
-    r"(?:^|[.?!;:]\s+)(?:can|could|do|does|did|is|are|am|may|will|would|should|must|have|has|was|were)\s+(?:i|we|you|my|our|the|a|an|it|this|that|these|those|there|they|he|she|someone|anyone|employees?|\w+s)\b[^.?!]*\?\s*$"
-    r"|(?:吗|么|是否|能否|可否|可不可以|能不能|是不是|有没有)[^。？?]*[？?]?\s*$",
-    re.I,
+    r"(?:^|[.?!;:]\s+)(?i:can|could|do|does|did|is|are|am|may|will|would|should|must|have|has|was|were)\s+"
+    # the subject: a pronoun, an article, a plural ... or a name ("Will GSA send me a chair?")
+    r"(?:(?i:i|we|you|my|our|the|a|an|it|this|that|these|those|there|they|he|she|someone|anyone|employees?|\w+s)\b|[A-Z][\w.&-]*\b)"
+    r"[^.?!]*\?\s*$"
+    r"|(?:吗|么|是否|能否|可否|可不可以|能不能|是不是|有没有)[^。？?]*[？?]?\s*$"
 )
-
-
-# ... and with a name as its subject: "Will GSA send me a chair?", "Does Sourcegraph pay …?"
-_YES_NO_NAMED = re.compile(r"(?:^|[.?!;:]\s+)(?:Can|Could|Do|Does|Did|Is|Are|May|Will|Would|Should|Must|Has|Have|Was|Were)\s+[A-Z][\w.&-]*\b[^.?!]*\?\s*$")
 
 
 def is_yes_no(question: str) -> bool:
     """Whether the question (its last sentence) is answered yes or no."""
-    question = question.strip()
-    return bool(_YES_NO.search(question) or _YES_NO_NAMED.search(question))
+    return bool(_YES_NO.search(question.strip()))
 
 
 # Where a question's setup ends and its asking begins inside one sentence: "Thanksgiving is a
