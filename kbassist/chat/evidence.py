@@ -396,6 +396,15 @@ def answer_values(quantities: list[Quantity], stated: list[Quantity]) -> list[Qu
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+# An adverb of the asker's stance says how they ask, not what: "Realistically, how long …?"
+# asks about nothing the passages lack (18f-s11-02 was refused for it). Matched as the word
+# itself, not in GENERIC: their stems are content words ("technically" → "technic" of
+# "Technical Success", "currently" → "current"), which a replay showed GENERIC then ignores.
+_STANCE_ADVERBS = frozenset(
+    "realistically honestly basically generally typically actually ideally usually normally currently really "
+    "seriously hopefully probably possibly personally obviously technically literally approximately roughly "
+    "exactly quickly briefly simply just frankly officially practically".split()
+)
 
 
 def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: EvidenceIndex, share: Callable[[Iterable[str]], dict], *, limit: int = 3) -> list[str]:
@@ -417,6 +426,8 @@ def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: Ev
             present |= unit.tokens | unit.context_tokens | unit.heading_tokens
     candidates: dict[str, list[str]] = {}
     for word in _WORD.findall(plain(question)):
+        if word.lower() in _STANCE_ADVERBS:
+            continue
         tokens = [t for t in tokenize(word) if t not in GENERIC and len(t) > 2 and not t.isdigit() and "'" not in t]
         if tokens and not any(t in present for t in tokens) and word.lower() not in {w.lower() for w in candidates}:
             candidates[word] = tokens
