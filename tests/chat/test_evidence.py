@@ -251,8 +251,6 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
     # "when" that only sets the scene does not make a question about a date
     ("What's the keyboard shortcut to lock my MacBook when I step away?", None),
     ("What percentage of the M&IE rate do I get when traveling?", "number"),
-    ("Sprint work fills our 1-1s. How often should we have a growth conversation?", "frequency"),
-    ("我多久需要换一次密码？", "frequency"),
 ])
 def test_the_kind_of_value_a_question_asks_for(question, wanted):
     assert wanted_value(question) == wanted
@@ -281,15 +279,6 @@ def test_a_time_relative_to_another_answers_when_something_happens():
                "Use this form for changes to base salary only."]
     found = answerability("When will my salary change be reflected in payroll?", sources)
     assert found.has_value and "month following" in found.best.text
-
-
-def test_a_frequency_answers_how_often_and_a_mere_mention_of_the_meeting_does_not():
-    sources = ["Managers hold weekly 1-1s with each report.",
-               "Growth conversations: we expect each teammate has one at least once a quarter.",
-               "Growth conversations are the teammate's chance to talk about their career."]
-    found = answerability("How often should I have a growth conversation with my manager?", sources)
-    assert found.wanted == "frequency" and found.has_value and "once a quarter" in found.best.text
-    assert not answerability("How often should I have a growth conversation?", sources[2:]).has_value
 
 
 def test_for_a_yes_no_question_the_rule_for_another_condition_is_the_answer():

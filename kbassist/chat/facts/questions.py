@@ -82,19 +82,6 @@ _RELATIVE_DATE = re.compile(
 )
 
 
-# "How often do we have a growth conversation?": a frequency answers it ("at least once a
-# quarter", "every 90 days", "quarterly", "每季度一次"), or a period between times ("9 weeks").
-_ASKS_HOW_OFTEN = re.compile(r"\bhow (?:often|frequently)\b|多久一次|多长时间一次|每隔多久|多久.{0,8}一次|频率")
-_FREQUENCY = re.compile(
-    r"\b(?:once|twice|thrice|(?:\d+|two|three|four|five|six|several|a few|multiple) times)\s+(?:a|an|per|each|every)\b"
-    r"|\b(?:every|each|per)\s+(?:(?:\d+|other|two|three|four|six|few|couple of)\s+)?(?:business\s+|calendar\s+)?"
-    r"(?:day|week|month|quarter|year|hour|minute|pay ?period|sprint|cycle|semester|half)s?\b"
-    r"|\b(?:daily|weekly|bi-?weekly|fortnightly|monthly|bi-?monthly|quarterly|annually|yearly|semi-?annually|bi-?annually|hourly|nightly)\b"
-    r"|每(?:\d+|[一二三四五六两半]|隔)?(?:个)?(?:天|日|周|星期|月|季度?|年|小时)|[一二两三四\d]次",
-    re.I,
-)
-
-
 # "When does the balance reset?" asks for a date; "the shortcut to lock it when I step away"
 # and "the rate when traveling" use "when" for a circumstance, not as the question word.
 _ASKS_WHEN = re.compile(
@@ -105,8 +92,8 @@ _ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 
 
 def wanted_value(question: str) -> str | None:
-    """The kind of value the question asks for: "phone", "email", "duration", "frequency",
-    "amount", "date", "number" or None, read from the part that asks (``asking_part``): "I've used up
+    """The kind of value the question asks for: "phone", "email", "duration", "amount",
+    "date", "number" or None, read from the part that asks (``asking_part``): "I've used up
     the statutory minimum. How do I log more days off?" asks for no number. Where that part
     asks for none, a phone number or an address the setup names is still what is wanted ("I
     need the phone number for IT. Who do I call?")."""
@@ -126,8 +113,6 @@ def _kind_asked(q: str) -> str | None:
         return "email"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
-    if _ASKS_HOW_OFTEN.search(q):
-        return "frequency"
     if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
         return "duration"
     if _ASKS_TIME.search(q):
@@ -173,8 +158,6 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
         return True
     if wanted == "duration":
         return bool(kinds & {"duration"})
-    if wanted == "frequency":
-        return bool(_FREQUENCY.search(text)) or "duration" in kinds
     if wanted == "amount":
         return bool(kinds & {"money", "number", "percent", "duration"})
     if wanted == "date":
