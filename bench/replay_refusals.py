@@ -107,9 +107,10 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
                     cache_file.write_text(json.dumps(cache))
                 row["mentioned"] = cache[key]
             if evidence and check_from <= row["answerability"] < check_to:
-                key = "p:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], evidence]).encode()).hexdigest()
+                titled = grounding.titled_check_evidence()  # as answer() asks it
+                key = "p:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, q["question"], titled]).encode()).hexdigest()
                 if key not in cache:
-                    cache[key] = answer_probability(q["question"], evidence, get_checker())
+                    cache[key] = answer_probability(q["question"], titled, get_checker())
                     cache_file.write_text(json.dumps(cache))
                 row["p_yes"] = cache[key]
                 if row["p_yes"] is not None and row["p_yes"] < settings.KB_CHECK_CONFIRM_BELOW and row["wanted"] in VALUE_KINDS:

@@ -455,7 +455,7 @@ def _evidence_states_answer(turn: Turn, found: Found):
         record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
         verdict = False if record["mentioned"] is False else None
     if verdict is None and unsure(found):
-        probability = answer_probability(turn.question, evidence, checker)
+        probability = answer_probability(turn.question, grounding.titled_check_evidence(), checker)
         if probability is not None:
             verdict = probability >= min_yes(grounding)
             record["p_yes"] = round(probability, 3)

@@ -170,6 +170,27 @@ def test_the_check_reads_the_sentence_the_answerability_rests_on_first():
     assert any("3:30 PM" in sentence for sentence in read)
 
 
+def test_the_check_reads_each_sentence_after_its_page_and_section():
+    """Told whose row a value is ("Account Executive" or "Customer Engineer"), the model says
+    "yes" less often to another thing's value."""
+    from kbassist.chat.grounding import Grounding
+
+    sources = [{"n": 1, "title": "Sales compensation", "section": "Draws", "location": "Draws › Account Executives", "text":
+                "Account Executives receive a quarterly draw of $2,500 against their year-end payout."},
+               {"n": 2, "title": "Travel FAQ", "section": "", "location": "", "text": "Book trips through the travel desk."}]
+    grounding = Grounding("How much is the quarterly draw?", sources)
+    titled = grounding.titled_check_evidence()
+    assert titled[0] == "[Sales compensation › Draws › Account Executives] " + grounding.check_evidence()[0]
+    assert all(t.startswith("[") for t in titled)
+
+
+def test_the_answer_check_is_asked_over_the_titled_evidence(handbook, employee, checker):
+    check = checker("Yes")
+    ask(QUESTION, employee, ScriptedBackend("You get 12 weeks of paid parental leave."))
+    asked = [m.content for call in check.calls for m in call if "Does the text state the answer" in m.content]
+    assert asked and all("Text:\n- [" in content for content in asked)
+
+
 def test_the_mention_check_asks_whether_the_text_names_the_word_or_says_it_in_other_words():
     messages = mention_messages("sabbatical", ["Up to 4 weeks of paid care leave."])
     assert messages[0].role == "system" and "yes or no" in messages[0].content
