@@ -89,7 +89,7 @@ class Grounding:
         first the one the answerability rests on (it may rank below the quoted ones: a
         sentence naming more of the question's words can still lack its answer), then the
         quoted evidence."""
-        return [ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}" for ev in self._check_sentences(k)]
+        return [_check_text(ev) for ev in self._check_sentences(k)]
 
     def titled_check_evidence(self, k: int = 3) -> list[str]:
         """``check_evidence`` with each sentence after the page and section it comes from
@@ -99,12 +99,7 @@ class Grounding:
         questions of both handbooks' sets whose check decides: AUC 0.908 against 0.885; at the
         0.6 bar, 3 more unanswerable questions refused and 1 fewer answerable one)."""
         by_n = {s["n"]: s for s in self.sources}
-        titled = []
-        for ev, text in zip(self._check_sentences(k), self.check_evidence(k)):
-            source = by_n.get(ev.source_n, {})
-            where = " › ".join(part for part in (source.get("title"), source.get("location")) if part)
-            titled.append(f"[{where}] {text}" if where else text)
-        return titled
+        return [_titled(by_n.get(ev.source_n, {}), _check_text(ev)) for ev in self._check_sentences(k)]
 
     @cached_property
     def _unused_words(self) -> list[str]:
@@ -232,6 +227,16 @@ class Grounding:
         for ev in self.supporting(answer):
             spans.setdefault(ev.source_n, []).append([ev.start, ev.end])
         return spans
+
+
+def _check_text(ev: EvidenceSentence) -> str:
+    """A sentence as the answer check reads it: after its table header or list lead-in."""
+    return ev.quote if not ev.context or ev.quote.startswith(ev.context) else f"{ev.context} {ev.quote}"
+
+
+def _titled(source: dict, text: str) -> str:
+    where = " › ".join(part for part in (source.get("title"), source.get("location")) if part)
+    return f"[{where}] {text}" if where else text
 
 
 def _encode(texts: list[str]):
