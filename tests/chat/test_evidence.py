@@ -539,3 +539,19 @@ def test_the_units_of_one_source_support_the_answer_sentence_that_cites_it():
     ranked = rank_evidence("Parents get 12 weeks of paid leave [2].", sources, only=2)
     assert {e.source_n for e in ranked} == {2}
     assert ranked[0].text == "You are entitled to 12 weeks of paid parental leave."
+
+
+def test_a_word_only_the_askers_setup_uses_weighs_less_than_a_word_of_what_is_asked():
+    sources = ["We have an ops on-call rotation managed through OpsGenie. Each shift is 7 days long, starting and ending "
+               "on Monday 9AM UTC. We recommend a 5-10 min delay in OpsGenie during your sleep hours. If you do not "
+               "acknowledge a page within 10 minutes, someone else will get paged."]
+    question = "I'm on the ops on-call rotation in OpsGenie starting Monday. How long do I have to acknowledge a page?"
+    assert rank_evidence(question, sources)[0].text.startswith("If you do not acknowledge")
+
+
+def test_the_askers_setup_is_the_words_its_asking_part_does_not_use():
+    from kbassist.chat.evidence import setup_tokens
+
+    assert setup_tokens("I'm on call starting Monday. How long do I have to acknowledge a page?") >= {"monday", "start"}
+    assert not setup_tokens("I'm on call starting Monday. How long do I have to acknowledge a page?") & {"acknowledg", "page"}
+    assert setup_tokens("How long do I have to acknowledge a page?") == set()
