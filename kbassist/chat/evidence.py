@@ -11,7 +11,8 @@ condition its label states (``facts.conditions``) and the values it holds
 * **Scores.** Lexical overlap with the question, each question token weighted by its rarity
   among the given sources (numbers and named terms weigh more), blended with the cosine of
   the embeddings when ``encode`` is given; a unit that holds the kind of value the question
-  asks for ("how many", "how long", "when") gains a little.
+  asks for ("how many", "how long", "when") gains a little. A word only the asker's setup uses
+  ("I'm on call starting Monday.") weighs half as much as one of what is asked (``SETUP_WEIGHT``).
 * **Conditions.** Rows and list items often hold one value per condition ("Fewer than 3
   years: 4 hours per pay period"). The question's condition (years of service, "new
   employee", grade, trip length, full-time/part-time, or the label of one row of a list,
