@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import ROOT, read_jsonl, setup_django  # noqa: E402
 from _readme import rewrite_section, stamp, table  # noqa: E402
-
-SETS = {"18f": "handbook-18f.jsonl", "sourcegraph": "handbook-sourcegraph.jsonl"}
+from replay_refusals import SETS, stored_search  # noqa: E402
 
 
 def checked_questions(handbook: str, limit: int):
@@ -39,17 +38,12 @@ def checked_questions(handbook: str, limit: int):
 
     from kbassist.chat import policy
     from kbassist.chat.answering import found_hits
-    from kbassist.chat.models import Message
     from kbassist.chat.turn import Found
 
     user = User.objects.get(username="eval")
     out = []
     for q in read_jsonl(ROOT / "bench" / "eval" / SETS[handbook]):
-        asked = Message.objects.filter(role="user", content=q["question"]).order_by("-id").first()
-        reply = asked and Message.objects.filter(conversation=asked.conversation, role="assistant", id__gt=asked.id).order_by("id").first()
-        query, how = q["question"], "as asked"
-        if reply and reply.search_query and reply.search_query != q["question"]:
-            query, how = reply.search_query, "translated"
+        query, how, _ = stored_search(q["question"])
         hits = found_hits(query, how, q["question"], user)
         if not policy.judge_relevance(query, hits).relevant:
             continue

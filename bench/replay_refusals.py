@@ -52,6 +52,19 @@ GRID_BELOW = (0.66, 0.75, 1.01)
 GRID_YES = (0.5, 0.6, 0.65, 0.7)
 
 
+def stored_search(question: str) -> tuple[str, str, bool]:
+    """``(query, how, asked)``: what the last evaluation that asked ``question`` searched for
+    (for a Chinese question, the model's English translation; "translated"), else the question
+    itself ("as asked"); ``asked`` says whether an evaluation has answered it at all."""
+    from kbassist.chat.models import Message
+
+    asked = Message.objects.filter(role="user", content=question).order_by("-id").first()
+    reply = asked and Message.objects.filter(conversation=asked.conversation, role="assistant", id__gt=asked.id).order_by("id").first()
+    if reply and reply.search_query and reply.search_query != question:
+        return reply.search_query, "translated", True
+    return question, "as asked", reply is not None
+
+
 def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None) -> list[dict]:
     data = ROOT / "data" / "eval" / handbook
     os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
@@ -63,7 +76,6 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     from kbassist.chat import policy
     from kbassist.chat.answer_check import answer_probability, copied_answer, evidence_mentions
     from kbassist.chat.answering import VALUE_KINDS, found_hits, wanted_kind
-    from kbassist.chat.models import Message
     from kbassist.chat.turn import Found
     from kbassist.chat.rewrite import to_english
     from kbassist.llm import get_backend, get_checker
@@ -74,12 +86,8 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     rows, dumped = [], []
     for q in read_jsonl(ROOT / "bench" / "eval" / SETS[handbook]):
-        asked = Message.objects.filter(role="user", content=q["question"]).order_by("-id").first()
-        reply = asked and Message.objects.filter(conversation=asked.conversation, role="assistant", id__gt=asked.id).order_by("id").first()
-        query, how = q["question"], "as asked"
-        if reply and reply.search_query and reply.search_query != q["question"]:
-            query, how = reply.search_query, "translated"
-        elif reply is None and is_chinese(q["question"]) and settings.KB_TRANSLATE_QUERIES:
+        query, how, asked = stored_search(q["question"])
+        if not asked and is_chinese(q["question"]) and settings.KB_TRANSLATE_QUERIES:
             # a question no evaluation has asked yet: translate it as answer() would (cached)
             key = "translation:" + hashlib.sha256(json.dumps([settings.KB_LLM_MODEL, q["question"]]).encode()).hexdigest()
             if key not in cache:
