@@ -52,6 +52,7 @@ class Grounding:
     def __init__(self, question: str, sources: list[dict], term_share=None):
         self.question = question
         self.sources = sources
+        self.source_by_n = {s["n"]: s for s in sources}
         self.term_share = term_share  # tokens -> share of the knowledge base's chunks with each
         self.index = EvidenceIndex(sources)
         self._supporting: dict[str, list[EvidenceSentence]] = {}  # by answer text
@@ -98,8 +99,7 @@ class Grounding:
         belongs to, the 1.5B says "yes" less often to another thing's value (session 12, 355
         questions of both handbooks' sets whose check decides: AUC 0.908 against 0.885; at the
         0.6 bar, 3 more unanswerable questions refused and 1 fewer answerable one)."""
-        by_n = {s["n"]: s for s in self.sources}
-        return [_titled(by_n.get(ev.source_n, {}), _check_text(ev)) for ev in self._check_sentences(k)]
+        return [_titled(self.source_by_n.get(ev.source_n, {}), _check_text(ev)) for ev in self._check_sentences(k)]
 
     @cached_property
     def _unused_words(self) -> list[str]:
@@ -136,7 +136,7 @@ class Grounding:
         answer, the source sentence that supports what it says, and the sentence that best
         answers the question if that is another; without an answer (or support), the best
         one or two sentences for the question."""
-        by_n = {s["n"]: s for s in self.sources}
+        by_n = self.source_by_n
         chosen = self.supporting(answer)[:1] if answer else []
         # ...and the sentence that best answers the question, when it is another one: a
         # wrong answer must not hide the right sentence.
