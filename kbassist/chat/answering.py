@@ -416,12 +416,13 @@ def _refused(turn: Turn, found: Found):
             if verdict is True or (verdict is None and not grounding.weak):
                 return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
-    shown = list(suggestions)
-    yield found.event([])
-    if relevance.relevant:  # on the topic, but not the answer: say what it does cover
-        shown += found.sources[:3]
-        covered = list(dict.fromkeys(f"- {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources[:3]))
-        text = turn.say(NOT_ANSWERED) + "\n\n" + turn.say(COVERS) + "\n" + "\n".join(covered)
+    # On the topic, but not the answer: say what it does cover, and give those passages as
+    # sources (none cited) so the asker can open them and read for themselves.
+    covered = _cite(found.sources[:3], "") if relevance.relevant else []
+    yield found.event(covered)
+    if covered:
+        listed = list(dict.fromkeys(f"- {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in covered))
+        text = turn.say(NOT_ANSWERED) + "\n\n" + turn.say(COVERS) + "\n" + "\n".join(listed)
     else:
         text = turn.say(REFUSED)
         if suggestions:
@@ -429,7 +430,7 @@ def _refused(turn: Turn, found: Found):
     text += "\n\n" + turn.say(CURATORS)
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
-    return Outcome(Kind.REFUSED, text=text, query=found.query, extra={"suggestions": suggestions}, shown=shown)
+    return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, extra={"suggestions": suggestions}, shown=suggestions)
 
 
 def _evidence_states_answer(turn: Turn, found: Found):
@@ -553,7 +554,7 @@ def _generated(turn: Turn, found: Found):
     text = "".join(pieces).strip()
     if status == Status.COMPLETE and model_declined(text):
         if not _trusted(turn, found):
-            return Outcome(Kind.REFUSED, text=text, query=found.query, model_name=model_name)
+            return Outcome(Kind.REFUSED, text=text, citations=_cite(sources, ""), query=found.query, model_name=model_name)
         # The model says its sources do not answer, but the evidence was judged to before it
         # wrote: the quoted evidence is the answer (both model declines of our generated runs
         # were such answerable questions, 18f-en-045 and 18f-s8-09).

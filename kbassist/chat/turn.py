@@ -39,8 +39,8 @@ class Outcome:
     query: str = ""
     model_name: str = ""
     extra: dict = field(default_factory=dict)  # sent with the ``done`` event only
-    # Sources the answer names beyond the ``sources`` events (a refusal's FAQ suggestions and
-    # what it says the knowledge base covers): for the audit trail, they were shown too.
+    # Sources the answer names beyond the ``sources`` events and its citations (a refusal's
+    # FAQ suggestions): for the audit trail, they were shown too.
     shown: list[dict] = field(default_factory=list)
     guard: dict = field(default_factory=dict)  # which guard rail withheld it, and why: stored, never sent
 

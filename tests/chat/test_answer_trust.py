@@ -98,11 +98,24 @@ def test_an_on_topic_question_the_sources_do_not_answer_is_refused(handbook, emp
     assert "none of them answers this question" in done["answer"] and "Leave" in done["answer"]
 
 
+def test_a_refusal_on_the_topic_gives_the_passages_it_covers_to_open_but_cites_none(handbook, employee):
+    """"What it does cover" is something the asker can open and read, as a source of no claim."""
+    events = list(answer("How many days of wedding leave do I get?", user=employee, backend=ScriptedBackend(), line=GenerationLine()))
+    done = events[-1]
+    assert done["kind"] == "refused"
+    assert done["citations"] and all(not c["cited"] for c in done["citations"])
+    assert {c["title"] for c in done["citations"]} == {"Leave"} and all(c["text"] for c in done["citations"])
+    sent = next(e for e in events if e["type"] == "sources")["sources"]
+    assert [s["n"] for s in sent] == [c["n"] for c in done["citations"]]
+    assert Message.objects.get(pk=done["message_id"]).citations == done["citations"]
+
+
 def test_the_model_saying_its_sources_do_not_answer_counts_as_a_refusal_where_the_evidence_was_unsure(handbook, employee, settings):
     settings.KB_CHECK_MODEL, settings.KB_CHECK_BELOW = "", 1.01  # unsure, and nothing checked it
     done = ask("How many weeks of paid parental leave do I get?", employee,
                ScriptedBackend("The knowledge base does not cover this question."))
     assert done["kind"] == "refused"
+    assert done["citations"] and not any(c["cited"] for c in done["citations"])  # the sources it was given stay listed
 
 
 def test_a_model_declining_over_evidence_judged_to_answer_gives_the_quoted_evidence(handbook, employee, settings):
