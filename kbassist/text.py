@@ -22,10 +22,11 @@ _CJK_RE = re.compile(f"[{CJK}]")
 CITATION = re.compile(r"\[(\d{1,2})\](?!\()")
 _CITATION_WITH_SPACE = re.compile(r"\s*\[\d{1,2}\](?!\()")
 
-# A sentence ends at: . ! ? (one or more) before white space; 。！？； (and a run of them);
-# a line break. The end punctuation belongs to the sentence it ends.
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|[。！？；!?]+|\n")
-_SENTENCE_END_IN_LINES = re.compile(r"[.!?]+(?=\s|$)|[。！？；!?]+")
+# A sentence ends at: . ! ? (one or more) before white space or a Chinese character; 。！？；
+# (and a run of them); a line break. The end punctuation belongs to the sentence it ends. A "?"
+# inside a word is no end: "…/edit?usp=sharing" was cut there, and the URL broken.
+_SENTENCE_END = re.compile(rf"[.!?]+(?=\s|$)|[!?]+(?=[{CJK}])|[。！？；]+|\n")
+_SENTENCE_END_IN_LINES = re.compile(rf"[.!?]+(?=\s|$)|[!?]+(?=[{CJK}])|[。！？；]+")
 
 
 def is_cjk(char: str) -> bool:

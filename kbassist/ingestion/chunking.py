@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import groupby
 
-from kbassist.text import CJK, split_sentences
+from kbassist.text import CJK, sentence_spans
 
 from .parsers import Block
 
@@ -73,13 +73,15 @@ def _units(text: str, size: int) -> list[_Unit]:
         if n <= size:
             units.append(_Unit(paragraph, n, "\n\n"))
             continue
-        pieces = []
-        for sentence in split_sentences(paragraph, at_line_breaks=False):
-            if sentence:
-                pieces.extend([sentence] if count_tokens(sentence) <= size else _split_long(sentence, size))
-        for i, piece in enumerate(pieces):
-            joiner = "\n\n" if i == 0 else ("" if _CJK_END.search(pieces[i - 1]) else " ")
-            units.append(_Unit(piece, count_tokens(piece), joiner))
+        # Between two sentences, the paragraph's own white space: a long list keeps its items
+        # on their lines (joined by spaces, "… in. 1. Have each speaker sign …", they were no
+        # longer items to the evidence).
+        for joiner, sentence in _sentences_with_gaps(paragraph):
+            parts = [sentence] if count_tokens(sentence) <= size else _split_long(sentence, size)
+            for k, part in enumerate(parts):
+                if k:
+                    joiner = "" if _CJK_END.search(parts[k - 1]) else " "
+                units.append(_Unit(part, count_tokens(part), joiner))
     return units
 
 
@@ -119,6 +121,19 @@ def _split_table(caption: list[str], head: list[str], rows: list[str], size: int
 
 
 _CJK_END = re.compile(rf"[{CJK}。！？；，]$")
+_LIST_NUMBER = re.compile(r"\d{1,3}\.$")
+
+
+def _sentences_with_gaps(paragraph: str) -> list[tuple[str, str]]:
+    """``(white space before it, sentence)`` for each sentence of ``paragraph`` ("\\n\\n" before
+    the first); a list number ("1." of "1. Have each …") ends no sentence."""
+    spans: list[list[int]] = []
+    for start, end in sentence_spans(paragraph, at_line_breaks=False):
+        if spans and _LIST_NUMBER.match(paragraph[spans[-1][0] : spans[-1][1]]):
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [("\n\n" if k == 0 else paragraph[spans[k - 1][1] : start], paragraph[start:end]) for k, (start, end) in enumerate(spans)]
 
 
 def _split_long(text: str, size: int) -> list[str]:

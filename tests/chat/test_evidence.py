@@ -9,11 +9,13 @@ import pytest
 
 from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, missing_words, rank_evidence
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
+from kbassist.chat.facts.markup import plain
 from kbassist.chat.facts.numbers import parse_number
 from kbassist.chat.facts.quantities import parse_quantities
 from kbassist.chat.facts.questions import is_yes_no, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import split_units
+from kbassist.text import split_sentences
 
 # A few rows of the 18F handbook, travel-and-leave/leave.md.
 ANNUAL_LEAVE = """You may use annual leave for any reason. Annual leave accrues based on how long you’ve worked for the federal government:
@@ -90,6 +92,24 @@ def test_abbreviations_do_not_end_a_sentence():
         "The office is at 1800 F St. NW in Washington.",
         "Visit us.",
     ]
+
+
+def test_a_question_mark_inside_a_word_ends_no_sentence_but_one_before_chinese_does():
+    assert split_sentences("Open https://docs.example.com/d/1/edit?usp=sharing now. Done!") == [
+        "Open https://docs.example.com/d/1/edit?usp=sharing now.", "Done!"]
+    assert split_sentences("能报销吗?可以。") == ["能报销吗?", "可以。"]
+
+
+def test_a_sentence_ending_in_a_bare_url_keeps_its_end_and_the_next_sentence_stays_apart():
+    """sg-s15-08's quote read "Yes, see repository permissions documentation (": the URL was
+    masked with the ")." after it, so the sentence had no end."""
+    text = "> Yes, see the permissions documentation (https://docs.example.com/admin/permissions). Ask #security for more."
+    units = split_units(text)
+    assert [u.text for u in units] == [
+        "> Yes, see the permissions documentation (https://docs.example.com/admin/permissions).",
+        "Ask #security for more.",
+    ]
+    assert plain(units[0].text) == "Yes, see the permissions documentation (https://docs.example.com/admin/permissions)."  # no blockquote marker
 
 
 # --- ranking ------------------------------------------------------------------------------------------

@@ -40,3 +40,18 @@ def test_chinese_without_spaces_is_split_by_characters_and_sentences():
     assert " " not in chunks[0].text
     unbroken = "员" * 300
     assert all(count_tokens(c.text) <= 50 for c in chunk_blocks([Block(unbroken)], size=50, overlap=0))
+
+
+def test_a_long_list_keeps_its_items_on_their_lines_and_its_links_whole():
+    """Cut at sentence ends, a list too long for one chunk was joined back with spaces: its
+    items ran together on one line ("… in. 1. Have each speaker sign …"), and a link's
+    "edit?usp=sharing" was cut at its "?"."""
+    items = [f"1. Step {i}: ask the speaker to read rule {i}. Then file it." for i in range(30)]
+    items[3] = "1. Have each speaker sign the [agreement](https://docs.example.com/d/1/edit?usp=sharing) first."
+    text = "Follow these steps:\n" + "\n".join(items)
+    chunks = chunk_blocks([Block(text, heading="Steps")], size=60, overlap=10)
+    assert len(chunks) > 3
+    for chunk in chunks:  # (a chunk may begin inside an item: the overlap cuts at a sentence)
+        assert all(line.startswith("1. ") for line in chunk.text.split("\n")[1:])
+        assert "it. 1." not in chunk.text and "first. 1." not in chunk.text
+    assert any("](https://docs.example.com/d/1/edit?usp=sharing) first." in c.text for c in chunks)

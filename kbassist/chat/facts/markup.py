@@ -9,8 +9,11 @@ import re
 from kbassist.text import CITATION
 
 # Masked before scanning (same length, so offsets hold): link targets, bare URLs, template
-# tags, ``[n]`` citation markers, HTML tags.
-_MASK = re.compile(r"\]\([^)\s]*\)|<https?://[^>\s]*>|https?://\S+|www\.\S+|{%.*?%}|{{.*?}}|<[^>\n]{1,200}>", re.S)
+# tags, ``[n]`` citation markers, HTML tags. A bare URL ends before the punctuation that
+# closes its sentence or parenthesis ("documentation (https://docs.example.com/x)."): masked
+# with it, the sentence lost its end and was quoted as "documentation (".
+_BARE_URL = r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]'\"’”]*(?:\s|$))"
+_MASK = re.compile(rf"\]\([^)\s]*\)|<https?://[^>\s]*>|{_BARE_URL}|{{%.*?%}}|{{{{.*?}}}}|<[^>\n]{{1,200}}>", re.S)
 
 
 def mask(text: str) -> str:
@@ -28,6 +31,7 @@ def mask(text: str) -> str:
 def plain(text: str) -> str:
     """Markdown made readable: links become their text, emphasis and escapes go, template
     tags and HTML tags go, table pipes become separators."""
+    text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a blockquote's marker
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"<https?://[^>]+>|{%.*?%}|{{.*?}}|<[^>\n]{1,200}>", "", text, flags=re.S)
     text = re.sub(r"\*\*|__|(?<![\w*])[*_](?=\S)|(?<=\S)[*_](?![\w*])", "", text)
