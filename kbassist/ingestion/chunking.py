@@ -63,8 +63,12 @@ def _units(text: str, size: int) -> list[_Unit]:
         paragraph = paragraph.strip()
         if not paragraph:
             continue
-        n = count_tokens(paragraph)
         table = _table_parts(paragraph)
+        if table is not None:
+            caption, (header, separator), rows = table
+            table = caption, [header, _compact_separator(separator)], rows
+            paragraph = "\n".join(caption + table[1] + rows)
+        n = count_tokens(paragraph)
         if table is not None:
             pieces = [paragraph] if n <= size else _split_table(*table, size)
             if pieces:
@@ -98,6 +102,18 @@ def _table_parts(paragraph: str) -> tuple[list[str], list[str], list[str]] | Non
     if len(lines) < 2 or not _TABLE_SEPARATOR.match(lines[1]) or not all(_TABLE_ROW.match(x) for x in lines):
         return None
     return caption, lines[:2], lines[2:]
+
+
+def _compact_separator(line: str) -> str:
+    """A table's separator row with three dashes a column ("| --- | :---: |"): padded to the
+    columns' width, its dashes counted as tokens alone made the header longer than a chunk,
+    and three tables in four of the Sourcegraph handbook were then cut as word runs, their
+    rows without the header that names their columns."""
+    cells = line.strip().strip("|").split("|")
+    compact = "| " + " | ".join(
+        (":" if c.strip().startswith(":") else "") + "---" + (":" if len(c.strip()) > 1 and c.strip().endswith(":") else "") for c in cells
+    ) + " |"
+    return compact if len(compact) < len(line) else line
 
 
 def _split_table(caption: list[str], head: list[str], rows: list[str], size: int) -> list[str]:

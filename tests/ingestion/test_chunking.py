@@ -55,3 +55,20 @@ def test_a_long_list_keeps_its_items_on_their_lines_and_its_links_whole():
         assert all(line.startswith("1. ") for line in chunk.text.split("\n")[1:])
         assert "it. 1." not in chunk.text and "first. 1." not in chunk.text
     assert any("](https://docs.example.com/d/1/edit?usp=sharing) first." in c.text for c in chunks)
+
+
+def test_a_wide_padded_table_is_cut_between_rows_each_piece_with_its_header():
+    """A separator row padded to its columns' width ("| ------…- |") counted one token a dash:
+    the header alone outgrew a chunk, and the table was cut as word runs, rows without header."""
+    width = 120
+    header = "| " + "Source".ljust(width) + " | " + "How long is this data kept for?".ljust(width) + " |"
+    separator = "| " + "-" * width + " | " + "-" * width + " |"
+    rows = [f"| Tool {i}".ljust(width + 2) + f" | {i * 10} days".ljust(width + 3) + " |" for i in range(40)]
+    text = "\n".join([header, separator, *rows])
+    chunks = chunk_blocks([Block(text, heading="Product data")], size=100, overlap=20)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        lines = chunk.text.split("\n")
+        assert lines[0] == header and lines[1] == "| --- | --- |"
+        assert all(line.startswith("| Tool ") for line in lines[2:])
+    assert all(any(f"| {i * 10} days" in c.text for c in chunks) for i in range(40))
