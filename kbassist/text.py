@@ -22,11 +22,13 @@ _CJK_RE = re.compile(f"[{CJK}]")
 CITATION = re.compile(r"\[(\d{1,2})\](?!\()")
 _CITATION_WITH_SPACE = re.compile(r"\s*\[\d{1,2}\](?!\()")
 
-# A sentence ends at: . ! ? (one or more) before white space or a Chinese character; 。！？；
-# (and a run of them); a line break. The end punctuation belongs to the sentence it ends. A "?"
-# inside a word is no end: "…/edit?usp=sharing" was cut there, and the URL broken.
-_SENTENCE_END = re.compile(rf"[.!?]+(?=\s|$)|[!?]+(?=[{CJK}])|[。！？；]+|\n")
-_SENTENCE_END_IN_LINES = re.compile(rf"[.!?]+(?=\s|$)|[!?]+(?=[{CJK}])|[。！？；]+")
+# A sentence ends at: . ! ? (one or more) before white space; an ASCII ! or ? after a Chinese
+# character or before one (or a closing quote or bracket); 。！？； (and a run of them); a line
+# break. The end punctuation belongs to the sentence it ends. A "?" inside a Latin word is no
+# end: "…/edit?usp=sharing" was cut there, and the URL broken.
+_CJK_ASCII_END = rf"(?<=[{CJK}])[!?]+|[!?]+(?=[{CJK}\"'”’)\]*])"  # "要多少天?3天", "能报销吗?”"
+_SENTENCE_END = re.compile(rf"[.!?]+(?=\s|$)|{_CJK_ASCII_END}|[。！？；]+|\n")
+_SENTENCE_END_IN_LINES = re.compile(rf"[.!?]+(?=\s|$)|{_CJK_ASCII_END}|[。！？；]+")
 
 
 def is_cjk(char: str) -> bool:

@@ -167,8 +167,11 @@ def _prepare(request, body: bytes):
     return key.user, name, ask, stream
 
 
-def sources_footer(request, citations: list[dict]) -> str:
-    """"Sources:" and one line per cited source (all of them when none is cited)."""
+def sources_footer(request, citations: list[dict], kind: str = "") -> str:
+    """"Sources:" and one line per cited source (all of them when none is cited); none for a
+    refusal, whose passages are no sources of anything (they stay in ``sources``)."""
+    if kind == "refused":
+        return ""
     shown = [c for c in citations if c.get("cited")] or citations
     if not shown:
         return ""
@@ -271,7 +274,7 @@ async def chat_completions(request):
     done, conversation_id = whole.done, whole.conversation_id
     if done is None:
         return error_response(ApiError(500, whole.problem))
-    content = done["answer"] + sources_footer(request, done["citations"])
+    content = done["answer"] + sources_footer(request, done["citations"], done["kind"])
     return JsonResponse(
         {
             "id": f"chatcmpl-{done['message_id']}",
@@ -314,7 +317,7 @@ async def _stream(request, user, name, ask, stop, created):
     if done is None:
         yield present.sse({"error": {"message": "; ".join(errors) or "No answer.", "type": "server_error", "code": "server_error"}})
         return
-    rest = tail_after_stream(marked.sent, done["answer"]) + sources_footer(request, done["citations"])
+    rest = tail_after_stream(marked.sent, done["answer"]) + sources_footer(request, done["citations"], done["kind"])
     if rest:
         yield chunk({"content": rest})
     yield chunk({}, "stop", usage=_usage(done), **_extras(request, done, conversation_id))

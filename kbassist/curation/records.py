@@ -48,7 +48,9 @@ def record_answers(messages) -> list[AnswerRecord]:
             created_at=message.created_at, kind=message.kind, ttft_ms=_number(message.timings.get("ttft_ms")),
         )
         records.append(record)
-        sources = [c for c in message.citations if c.get("cited")] or message.citations
+        # all of an answer's sources when it cites none (quoted passages), but never those of a
+        # refusal: the passages it gives to read did not answer
+        sources = [c for c in message.citations if c.get("cited")] or ([] if message.kind == Message.Kind.REFUSED else message.citations)
         collections = {names[c["collection"]] for c in sources if c.get("collection") in names}
         for c in sources:
             if c.get("collection") in names and (c.get("document_id") or c.get("faq_id")):

@@ -137,18 +137,27 @@ def _split_table(caption: list[str], head: list[str], rows: list[str], size: int
 
 
 _CJK_END = re.compile(rf"[{CJK}。！？；，]$")
-_LIST_NUMBER = re.compile(r"\d{1,3}\.$")
+_LIST_NUMBER = re.compile(r"\d{1,3}\.")
+_TRAILING_NUMBER = re.compile(r"\n[ \t]*(\d{1,3}\.)$")
 
 
 def _sentences_with_gaps(paragraph: str) -> list[tuple[str, str]]:
     """``(white space before it, sentence)`` for each sentence of ``paragraph`` ("\\n\\n" before
-    the first); a list number ("1." of "1. Have each …") ends no sentence."""
-    spans: list[list[int]] = []
+    the first). A list number ("2." of "2. Sign it") ends no sentence but begins the next, whether
+    the item before it ended with a full stop or not."""
+    spans: list[tuple[int, int]] = []
+    number_at = None  # where a list number waiting for its item's text begins
     for start, end in sentence_spans(paragraph, at_line_breaks=False):
-        if spans and _LIST_NUMBER.match(paragraph[spans[-1][0] : spans[-1][1]]):
-            spans[-1][1] = end
-        else:
-            spans.append([start, end])
+        if number_at is not None:
+            start, number_at = number_at, None
+        if _LIST_NUMBER.fullmatch(paragraph, start, end):  # "1." alone
+            number_at = start
+            continue
+        if trailing := _TRAILING_NUMBER.search(paragraph, start, end):  # "Open the form\n2."
+            number_at, end = trailing.start(1), trailing.start()
+        spans.append((start, end))
+    if number_at is not None:  # a number that ends the paragraph stays, alone
+        spans.append((number_at, len(paragraph.rstrip())))
     return [("\n\n" if k == 0 else paragraph[spans[k - 1][1] : start], paragraph[start:end]) for k, (start, end) in enumerate(spans)]
 
 

@@ -109,3 +109,15 @@ def test_a_streamed_answer_carries_the_same_markers_as_the_chat_s(api, employee,
     assert text.startswith(final + "\n\nSources:\n[")  # the text is the chat's answer, markers and all
     marker = next(i for i, p in enumerate(pieces) if re.search(r"\[\d\]", p))
     assert marker < len(pieces) - 3, "the first marker streams while the answer is still being written"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_has_no_sources_footer_but_lists_the_passages_it_names(api, employee, public_collection, make_document, backend):
+    from tests.chat.test_answer_trust import ACCRUAL
+
+    make_document(public_collection, "leave.md", ACCRUAL)
+    backend(ScriptedBackend())
+    data = completions(api(employee), {"model": "kb-assist", "messages": [{"role": "user", "content": "How many days of wedding leave do I get?"}]}).json()
+    assert data["kb_assist"]["kind"] == "refused"
+    assert "Sources:" not in data["choices"][0]["message"]["content"]
+    assert data["sources"] and not any(s["cited"] for s in data["sources"])

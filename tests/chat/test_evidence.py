@@ -9,7 +9,7 @@ import pytest
 
 from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, missing_words, rank_evidence
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
-from kbassist.chat.facts.markup import plain
+from kbassist.chat.facts.markup import mask, plain
 from kbassist.chat.facts.numbers import parse_number
 from kbassist.chat.facts.quantities import parse_quantities
 from kbassist.chat.facts.questions import is_yes_no, wanted_value
@@ -110,6 +110,11 @@ def test_a_sentence_ending_in_a_bare_url_keeps_its_end_and_the_next_sentence_sta
         "Ask #security for more.",
     ]
     assert plain(units[0].text) == "Yes, see the permissions documentation (https://docs.example.com/admin/permissions)."  # no blockquote marker
+    assert plain("> 40 hours need approval") == "> 40 hours need approval"  # "more than", not a blockquote
+
+
+def test_a_url_ends_where_chinese_text_begins():
+    assert mask("详见（https://x.cn/a）。年假为5天。").endswith("）。年假为5天。")
 
 
 # --- ranking ------------------------------------------------------------------------------------------

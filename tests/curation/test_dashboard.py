@@ -71,8 +71,11 @@ def test_the_cockpit_is_for_curators_only(client, employee, month):
     assert 'href="/curation/"' not in client.get(reverse("chat:index")).content.decode()
 
 
-def test_never_cited_documents_are_listed(client, admin_user, month, public_collection, make_document):
-    make_document(public_collection, "travel.md", "# Travel\n\nBook trains in second class.\n")
+def test_never_cited_documents_are_listed(client, admin_user, month, public_collection, make_document, asked, people):
+    travel = make_document(public_collection, "travel.md", "# Travel\n\nBook trains in second class.\n")
+    # a refusal's passages, given to read, were not cited: Travel stays never cited
+    asked(people[9], "Can I fly business class?", kind="refused", ttft_ms=60,
+          citations=[{"n": 1, "collection": "Handbook", "document_id": travel.pk, "title": "Travel", "cited": False}])
     client.force_login(admin_user)
     page = client.get(reverse("curation:dashboard")).content.decode()
     assert "Never cited (1 documents)" in page and "Travel" in page

@@ -72,3 +72,12 @@ def test_a_wide_padded_table_is_cut_between_rows_each_piece_with_its_header():
         assert lines[0] == header and lines[1] == "| --- | --- |"
         assert all(line.startswith("| Tool ") for line in lines[2:])
     assert all(any(f"| {i * 10} days" in c.text for c in chunks) for i in range(40))
+
+
+def test_a_list_number_begins_its_item_even_after_an_item_without_a_full_stop():
+    items = [f"{k}. Step {k}: ask the speaker about rule {k} and note the answer" for k in range(1, 40)]
+    chunks = chunk_blocks([Block("Steps:\n" + "\n".join(items), heading="Steps")], size=60, overlap=10)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        assert not any(line.rstrip().endswith(".") and line.strip()[:-1].isdigit() for line in chunk.text.split("\n"))
+    assert all(any(item in c.text.split("\n") for c in chunks) for item in items)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 
-from kbassist.text import CITATION
+from kbassist.text import CITATION, CJK
 
 # Masked before scanning (same length, so offsets hold): link targets, bare URLs, template
-# tags, ``[n]`` citation markers, HTML tags. A bare URL ends before the punctuation that
-# closes its sentence or parenthesis ("documentation (https://docs.example.com/x)."): masked
-# with it, the sentence lost its end and was quoted as "documentation (".
-_BARE_URL = r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]'\"’”]*(?:\s|$))"
+# tags, ``[n]`` citation markers, HTML tags. A bare URL ends at white space or Chinese text, and
+# the punctuation closing its sentence or parenthesis stays ("documentation
+# (https://docs.example.com/x)."): masked with the URL, the sentence lost its end and was quoted
+# as "documentation (".
+_BARE_URL = rf"(?:https?://|www\.)[^\s{CJK}（）【】《》「」『』。，、；：！？“”‘’]+"
+_URL_TAIL = ".,;:!?)]'\"’”"
 _MASK = re.compile(rf"\]\([^)\s]*\)|<https?://[^>\s]*>|{_BARE_URL}|{{%.*?%}}|{{{{.*?}}}}|<[^>\n]{{1,200}}>", re.S)
 
 
@@ -21,6 +23,9 @@ def mask(text: str) -> str:
     (same length, so offsets into the result are offsets into ``text``)."""
     def blank(match: re.Match) -> str:
         piece = match.group(0)
+        if piece.startswith(("http", "www.")):  # a bare URL: its closing punctuation stays
+            url = piece.rstrip(_URL_TAIL)
+            return " " * len(url) + piece[len(url):]
         keep = "]" if piece.startswith("](") else ""
         return keep + re.sub(r"[^\n]", " ", piece[len(keep):])
 
@@ -31,7 +36,7 @@ def mask(text: str) -> str:
 def plain(text: str) -> str:
     """Markdown made readable: links become their text, emphasis and escapes go, template
     tags and HTML tags go, table pipes become separators."""
-    text = re.sub(r"(?m)^[ \t]*>[ \t]?", "", text)  # a blockquote's marker
+    text = re.sub(r"(?m)^[ \t]*>[ \t]?(?=[^\W\d_]|[*_\[#\"“‘(])", "", text)  # a blockquote's marker, not "> 40 hours"
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"<https?://[^>]+>|{%.*?%}|{{.*?}}|<[^>\n]{1,200}>", "", text, flags=re.S)
     text = re.sub(r"\*\*|__|(?<![\w*])[*_](?=\S)|(?<=\S)[*_](?![\w*])", "", text)
