@@ -45,6 +45,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from kbassist.chat.streaming import MAX_QUESTION, AskRequest, request_events
+from kbassist.chat.turn import sources_listed
 
 from .access import ApiError, admit
 from .models import BotSender, SeenCallback
@@ -93,8 +94,8 @@ def _rejected(platform: str, exc: Rejected) -> HttpResponse:
 def bot_markdown(done: dict, base_url: str) -> str:
     """The answer in chat-app Markdown: its text, then its cited sources as numbered links."""
     text = done["answer"].strip()
-    shown = [c for c in done["citations"] if c.get("cited")] or done["citations"]
-    if shown and done["kind"] != "refused":
+    shown = sources_listed(done["citations"], done["kind"])
+    if shown:
         lines = []
         for c in shown:
             label = c.get("title") or "source"

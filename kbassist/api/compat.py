@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from kbassist.chat.models import Conversation, Message
 from kbassist.chat.streaming import MAX_QUESTION, AskRequest, stream_events
+from kbassist.chat.turn import sources_listed
 from kbassist.chat.attribution import attribute
 from kbassist.text import CITATION, sentence_spans
 
@@ -167,12 +168,10 @@ def _prepare(request, body: bytes):
     return key.user, name, ask, stream
 
 
-def sources_footer(request, citations: list[dict], kind: str = "") -> str:
-    """"Sources:" and one line per cited source (all of them when none is cited); none for a
-    refusal, whose passages are no sources of anything (they stay in ``sources``)."""
-    if kind == "refused":
-        return ""
-    shown = [c for c in citations if c.get("cited")] or citations
+def sources_footer(request, citations: list[dict], kind: str) -> str:
+    """"Sources:" and one line per source ``sources_listed`` gives (a refusal's passages stay
+    in the response's ``sources``)."""
+    shown = sources_listed(citations, kind)
     if not shown:
         return ""
     lines = []

@@ -28,6 +28,15 @@ QUEUE_POLL_SECONDS = 0.5
 WAIT_STEP_SECONDS = 5  # a waiting user is told the expected wait again when it moved this much
 
 
+def sources_listed(citations: list[dict], kind: str) -> list[dict]:
+    """The sources a footer or a record lists under an answer: the cited ones, or all of them
+    when none is cited (quoted passages); none for a refusal, whose passages are given to read,
+    not as sources of anything."""
+    if kind == Message.Kind.REFUSED:
+        return []
+    return [c for c in citations if c.get("cited")] or citations
+
+
 @dataclass
 class Outcome:
     """What an answer path produced; ``_finish`` saves it as the answer message."""

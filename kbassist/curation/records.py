@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from kbassist.chat.models import Message
+from kbassist.chat.turn import sources_listed
 from kbassist.knowledge.models import Collection
 from kbassist.text import is_chinese
 
@@ -48,9 +49,7 @@ def record_answers(messages) -> list[AnswerRecord]:
             created_at=message.created_at, kind=message.kind, ttft_ms=_number(message.timings.get("ttft_ms")),
         )
         records.append(record)
-        # all of an answer's sources when it cites none (quoted passages), but never those of a
-        # refusal: the passages it gives to read did not answer
-        sources = [c for c in message.citations if c.get("cited")] or ([] if message.kind == Message.Kind.REFUSED else message.citations)
+        sources = sources_listed(message.citations, message.kind)
         collections = {names[c["collection"]] for c in sources if c.get("collection") in names}
         for c in sources:
             if c.get("collection") in names and (c.get("document_id") or c.get("faq_id")):

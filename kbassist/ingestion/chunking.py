@@ -66,14 +66,13 @@ def _units(text: str, size: int) -> list[_Unit]:
         table = _table_parts(paragraph)
         if table is not None:
             caption, (header, separator), rows = table
-            table = caption, [header, _compact_separator(separator)], rows
-            paragraph = "\n".join(caption + table[1] + rows)
-        n = count_tokens(paragraph)
-        if table is not None:
-            pieces = [paragraph] if n <= size else _split_table(*table, size)
+            head = [header, _compact_separator(separator)]
+            paragraph = "\n".join(caption + head + rows)
+            pieces = [paragraph] if count_tokens(paragraph) <= size else _split_table(caption, head, rows, size)
             if pieces:
                 units.extend(_Unit(piece, count_tokens(piece), "\n\n") for piece in pieces)
                 continue
+        n = count_tokens(paragraph)
         if n <= size:
             units.append(_Unit(paragraph, n, "\n\n"))
             continue
