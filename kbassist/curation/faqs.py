@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kbassist import audit
 from kbassist.chat.models import Message
+from kbassist.chat.turn import sources_listed
 from kbassist.knowledge.auditing import faq_subject
 from kbassist.knowledge.models import FAQ, Collection
 from kbassist.text import strip_citations
@@ -17,7 +18,7 @@ def promote(message: Message, user) -> FAQ | None:
     if asked is None or message.kind == Message.Kind.REFUSED or not message.content.strip():
         return None
     editable = Collection.objects.editable_by(user)
-    names = [c.get("collection") for c in message.citations if c.get("cited")] or [c.get("collection") for c in message.citations]
+    names = [c.get("collection") for c in sources_listed(message.citations, message.kind)]
     collection = editable.filter(name__in=[n for n in names if n]).first() or editable.filter(is_public=True).first()
     if collection is None:
         return None
