@@ -76,15 +76,7 @@ def _units(text: str, size: int) -> list[_Unit]:
         if n <= size:
             units.append(_Unit(paragraph, n, "\n\n"))
             continue
-        # Between two sentences, the paragraph's own white space: a long list keeps its items
-        # on their lines (joined by spaces, "… in. 1. Have each speaker sign …", they were no
-        # longer items to the evidence).
-        for joiner, sentence in _sentences_with_gaps(paragraph):
-            parts = [sentence] if count_tokens(sentence) <= size else _split_long(sentence, size)
-            for k, part in enumerate(parts):
-                if k:
-                    joiner = "" if _CJK_END.search(parts[k - 1]) else " "
-                units.append(_Unit(part, count_tokens(part), joiner))
+        units.extend(_sentence_units(paragraph, size))
     return units
 
 
@@ -117,22 +109,71 @@ def _compact_separator(line: str) -> str:
 
 def _split_table(caption: list[str], head: list[str], rows: list[str], size: int) -> list[str]:
     """A table too long for one chunk, cut between rows; each piece repeats caption and header.
-    Empty when even the caption and header leave no room for a row (then it is cut as text)."""
+    A row longer than a piece can hold becomes a record of its own (``_row_records``). Empty
+    when even the caption and header leave no room for a row (then it is cut as text)."""
     lead = "\n".join(caption + head)
     budget = size - count_tokens(lead)
-    if budget <= 0 or any(count_tokens(row) > budget for row in rows):
+    if budget <= 0:
         return []
     pieces, current, used = [], [], 0
     for row in rows:
         n = count_tokens(row)
-        if current and used + n > budget:
+        if current and (used + n > budget or n > budget):
             pieces.append("\n".join([lead, *current]))
             current, used = [], 0
+        if n > budget:
+            pieces.extend(_row_records(caption, head[0], row, size))
+            continue
         current.append(row)
         used += n
     if current:
         pieces.append("\n".join([lead, *current]))
     return pieces
+
+
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # a Markdown link, named by its text alone
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def _row_records(caption: list[str], header: str, row: str, size: int) -> list[str]:
+    """A table row too long for a chunk beside its header, as a record: each value named by
+    its column ("If you want to...: Give someone a spot bonus; Your management: Approval;
+    Notes: …"), cut at sentence ends or words where still too long, each piece beginning
+    with the row's first value named ("If you want to...: Give someone a spot bonus; …") and
+    under the table's caption. Cut as plain text, its values lost the columns that say what
+    they are (a Word policy table with a paragraph in a cell, 35 tables of the Sourcegraph
+    handbook)."""
+    names, values = [_LINK.sub(r"\1", name) for name in _cells(header)], _cells(row)
+    parts = [f"{names[k]}: {value}" if k < len(names) and names[k] else value for k, value in enumerate(values) if value]
+    if not parts:
+        return []
+    key, text = parts[0], "; ".join(parts)
+    whole = "\n".join(caption + [text])
+    if count_tokens(whole) <= size:
+        return [whole]
+    room = size - count_tokens("\n".join(caption + [key + ";"]))
+    if room < 10:  # caption and first value leave no room: the record cut as text
+        return _split_long(whole, size)
+    rest = text[len(key) + 1 :].strip()
+    return ["\n".join(caption + [f"{key}; {part}"]) for part in _pack(_sentence_units(rest, room), room, 0)]
+
+
+def _sentence_units(text: str, size: int) -> list[_Unit]:
+    """``text`` as sentences to pack, a sentence longer than ``size`` cut at words. Between
+    two sentences, the text's own white space: a long list keeps its items on their lines
+    (joined by spaces, "… in. 1. Have each speaker sign …", they were no longer items to the
+    evidence)."""
+    units = []
+    for joiner, sentence in _sentences_with_gaps(text):
+        parts = [sentence] if count_tokens(sentence) <= size else _split_long(sentence, size)
+        for k, part in enumerate(parts):
+            if k:
+                joiner = "" if _CJK_END.search(parts[k - 1]) else " "
+            units.append(_Unit(part, count_tokens(part), joiner))
+    return units
 
 
 _CJK_END = re.compile(rf"[{CJK}。！？；，]$")

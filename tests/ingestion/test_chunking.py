@@ -81,3 +81,26 @@ def test_a_list_number_begins_its_item_even_after_an_item_without_a_full_stop():
     for chunk in chunks:
         assert not any(line.rstrip().endswith(".") and line.strip()[:-1].isdigit() for line in chunk.text.split("\n"))
     assert all(any(item in c.text.split("\n") for c in chunks) for item in items)
+
+
+def test_a_table_row_too_long_for_a_chunk_becomes_a_record_naming_its_columns():
+    """A row longer than a chunk beside its header (a Word policy table with a paragraph in a
+    cell) was cut as word runs: its values lost the columns that say what they are."""
+    header = "| If you want to... | Your management | [Finance](../finance/index.md) | Notes |"
+    notes = " ".join(f"Step {i} of the request is reviewed by People Ops." for i in range(30))
+    rows = ["| Give someone a raise | Approval | Notify | Short note. |",
+            f"| Give someone a spot bonus | Approval | Notify | {notes} |",
+            "| Change a title | Notify | | Request it in BambooHR. |"]
+    text = "\n".join(["Compensation changes", header, "|---|---|---|---|", *rows])
+    chunks = chunk_blocks([Block(text, heading="Approvals")], size=80, overlap=10)
+    assert all(count_tokens(c.text) <= 80 for c in chunks)
+    records = [p for c in chunks for p in c.text.split("\n\n") if "Give someone a spot bonus" in p]
+    assert len(records) > 1
+    for record in records:
+        caption, line = record.split("\n")
+        assert caption == "Compensation changes" and line.startswith("If you want to...: Give someone a spot bonus;")
+    assert records[0].startswith("Compensation changes\nIf you want to...: Give someone a spot bonus; Your management: Approval; Finance: Notify; Notes: Step 0 ")
+    assert all(f"Step {i} of the request" in " ".join(records) for i in range(30))
+    # the rows that fit stay rows, under their header
+    assert any(c.text.split("\n")[1:3] == [header, "|---|---|---|---|"] and "| Give someone a raise |" in c.text for c in chunks)
+    assert any("| Change a title |" in c.text and header in c.text for c in chunks)
