@@ -404,10 +404,14 @@ def yes_against_evidence(answer: str, evidence: Sequence[str]) -> bool:
 
 
 def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False) -> str:
-    """The quoted evidence as the answer (when nothing generated can be trusted): each quote
-    verbatim (Markdown made readable), with its table header or list lead-in and ``[n]``."""
-    intro = "资料中的相关原文：" if chinese else "Here is what the sources say:"
-    lines = [intro]
+    """The quoted evidence as the answer (when nothing generated can be trusted)."""
+    return "\n".join(["资料中的相关原文：" if chinese else "Here is what the sources say:", *quote_lines(evidence)])
+
+
+def quote_lines(evidence: list[EvidenceSentence]) -> list[str]:
+    """Each sentence quoted verbatim (Markdown made readable), after its table header or list
+    lead-in, with its ``[n]``."""
+    lines = []
     for ev in evidence:
         # A sentence hard-wrapped in its source ("through March\n15") is quoted on one line: a
         # line break would end the quote's paragraph and split its date into a month and a number.
@@ -415,4 +419,4 @@ def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False) 
         if ev.kind in ("row", "item") and ev.context:
             quote = f"{ev.context.rstrip(':：')}: {quote}"
         lines.append(f"> {quote} [{ev.source_n}]")
-    return "\n".join(lines)
+    return lines

@@ -38,7 +38,7 @@ def test_evidence_the_model_says_does_not_state_the_answer_is_refused_before_gen
     chat = ScriptedBackend("You get 12 weeks of paid parental leave.")
     done = ask(QUESTION, employee, chat)
     assert done["kind"] == "refused" and not chat.calls
-    assert "none of them answers this question" in done["answer"]
+    assert "could not confirm that any of them answers this question" in done["answer"]
     prompt = check.calls[0][-1].content
     assert QUESTION in prompt and "12 weeks of paid parental leave" in prompt  # the best evidence, verbatim
     assert done["timings"]["answer_check"]["verdict"] is False

@@ -95,7 +95,21 @@ def test_an_on_topic_question_the_sources_do_not_answer_is_refused(handbook, emp
     backend = ScriptedBackend("You get 10 days of leave for your wedding.")
     done = ask("How many days of wedding leave do I get?", employee, backend)
     assert done["kind"] == "refused" and not backend.calls
-    assert "none of them answers this question" in done["answer"] and "Leave" in done["answer"]
+    assert "could not confirm that any of them answers this question" in done["answer"] and "Leave" in done["answer"]
+
+
+def test_a_refusal_on_the_topic_quotes_the_sentences_that_come_closest(handbook, employee):
+    """The check that refuses can be wrong: the closest sentences, verbatim with their source,
+    let the asker judge (and hold the fact when an answerable question was refused)."""
+    done = ask("How many days of wedding leave do I get?", employee, ScriptedBackend())
+    assert done["kind"] == "refused"
+    quotes = [line for line in done["answer"].split("\n") if line.startswith("> ")]
+    assert quotes and len(quotes) == len(done["evidence"]) <= 2
+    for line, quoted in zip(quotes, done["evidence"]):
+        assert quoted["quote"] in done["citations"][quoted["n"] - 1]["text"]  # verbatim, from the source it names
+        assert line.endswith(f"[{quoted['n']}]") and quoted["title"] == "Leave"
+    assert done["verification"] == {"from_evidence": True}  # the chat shows the quotes once, in the text
+    assert not any(c["cited"] for c in done["citations"])
 
 
 def test_a_refusal_on_the_topic_gives_the_passages_it_covers_to_open_but_cites_none(handbook, employee):
