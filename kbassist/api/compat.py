@@ -170,7 +170,7 @@ def _prepare(request, body: bytes):
 
 def sources_footer(request, citations: list[dict], kind: str) -> str:
     """"Sources:" and one line per source ``sources_listed`` gives (a refusal's passages stay
-    in the response's ``sources``)."""
+    in the response's ``sources``; its text lists them by number itself)."""
     shown = sources_listed(citations, kind)
     if not shown:
         return ""

@@ -3,7 +3,7 @@
 Access follows group membership *now*: someone removed from a group (e.g. by the directory
 sync at their next login) keeps their conversations, but the sources of collections they can
 no longer see are withheld from the page and from the model, and so is an answer that cited
-one of them (it was drawn from that collection).
+or quoted one of them (it was drawn from that collection).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.utils.translation import gettext, gettext_noop
 
 from kbassist.knowledge.models import FAQ, Collection, Document
+from kbassist.text import cited_numbers
 
 from .models import Message
 
@@ -21,7 +22,8 @@ WITHHELD = gettext_noop("This answer drew on sources you can no longer see, so i
 
 def withhold_unseen(messages: Iterable[Message], user) -> list[Message]:
     """``messages`` with every citation (and its quoted evidence) of a collection ``user``
-    cannot see now removed, in memory only; an answer that cited one is replaced by a note."""
+    cannot see now removed, in memory only; an answer that cited one, or quotes it by its
+    ``[n]``, is replaced by a note."""
     messages = list(messages)
     answers = [m for m in messages if m.role == Message.Role.ASSISTANT and m.citations]
     if not answers:
@@ -31,7 +33,10 @@ def withhold_unseen(messages: Iterable[Message], user) -> list[Message]:
         kept = [c for c in message.citations if allowed(c)]
         if len(kept) == len(message.citations):
             continue
-        if any(c.get("cited") for c in message.citations if not allowed(c)):
+        # cited, or quoted in the text by its [n] (a refusal quotes the sentences that come
+        # closest without citing them): the answer shows what the user may no longer see
+        quoted = cited_numbers(message.content, len(message.citations))
+        if any(c.get("cited") or c.get("n") in quoted for c in message.citations if not allowed(c)):
             message.content = gettext(WITHHELD)
             kept, message.evidence, message.verification = [], [], {}
         numbers = {c.get("n") for c in kept}

@@ -432,7 +432,9 @@ def _refused(turn: Turn, found: Found):
         if closest:
             text += "\n\n" + turn.say(NEAREST) + "\n" + "\n".join(quote_lines(closest))
             extra.update(evidence=found.grounding.as_evidence(closest), verification={"from_evidence": True})
-        listed = list(dict.fromkeys(f"- {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in covered))
+        # numbered, so that a door without the sources beside the text (a chat bot, the
+        # OpenAI-compatible reply) still says what each quote's [n] is
+        listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in covered]
         text += "\n\n" + turn.say(COVERS) + "\n" + "\n".join(listed)
     else:
         text = turn.say(REFUSED)

@@ -30,8 +30,9 @@ WAIT_STEP_SECONDS = 5  # a waiting user is told the expected wait again when it 
 
 def sources_listed(citations: list[dict], kind: str) -> list[dict]:
     """The sources a footer or a record lists under an answer: the cited ones, or all of them
-    when none is cited (quoted passages); none for a refusal, whose passages are given to read,
-    not as sources of anything."""
+    when none is cited (quoted passages); none for a refusal, whose passages (and the sentences
+    it quotes as coming closest, numbered in its own text) are given to read, not as sources of
+    anything."""
     if kind == Message.Kind.REFUSED:
         return []
     return [c for c in citations if c.get("cited")] or citations

@@ -33,6 +33,7 @@ METRICS: list[tuple[str, str]] = [
     ("facts_in_text", "key facts stated in the generated text alone"),
     ("refused_unanswerable", "unanswerable refused"),
     ("wrongly_refused", "answerable wrongly refused (lower is better)"),
+    ("facts_in_refusal", "answerable refused: key facts in the refusal's quotes"),
     ("refusal_precision", "refusals that were right (precision)"),
     ("crosslingual_source_shown", "cross-lingual: right source shown"),
     ("crosslingual_source_cited", "cross-lingual: right source cited"),
@@ -220,8 +221,12 @@ def score(question: dict, outcome: dict) -> dict:
         checks["source_shown"] = right_source(outcome.get("shown") or [], expected)
         checks["source_cited"] = right_source(outcome.get("cited") or [], expected)
     if facts:
-        checks["facts"] = not missing_facts(facts, [answer, *evidence])
-        checks["facts_in_text"] = not missing_facts(facts, [answer])
+        # A refusal states no fact, even where the sentences it quotes as coming closest hold
+        # it: counted apart, so that "key facts stated" means what an answer stated.
+        stated = not missing_facts(facts, [answer, *evidence])
+        checks["facts"] = stated and not refused
+        checks["facts_in_text"] = not refused and not missing_facts(facts, [answer])
+        checks["facts_in_refusal"] = stated if refused else None
     checks["wrongly_refused"] = refused
     if crosslingual:
         checks["crosslingual_source_shown"] = checks["source_shown"]

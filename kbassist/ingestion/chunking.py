@@ -19,6 +19,7 @@ from itertools import groupby
 
 from kbassist.text import CJK, sentence_spans
 
+from .formats.tables import column_names, record
 from .parsers import Block
 
 _TOKEN = re.compile(rf"[{CJK}]|[^\W_]+|[^\w\s]")
@@ -100,7 +101,7 @@ def _compact_separator(line: str) -> str:
     columns' width, its dashes counted as tokens alone made the header longer than a chunk,
     and three tables in four of the Sourcegraph handbook were then cut as word runs, their
     rows without the header that names their columns."""
-    cells = line.strip().strip("|").split("|")
+    cells = _cells(line)
     compact = "| " + " | ".join(
         (":" if c.strip().startswith(":") else "") + "---" + (":" if len(c.strip()) > 1 and c.strip().endswith(":") else "") for c in cells
     ) + " |"
@@ -132,31 +133,34 @@ def _split_table(caption: list[str], head: list[str], rows: list[str], size: int
 
 
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # a Markdown link, named by its text alone
+_CELL_BORDER = re.compile(r"(?<!\\)\|")  # a pipe that is not escaped ("a \| b" is one cell)
 
 
 def _cells(row: str) -> list[str]:
-    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+    """The cells of a table row, its one outer pipe on each side removed."""
+    return [cell.strip() for cell in _CELL_BORDER.split(row.strip()[1:-1])]
 
 
 def _row_records(caption: list[str], header: str, row: str, size: int) -> list[str]:
     """A table row too long for a chunk beside its header, as a record: each value named by
     its column ("If you want to...: Give someone a spot bonus; Your management: Approval;
-    Notes: …"), cut at sentence ends or words where still too long, each piece beginning
-    with the row's first value named ("If you want to...: Give someone a spot bonus; …") and
-    under the table's caption. Cut as plain text, its values lost the columns that say what
-    they are (a Word policy table with a paragraph in a cell, 35 tables of the Sourcegraph
-    handbook)."""
-    names, values = [_LINK.sub(r"\1", name) for name in _cells(header)], _cells(row)
-    parts = [f"{names[k]}: {value}" if k < len(names) and names[k] else value for k, value in enumerate(values) if value]
-    if not parts:
+    Notes: …"; ``formats.tables.record``), cut at sentence ends where still too long, each
+    piece beginning with the row's first value named and under the table's caption (left out
+    when it would take a third of each piece). Cut as plain text, its values lost the columns
+    that say what they are (a Word policy table with a paragraph in a cell, 35 tables of the
+    Sourcegraph handbook)."""
+    text = record(column_names([_LINK.sub(r"\1", name) for name in _cells(header)]), _cells(row))
+    if not text:
         return []
-    key, text = parts[0], "; ".join(parts)
     whole = "\n".join(caption + [text])
     if count_tokens(whole) <= size:
         return [whole]
+    if count_tokens("\n".join(caption)) > size // 3:
+        caption = []
+    key = text.split("; ", 1)[0]
     room = size - count_tokens("\n".join(caption + [key + ";"]))
-    if room < 10:  # caption and first value leave no room: the record cut as text
-        return _split_long(whole, size)
+    if room < size // 3:  # a first value that leaves no room to repeat it: the record cut as text
+        return _pack(_sentence_units("\n".join(caption + [text]), size), size, 0)
     rest = text[len(key) + 1 :].strip()
     return ["\n".join(caption + [f"{key}; {part}"]) for part in _pack(_sentence_units(rest, room), room, 0)]
 

@@ -110,6 +110,15 @@ def test_a_refusal_on_the_topic_quotes_the_sentences_that_come_closest(handbook,
         assert line.endswith(f"[{quoted['n']}]") and quoted["title"] == "Leave"
     assert done["verification"] == {"from_evidence": True}  # the chat shows the quotes once, in the text
     assert not any(c["cited"] for c in done["citations"])
+    # what each [n] is, in the text itself (a chat bot shows no sources beside it)
+    assert all(f"- [{c['n']}] Leave" in done["answer"] for c in done["citations"])
+
+
+def test_a_chinese_refusal_says_so_in_chinese_and_quotes_the_english_sentences(handbook, employee):
+    done = ask("我结婚可以请几天婚假？", employee, Translating("How many days of wedding leave do I get?", ""))
+    assert done["kind"] == "refused"
+    assert done["answer"].startswith("知识库中有与此主题相关的内容") and "最接近的原文" in done["answer"]
+    assert any(line.startswith("> ") and line.endswith("]") for line in done["answer"].split("\n"))
 
 
 def test_a_refusal_on_the_topic_gives_the_passages_it_covers_to_open_but_cites_none(handbook, employee):

@@ -119,6 +119,16 @@ def test_refusals_are_right_for_unanswerable_questions_and_wrong_for_answerable_
     assert wrong["refused_unanswerable"] is None and wrong["facts"] is False
 
 
+def test_a_refusal_quoting_the_fact_is_not_counted_as_stating_it_but_apart():
+    """A refusal quotes the sentences that come closest: where they hold the fact, it is counted
+    as such, never as a fact the answer stated."""
+    quoted = "I could not confirm that any of them answers this question.\n> Eligible employees get 12 weeks of paid leave. [1]"
+    checks = metrics.score(ANSWERABLE, outcome(kind="refused", answer=quoted, shown=[PAGE], evidence=["Eligible employees get 12 weeks of paid leave."]))
+    assert checks["facts"] is False and checks["facts_in_text"] is False and checks["facts_in_refusal"] is True
+    assert metrics.score(ANSWERABLE, outcome(kind="refused", answer="Not covered."))["facts_in_refusal"] is False
+    assert metrics.score(ANSWERABLE, outcome(answer="12 weeks [1]."))["facts_in_refusal"] is None
+
+
 def test_an_answer_showing_a_number_no_source_states_is_counted_and_a_refusal_is_not_checked():
     assert metrics.score(ANSWERABLE, {**outcome(answer="Up to 52 weeks [1]."), "unsourced": ["52 weeks"]})["unsourced_numbers"] is True
     assert metrics.score(ANSWERABLE, {**outcome(answer="12 weeks [1]."), "unsourced": []})["unsourced_numbers"] is False

@@ -104,3 +104,21 @@ def test_a_table_row_too_long_for_a_chunk_becomes_a_record_naming_its_columns():
     # the rows that fit stay rows, under their header
     assert any(c.text.split("\n")[1:3] == [header, "|---|---|---|---|"] and "| Give someone a raise |" in c.text for c in chunks)
     assert any("| Change a title |" in c.text and header in c.text for c in chunks)
+
+
+def test_a_record_names_blank_and_extra_columns_and_keeps_an_escaped_pipe_in_its_cell():
+    header = "| Plan | | Notes |"
+    long_note = " ".join(f"Clause {i} applies." for i in range(40))
+    row = f"| Gold \\| Silver | 40% | {long_note} | extra |"
+    chunks = chunk_blocks([Block("\n".join([header, "|---|---|---|", row]), heading="Plans")], size=60, overlap=0)
+    first = chunks[0].text
+    assert first.startswith("Plan: Gold \\| Silver; B: 40%; Notes: Clause 0 applies.")
+    assert all(c.text.startswith("Plan: Gold \\| Silver;") for c in chunks)
+    assert any("D: extra" in c.text for c in chunks) and all(count_tokens(c.text) <= 60 for c in chunks)
+
+
+def test_a_long_caption_is_not_repeated_over_a_long_rows_pieces():
+    caption = "Approvals " + " ".join(f"word{i}" for i in range(30))
+    row = "| Bonus | " + " ".join(f"Step {i} is reviewed." for i in range(40)) + " |"
+    chunks = chunk_blocks([Block("\n".join([caption, "| Change | Notes |", "|---|---|", row]), heading="A")], size=80, overlap=0)
+    assert all(c.text.startswith("Change: Bonus;") for c in chunks) and len(chunks) < 8

@@ -119,6 +119,20 @@ def test_after_leaving_the_group_old_conversations_no_longer_show_its_sources(cl
     assert not secured_kb.leaks(events) and not secured_kb.leaks(json.dumps(backend.calls, default=repr))
 
 
+def test_after_leaving_the_group_a_refusal_that_quoted_its_sentences_is_withheld(client, secured_kb, hr_user, settings):
+    """A refusal on the topic quotes the sentences that come closest, citing none of them: the
+    quotes are the collection's text all the same."""
+    settings.KB_MIN_ANSWERABILITY = 1.01  # on the topic, never taken as answered
+    events = ask("How much does band E3 pay per year?", hr_user)
+    done = events[-1]
+    assert done["kind"] == "refused" and secured_kb.leaks(done["answer"])  # control: HR sentences quoted
+    client.force_login(hr_user)
+    url = reverse("chat:conversation", args=[events[0]["id"]])
+    hr_user.groups.clear()
+    page = client.get(url).content.decode()
+    assert not secured_kb.leaks(page), secured_kb.leaks(page)
+
+
 def test_the_command_line_answers_with_the_users_collections_only(secured_kb, employee, backend, capsys):
     backend(ScriptedBackend(reply="Here is what the sources say [1]."))
     for question in QUESTIONS:
