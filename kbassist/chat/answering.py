@@ -422,16 +422,13 @@ def _refused(turn: Turn, found: Found):
     # and read for themselves. The check that refuses can be wrong (a 1.5B model: 53 of 460
     # answerable questions of our sets refused); the quotes then still hold the fact for
     # about half of them, and for the others show why it was not taken as the answer.
-    closest = found.grounding.closest() if relevance.relevant else []
-    shown = max([3, *(ev.source_n for ev in closest)])
+    quoted, extra = _nearest(turn, found, found.sources) if relevance.relevant else ("", {})
+    shown = max([3, *(e["n"] for e in extra.get("evidence", []))])
     covered = _cite(found.sources[:shown], "") if relevance.relevant else []
     yield found.event(covered)
-    extra = {"suggestions": suggestions}
+    extra["suggestions"] = suggestions
     if covered:
-        text = turn.say(NOT_ANSWERED)
-        if closest:
-            text += "\n\n" + turn.say(NEAREST) + "\n" + "\n".join(quote_lines(closest))
-            extra.update(evidence=found.grounding.as_evidence(closest), verification={"from_evidence": True})
+        text = turn.say(NOT_ANSWERED) + quoted
         # numbered, so that a door without the sources beside the text (a chat bot, the
         # OpenAI-compatible reply) still says what each quote's [n] is
         listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in covered]
@@ -444,6 +441,16 @@ def _refused(turn: Turn, found: Found):
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
     return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, extra=extra, shown=suggestions)
+
+
+def _nearest(turn: Turn, found: Found, sources: list[dict]) -> tuple[str, dict]:
+    """For a refusal on the topic: the sentences that come closest to answering, quoted
+    (``Grounding.closest``, from ``sources`` only), as text to append and as its evidence."""
+    closest = [ev for ev in found.grounding.closest() if ev.source_n <= len(sources)]
+    if not closest:
+        return "", {}
+    text = "\n\n" + turn.say(NEAREST) + "\n" + "\n".join(quote_lines(closest))
+    return text, {"evidence": found.grounding.as_evidence(closest), "verification": {"from_evidence": True}}
 
 
 def _evidence_states_answer(turn: Turn, found: Found):
@@ -567,7 +574,8 @@ def _generated(turn: Turn, found: Found):
     text = "".join(pieces).strip()
     if status == Status.COMPLETE and model_declined(text):
         if not _trusted(turn, found):
-            return Outcome(Kind.REFUSED, text=text, citations=_cite(sources, ""), query=found.query, model_name=model_name)
+            quoted, extra = _nearest(turn, found, sources)  # as the refusal before generating quotes them
+            return Outcome(Kind.REFUSED, text=text + quoted, citations=_cite(sources, ""), query=found.query, model_name=model_name, extra=extra)
         # The model says its sources do not answer, but the evidence was judged to before it
         # wrote: the quoted evidence is the answer (both model declines of our generated runs
         # were such answerable questions, 18f-en-045 and 18f-s8-09).

@@ -139,6 +139,10 @@ def test_the_model_saying_its_sources_do_not_answer_counts_as_a_refusal_where_th
                ScriptedBackend("The knowledge base does not cover this question."))
     assert done["kind"] == "refused"
     assert done["citations"] and not any(c["cited"] for c in done["citations"])  # the sources it was given stay listed
+    # and, as a refusal before generating does, it quotes what comes closest
+    assert done["answer"].startswith("The knowledge base does not cover this question.")
+    assert "> Eligible employees get 12 weeks of paid parental leave after the birth of a child. [" in done["answer"]
+    assert done["evidence"] and done["verification"] == {"from_evidence": True}
 
 
 def test_a_model_declining_over_evidence_judged_to_answer_gives_the_quoted_evidence(handbook, employee, settings):
