@@ -417,30 +417,36 @@ def _refused(turn: Turn, found: Found):
             if verdict is True or (verdict is None and not grounding.weak):
                 return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
-    # On the topic, but not the answer: quote the sentences that come closest, say what it
-    # does cover, and give those passages as sources (none cited) so the asker can open them
-    # and read for themselves. The check that refuses can be wrong (a 1.5B model: 53 of 460
-    # answerable questions of our sets refused); the quotes then still hold the fact for
-    # about half of them, and for the others show why it was not taken as the answer.
-    quoted, extra = _nearest(turn, found, found.sources) if relevance.relevant else ("", {})
-    shown = max([3, *(e["n"] for e in extra.get("evidence", []))])
-    covered = _cite(found.sources[:shown], "") if relevance.relevant else []
-    yield found.event(covered)
-    extra["suggestions"] = suggestions
-    if covered:
-        text = turn.say(NOT_ANSWERED) + quoted
-        # numbered, so that a door without the sources beside the text (a chat bot, the
-        # OpenAI-compatible reply) still says what each quote's [n] is
-        listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in covered]
-        text += "\n\n" + turn.say(COVERS) + "\n" + "\n".join(listed)
+    if relevance.relevant:
+        text, covered, extra = _not_answered(turn, found, found.sources)
+        yield found.event(covered)
     else:
+        covered, extra = [], {}
+        yield found.event(covered)
         text = turn.say(REFUSED)
         if suggestions:
             text += "\n\n" + turn.say(CLOSEST) + "\n" + "\n".join(f"- {s['faq_question']}" for s in suggestions)
-    text += "\n\n" + turn.say(CURATORS)
+        text += "\n\n" + turn.say(CURATORS)
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
-    return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, extra=extra, shown=suggestions)
+    return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, extra={**extra, "suggestions": suggestions}, shown=suggestions)
+
+
+def _not_answered(turn: Turn, found: Found, sources: list[dict]) -> tuple[str, list[dict], dict]:
+    """The refusal on the topic, as ``(text, sources listed, extra)``: quote the sentences that
+    come closest, say what the knowledge base does cover, and give those passages as sources
+    (none cited) so the asker can open them and read for themselves. The check that refuses
+    can be wrong (a 1.5B model: 53 of 460 answerable questions of our sets refused); the
+    quotes then still hold the fact for about half of them, and for the others show why it
+    was not taken as the answer."""
+    quoted, extra = _nearest(turn, found, sources)
+    shown = max([3, *(e["n"] for e in extra.get("evidence", []))])
+    covered = _cite(sources[:shown], "")
+    # numbered, so that a door without the sources beside the text (a chat bot, the
+    # OpenAI-compatible reply) still says what each quote's [n] is
+    listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in covered]
+    text = turn.say(NOT_ANSWERED) + quoted + "\n\n" + turn.say(COVERS) + "\n" + "\n".join(listed) + "\n\n" + turn.say(CURATORS)
+    return text, covered, extra
 
 
 def _nearest(turn: Turn, found: Found, sources: list[dict]) -> tuple[str, dict]:
