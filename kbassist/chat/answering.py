@@ -82,6 +82,7 @@ NOT_ANSWERED = gettext_noop(
     "The knowledge base has passages on this topic, but I could not confirm that any of them answers this question, so I would rather not guess."
 )
 NEAREST = gettext_noop("The closest they come (read it to judge for yourself):")
+QUOTED_FROM = gettext_noop("From %(where)s:")
 COVERS = gettext_noop("What it does cover:")
 UNAVAILABLE = gettext_noop(
     "The language model is unavailable right now. These passages from the knowledge base are the closest match:"
@@ -455,8 +456,12 @@ def _nearest(turn: Turn, found: Found, sources: list[dict]) -> tuple[str, dict]:
     closest = [ev for ev in found.grounding.closest() if ev.source_n <= len(sources)]
     if not closest:
         return "", {}
-    text = "\n\n" + turn.say(NEAREST) + "\n" + "\n".join(quote_lines(closest))
-    return text, {"evidence": found.grounding.as_evidence(closest), "verification": {"from_evidence": True}}
+    evidence = found.grounding.as_evidence(closest)
+    # each quote after where it comes from: "3 paid working days for a spouse" is about
+    # bereavement leave, which only its FAQ's question says
+    where = {e["n"]: turn.say(QUOTED_FROM) % {"where": f"*{e['section'] or e['title']}*"} for e in evidence}
+    text = "\n\n" + turn.say(NEAREST) + "\n" + "\n".join(quote_lines(closest, where))
+    return text, {"evidence": evidence, "verification": {"from_evidence": True}}
 
 
 def _evidence_states_answer(turn: Turn, found: Found):

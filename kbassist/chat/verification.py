@@ -408,9 +408,10 @@ def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False) 
     return "\n".join(["资料中的相关原文：" if chinese else "Here is what the sources say:", *quote_lines(evidence)])
 
 
-def quote_lines(evidence: list[EvidenceSentence]) -> list[str]:
+def quote_lines(evidence: list[EvidenceSentence], where: dict[int, str] | None = None) -> list[str]:
     """Each sentence quoted verbatim (Markdown made readable), after its table header or list
-    lead-in, with its ``[n]``."""
+    lead-in, with its ``[n]``; after ``where[n]`` (e.g. "From *Leave › Requesting vacation*:")
+    when given."""
     lines = []
     for ev in evidence:
         # A sentence hard-wrapped in its source ("through March\n15") is quoted on one line: a
@@ -418,5 +419,6 @@ def quote_lines(evidence: list[EvidenceSentence]) -> list[str]:
         quote = _LINE_BREAK.sub(" ", ev.quote.strip())
         if ev.kind in ("row", "item") and ev.context:
             quote = f"{ev.context.rstrip(':：')}: {quote}"
-        lines.append(f"> {quote} [{ev.source_n}]")
+        lead = f"{where[ev.source_n]} " if where and ev.source_n in where else ""
+        lines.append(f"> {lead}{quote} [{ev.source_n}]")
     return lines

@@ -108,6 +108,7 @@ def test_a_refusal_on_the_topic_quotes_the_sentences_that_come_closest(handbook,
     for line, quoted in zip(quotes, done["evidence"]):
         assert quoted["quote"] in done["citations"][quoted["n"] - 1]["text"]  # verbatim, from the source it names
         assert line.endswith(f"[{quoted['n']}]") and quoted["title"] == "Leave"
+        assert line.startswith(f"> From *{quoted['section']}*: ")  # where it comes from: a quote alone can mislead
     assert done["verification"] == {"from_evidence": True}  # the chat shows the quotes once, in the text
     assert not any(c["cited"] for c in done["citations"])
     # what each [n] is, in the text itself (a chat bot shows no sources beside it)
@@ -118,7 +119,7 @@ def test_a_chinese_refusal_says_so_in_chinese_and_quotes_the_english_sentences(h
     done = ask("我结婚可以请几天婚假？", employee, Translating("How many days of wedding leave do I get?", ""))
     assert done["kind"] == "refused"
     assert done["answer"].startswith("知识库中有与此主题相关的内容") and "最接近的原文" in done["answer"]
-    assert any(line.startswith("> ") and line.endswith("]") for line in done["answer"].split("\n"))
+    assert any(line.startswith("> 摘自*Leave") and line.endswith("]") for line in done["answer"].split("\n"))
 
 
 def test_a_refusal_on_the_topic_gives_the_passages_it_covers_to_open_but_cites_none(handbook, employee):
@@ -141,7 +142,7 @@ def test_the_model_saying_its_sources_do_not_answer_counts_as_a_refusal_where_th
     assert done["citations"] and not any(c["cited"] for c in done["citations"])  # the sources it was given stay listed
     # and, as a refusal before generating does, it quotes what comes closest
     assert done["answer"].startswith("The knowledge base does not cover this question.")
-    assert "> Eligible employees get 12 weeks of paid parental leave after the birth of a child. [" in done["answer"]
+    assert "> From *Leave › Parental leave*: Eligible employees get 12 weeks of paid parental leave after the birth of a child. [" in done["answer"]
     assert done["evidence"] and done["verification"] == {"from_evidence": True}
 
 
