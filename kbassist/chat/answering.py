@@ -62,7 +62,7 @@ from .attribution import attribute
 from .drafts import Draft, save_answer
 from .auditing import record_question
 from .grounding import Checked, Grounding, model_declined
-from .verification import evidence_answer, quote_lines
+from .verification import quote_lines
 from .models import CachedAnswer, Conversation, Message
 from .prompt import build_messages
 from .relay import relay
@@ -82,7 +82,6 @@ NOT_ANSWERED = gettext_noop(
     "The knowledge base has passages on this topic, but I could not confirm that any of them answers this question, so I would rather not guess."
 )
 NEAREST = gettext_noop("The closest they come (read it to judge for yourself):")
-QUOTED_FROM = gettext_noop("From %(where)s:")
 COVERS = gettext_noop("What it does cover:")
 UNAVAILABLE = gettext_noop(
     "The language model is unavailable right now. These passages from the knowledge base are the closest match:"
@@ -456,12 +455,9 @@ def _nearest(turn: Turn, found: Found, sources: list[dict]) -> tuple[str, dict]:
     closest = [ev for ev in found.grounding.closest() if ev.source_n <= len(sources)]
     if not closest:
         return "", {}
-    evidence = found.grounding.as_evidence(closest)
-    # each quote after where it comes from: "3 paid working days for a spouse" is about
-    # bereavement leave, which only its FAQ's question says
-    where = {e["n"]: turn.say(QUOTED_FROM) % {"where": f"*{e['section'] or e['title']}*"} for e in evidence}
+    where = found.grounding.where(chinese=is_chinese(turn.question))
     text = "\n\n" + turn.say(NEAREST) + "\n" + "\n".join(quote_lines(closest, where))
-    return text, {"evidence": evidence, "verification": {"from_evidence": True}}
+    return text, {"evidence": found.grounding.as_evidence(closest), "verification": {"from_evidence": True}}
 
 
 def _evidence_states_answer(turn: Turn, found: Found):
@@ -590,7 +586,7 @@ def _generated(turn: Turn, found: Found):
         # The model says its sources do not answer, but the evidence was judged to before it
         # wrote: the quoted evidence is the answer (both model declines of our generated runs
         # were such answerable questions, 18f-en-045 and 18f-s8-09).
-        text = evidence_answer(found.grounding.best, chinese=is_chinese(turn.question))
+        text = found.grounding.quoted_answer(chinese=is_chinese(turn.question))
         extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True, "model_declined": True}}
         return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name, extra)
     verify = status == Status.COMPLETE and settings.KB_VERIFY
@@ -623,7 +619,7 @@ def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
 
 def _quoted(turn: Turn, found: Found):
     """The answer is the quoted evidence, nothing generated (KB_GENERATE off)."""
-    text = evidence_answer(found.grounding.best, chinese=is_chinese(turn.question))
+    text = found.grounding.quoted_answer(chinese=is_chinese(turn.question))
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
     extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True}}
@@ -633,7 +629,7 @@ def _quoted(turn: Turn, found: Found):
 def _passages(turn: Turn, found: Found) -> Outcome:
     """The model failed: the quoted evidence, then the passages, with a clear message."""
     listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources]
-    quoted = evidence_answer(found.grounding.best, chinese=is_chinese(turn.question)) + "\n\n" if found.grounding.best else ""
+    quoted = found.grounding.quoted_answer(chinese=is_chinese(turn.question)) + "\n\n" if found.grounding.best else ""
     text = turn.say(UNAVAILABLE) + "\n\n" + quoted + "\n".join(listed)
     extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True}}
     return Outcome(Kind.PASSAGES, Status.ERROR, text, _cite(found.sources, text), found.query, extra=extra)

@@ -20,7 +20,7 @@ from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.questions import fits_wanted, is_yes_no, wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, rank_evidence, set_aside
-from .verification import SUPPORTED, Verification, evidence_answer, verify, yes_against_evidence
+from .verification import SUPPORTED, Verification, evidence_answer, quoted_from, verify, yes_against_evidence
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
 _MODEL_DECLINES = re.compile(
@@ -149,6 +149,14 @@ class Grounding:
         for 25 of the 53 answerable questions refused (the first alone, for 20)."""
         return self._check_sentences(k)
 
+    def where(self, *, chinese: bool = False) -> dict[int, str]:
+        """Before each source's quotes, where they come from (``verification.quoted_from``)."""
+        return {n: quoted_from(source, chinese=chinese) for n, source in self.source_by_n.items()}
+
+    def quoted_answer(self, *, chinese: bool = False) -> str:
+        """The best evidence quoted as the answer, each sentence after where it comes from."""
+        return evidence_answer(self.best, chinese=chinese, where=self.where(chinese=chinese))
+
     def as_evidence(self, sentences: list[EvidenceSentence]) -> list[dict]:
         """``sentences`` as the chat shows quoted evidence: each with its source."""
         by_n = self.source_by_n
@@ -185,7 +193,7 @@ class Grounding:
         if yes_against := is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
             details["yes_against_evidence"] = True
         if (shown.use_evidence or states_nothing or yes_against) and self.best:
-            return Checked(evidence_answer(self.best, chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
+            return Checked(self.quoted_answer(chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
 
     def verification(self, answer: str) -> Verification:

@@ -403,9 +403,17 @@ def yes_against_evidence(answer: str, evidence: Sequence[str]) -> bool:
     return bool(_SAYS_YES.match(answer)) and any(_RESTRICTS.search(text) for text in evidence)
 
 
-def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False) -> str:
+def evidence_answer(evidence: list[EvidenceSentence], *, chinese: bool = False, where: dict[int, str] | None = None) -> str:
     """The quoted evidence as the answer (when nothing generated can be trusted)."""
-    return "\n".join(["资料中的相关原文：" if chinese else "Here is what the sources say:", *quote_lines(evidence)])
+    return "\n".join(["资料中的相关原文：" if chinese else "Here is what the sources say:", *quote_lines(evidence, where)])
+
+
+def quoted_from(source: dict, *, chinese: bool = False) -> str:
+    """What goes before a quote of ``source``: "From *Leave policy › Requesting vacation*:"
+    ("摘自*…*："). A sentence quoted alone can mislead: the bereavement FAQ's "3 paid working
+    days for a spouse" read like the answer to a wedding-leave question."""
+    place = source.get("section") or source.get("title") or ""
+    return (f"摘自*{place}*：" if chinese else f"From *{place}*:") if place else ""
 
 
 def quote_lines(evidence: list[EvidenceSentence], where: dict[int, str] | None = None) -> list[str]:
