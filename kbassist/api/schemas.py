@@ -92,6 +92,7 @@ class MessageOut(Schema):
     query: str | None = None
     citations: list[Citation] = Field(default_factory=list)
     evidence: list[dict] = Field(default_factory=list)
+    verification: dict = Field(default_factory=dict, description="What was checked; from_evidence: the evidence is already quoted in the content.")
     feedback: bool | None = None
 
 

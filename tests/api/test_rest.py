@@ -190,6 +190,10 @@ def test_conversations_list_read_delete_only_one_s_own(api, employee, hr_user):
     detail = caller.get(f"/api/v1/conversations/{mine.pk}").json()
     assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]
     assert detail["messages"][1]["citations"][0]["link"] == "http://testserver/documents/1/file"
+    assert detail["messages"][1]["verification"] == {}  # what was checked, as the answer itself carried it
+    reply.verification = {"from_evidence": True}
+    reply.save()
+    assert caller.get(f"/api/v1/conversations/{mine.pk}").json()["messages"][1]["verification"] == {"from_evidence": True}
     assert caller.get(f"/api/v1/conversations/{theirs.pk}").status_code == 404
     assert caller.delete(f"/api/v1/conversations/{theirs.pk}").status_code == 404
     assert caller.delete(f"/api/v1/conversations/{mine.pk}").status_code == 204

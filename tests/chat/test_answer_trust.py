@@ -275,3 +275,18 @@ def test_the_best_quote_is_shown_before_the_model_writes_its_first_word(handbook
     assert kinds.index("sources") < kinds.index("evidence") < kinds.index("token")
     early = events[kinds.index("evidence")]["evidence"]
     assert any("12 weeks" in e["quote"] and e["section"] for e in early)
+
+
+def test_a_quote_from_a_later_passage_lists_every_passage_up_to_it(public_collection, make_document, employee, monkeypatch, settings):
+    """A refusal lists three passages, or as many as its quotes need: no [n] without its passage."""
+    from kbassist.chat.grounding import Grounding
+
+    for k in range(6):
+        make_document(public_collection, f"leave-{k}.md", f"# Leave in office {k}\n\nStaff in office {k} take leave by asking their manager.\n")
+    monkeypatch.setattr(Grounding, "closest", lambda self, k=2: [ev for ev in self.ranked if ev.source_n == max(self.source_by_n)][:1])
+    settings.KB_MIN_ANSWERABILITY = 1.01  # on the topic, never taken as answered
+    done = ask("How do staff in an office take leave?", employee, ScriptedBackend())
+    assert done["kind"] == "refused"
+    n = done["evidence"][0]["n"]
+    assert n > 3 and [c["n"] for c in done["citations"]] == list(range(1, n + 1))
+    assert f"- [{n}] " in done["answer"] and done["answer"].count("\n> ") == 1
