@@ -290,3 +290,23 @@ def test_a_quote_from_a_later_passage_lists_every_passage_up_to_it(public_collec
     n = done["evidence"][0]["n"]
     assert n > 3 and [c["n"] for c in done["citations"]] == list(range(1, n + 1))
     assert f"- [{n}] " in done["answer"] and done["answer"].count("\n> ") == 1
+
+
+GOALS = (
+    "# Sales goals\n\n## FY24 goal outline\n\n"
+    "**Q1:**\n\n- YTD Closed Won ACV: $50k\n- Weighted Pipeline: $200k\n\n"
+    "**Q2:**\n\n- YTD Closed Won ACV: $300k\n- Weighted Pipeline: $750k\n\n"
+    "**Q3:**\n\n- YTD Closed Won ACV: $650K\n- Weighted Pipeline: $1M\n\n"
+    "**Q4:**\nUpdated metrics will be released at the start of the quarter.\n"
+)
+
+
+def test_a_figure_from_another_quarters_list_is_caught(public_collection, make_document, employee):
+    """Presence is not enough: "$650K" is on the page, but under "Q3:" (sg-s16-17 answered a
+    Q4 question with the Q3 targets)."""
+    make_document(public_collection, "goals.md", GOALS)
+    done = ask("What is my Q2 target for YTD Closed Won ACV?", employee, ScriptedBackend("Your Q2 target is $650K [1]."))
+    assert "$650K" not in done["answer"] and "$300k" in done["answer"]
+    assert done["verification"]["claims_misread"] == 1
+    done = ask("第二季度的 YTD Closed Won ACV 目标是多少？", employee, Translating("What is the second quarter target for YTD Closed Won ACV?", "$300k [1]"))
+    assert done["kind"] != "refused" and "$300k" in done["answer"]  # the right quarter's figure stands

@@ -108,6 +108,29 @@ def place_condition(text: str) -> Condition:
     return condition
 
 
+# The quarter a figure is for: "What are my Q4 targets?" is not answered by the list under
+# "Q3:" ("YTD Closed Won ACV: $650K", sg-s16-17). Ordinal words only with "quarter": "last
+# quarter" may be the one before.
+_QUARTER = re.compile(r"(?<![A-Za-z0-9])Q([1-4])(?![0-9])|\b(first|second|third|fourth)[\s-]quarter\b|第?([一二三四1-4])季度", re.I)
+_QUARTER_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4", "一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def quarter_condition(text: str) -> Condition:
+    """The quarter ``text`` names ("Q3", "third quarter", "第三季度"), as a condition
+    (dimension "quarter"); empty when it names none."""
+    condition = Condition()
+    for match in _QUARTER.finditer(mask(text)):
+        number = next(g for g in match.groups() if g)
+        condition.add_category("quarter", _QUARTER_NUMBER.get(number.lower(), number))
+    return condition
+
+
+def scope_condition(text: str) -> Condition:
+    """What scopes whatever ``text`` heads or states, however it is phrased: the place of work
+    and the quarter."""
+    return place_condition(text).filled_from(quarter_condition(text))
+
+
 def parse_condition(text: str, mode: str = "question", *, context: str = "") -> Condition:
     """The condition ``text`` states.
 
@@ -119,7 +142,7 @@ def parse_condition(text: str, mode: str = "question", *, context: str = "") -> 
     at least one year of service"). ``context`` (a list's lead-in, a table header, the
     section heading) supplies cue words: whether years are years of service, days a trip.
     """
-    condition = place_condition(text)  # a place is a scope, whatever the phrasing
+    condition = scope_condition(text)  # a place or a quarter is a scope, whatever the phrasing
     scan = mask(text)
     if mode == "prose" and (_REQUIREMENT.search(scan) or not _CONDITIONAL.search(scan)):
         return condition

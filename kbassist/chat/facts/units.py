@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kbassist.chat.facts.conditions import Condition, parse_condition, place_condition
+from kbassist.chat.facts.conditions import Condition, parse_condition, quarter_condition, scope_condition
 from kbassist.chat.facts.markup import mask, plain
 from kbassist.chat.facts.quantities import EN_UNIT
 from kbassist.chat.facts.spans import split_at, strip_span
@@ -157,10 +157,14 @@ def split_units(text: str, source_n: int = 1, heading: str = "") -> list[Unit]:
         paragraph.append((start, end))
         i += 1
     flush_paragraph()
-    for unit in units:  # a place of work stated by the unit, else by its section ("Working abroad")
+    # a place of work or a quarter stated by the unit, else its section's ("Working abroad");
+    # a quarter also by a list's lead-in or a table's header ("Q3:")
+    for unit in units:
         if unit.kind == "sentence":
-            unit.condition = place_condition(plain(unit.text))
-        unit.condition = unit.condition.filled_from(place_condition(unit.heading))
+            unit.condition = scope_condition(plain(unit.text))
+        elif unit.context:
+            unit.condition = unit.condition.filled_from(quarter_condition(unit.context))
+        unit.condition = unit.condition.filled_from(scope_condition(unit.heading))
     return units
 
 
