@@ -419,14 +419,13 @@ def _refused(turn: Turn, found: Found):
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
     if relevance.relevant:
         text, covered, extra = _not_answered(turn, found, found.sources)
-        yield found.event(covered)
     else:
         covered, extra = [], {}
-        yield found.event(covered)
         text = turn.say(REFUSED)
         if suggestions:
             text += "\n\n" + turn.say(CLOSEST) + "\n" + "\n".join(f"- {s['faq_question']}" for s in suggestions)
         text += "\n\n" + turn.say(CURATORS)
+    yield found.event(covered)
     turn.timings["ttft_ms"] = turn.ms()
     yield {"type": "token", "text": text}
     return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, extra={**extra, "suggestions": suggestions}, shown=suggestions)
@@ -444,9 +443,13 @@ def _not_answered(turn: Turn, found: Found, sources: list[dict]) -> tuple[str, l
     covered = _cite(sources[:shown], "")
     # numbered, so that a door without the sources beside the text (a chat bot, the
     # OpenAI-compatible reply) still says what each quote's [n] is
-    listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in covered]
-    text = turn.say(NOT_ANSWERED) + quoted + "\n\n" + turn.say(COVERS) + "\n" + "\n".join(listed) + "\n\n" + turn.say(CURATORS)
+    text = turn.say(NOT_ANSWERED) + quoted + "\n\n" + turn.say(COVERS) + "\n" + _listed(covered) + "\n\n" + turn.say(CURATORS)
     return text, covered, extra
+
+
+def _listed(sources: list[dict]) -> str:
+    """The passages as a numbered list, "- [n] Title (location)", one a line."""
+    return "\n".join(f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in sources)
 
 
 def _nearest(turn: Turn, found: Found, sources: list[dict]) -> tuple[str, dict]:
@@ -628,9 +631,8 @@ def _quoted(turn: Turn, found: Found):
 
 def _passages(turn: Turn, found: Found) -> Outcome:
     """The model failed: the quoted evidence, then the passages, with a clear message."""
-    listed = [f"- [{s['n']}] {s['title']}" + (f" ({s['location']})" if s["location"] else "") for s in found.sources]
     quoted = found.grounding.quoted_answer(chinese=is_chinese(turn.question)) + "\n\n" if found.grounding.best else ""
-    text = turn.say(UNAVAILABLE) + "\n\n" + quoted + "\n".join(listed)
+    text = turn.say(UNAVAILABLE) + "\n\n" + quoted + _listed(found.sources)
     extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True}}
     return Outcome(Kind.PASSAGES, Status.ERROR, text, _cite(found.sources, text), found.query, extra=extra)
 

@@ -103,7 +103,7 @@ def _compact_separator(line: str) -> str:
     rows without the header that names their columns."""
     cells = _cells(line)
     compact = "| " + " | ".join(
-        (":" if c.strip().startswith(":") else "") + "---" + (":" if len(c.strip()) > 1 and c.strip().endswith(":") else "") for c in cells
+        (":" if c.startswith(":") else "") + "---" + (":" if len(c) > 1 and c.endswith(":") else "") for c in cells
     ) + " |"
     return compact if len(compact) < len(line) else line
 

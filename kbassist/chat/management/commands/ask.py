@@ -72,8 +72,9 @@ class Command(BaseCommand):
         if final["answer"].strip() != "".join(streamed).strip():
             # verification changed what the model wrote: the checked answer is the answer
             self.stdout.write("\nChecked against the sources, the answer is:\n" + final["answer"] + "\n")
-        # evidence the answer's text already quotes (an answer or a refusal made of quotes) once
-        for e in [] if final.get("verification", {}).get("from_evidence") else final.get("evidence", []):
+        # evidence the answer's text does not already quote (an answer or a refusal made of quotes)
+        evidence = [] if final.get("verification", {}).get("from_evidence") else final.get("evidence", [])
+        for e in evidence:
             where = " › ".join(x for x in (e["title"], e.get("section")) if x)
             self.stdout.write(f"  From {where}: “{e['quote']}” [{e['n']}]")
         shown = [c for c in citations if c["cited"]] or citations
