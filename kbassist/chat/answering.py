@@ -594,6 +594,12 @@ def _generated(turn: Turn, found: Found):
         return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name, extra)
     verify = status == Status.COMPLETE and settings.KB_VERIFY
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
+    if checked.invented:
+        # Not an answer with its facts taken out but a question the sources do not answer:
+        # say so, quoting what comes closest (as the refusal before generating does).
+        text, covered, extra = _not_answered(turn, found, sources)
+        extra["verification"] = {**checked.verification, **extra.get("verification", {}), "invented": True}
+        return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, model_name=model_name, extra=extra)
     text = checked.text if checked.from_evidence else _attributed(checked.text, sources, found.grounding, checked=verify)
     citations = _cite(sources, text, found.grounding.support(text))
     evidence = found.grounding.evidence("" if checked.from_evidence else text)
@@ -772,6 +778,8 @@ def explain(
                           " stands only if the model's copy of the answer holds one that the evidence states")
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
+        if ex.generated.startswith(turn.say(NOT_ANSWERED)):
+            ex.path, ex.reason = Kind.REFUSED, "the model's answer states only facts that no source states"
     return ex
 
 
@@ -788,6 +796,8 @@ def _generate_checked(turn: Turn, found: Found) -> str:
     if model_declined(text) or not settings.KB_VERIFY:
         return text
     checked = found.grounding.check(text)
+    if checked.invented:
+        return _not_answered(turn, found, found.sources)[0]
     return checked.text if checked.from_evidence else _attributed(checked.text, found.sources, found.grounding, checked=True)
 
 

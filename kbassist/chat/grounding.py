@@ -44,6 +44,15 @@ class Checked:
     verification: dict
     from_evidence: bool  # nothing generated could be trusted: the quoted evidence is the answer
 
+    @property
+    def invented(self) -> bool:
+        """Every fact the model stated is one that no source states (none found, none merely
+        read for another condition): the model had to make its answer up, which is what a
+        small model does when its sources do not answer. Over the generated answers of our
+        runs (sessions 6-16) this was so for 6 unanswerable questions and 2 answerable ones."""
+        v = self.verification
+        return self.from_evidence and v.get("claims_checked", 0) > 0 and not v.get("claims_supported") and not v.get("claims_misread")
+
 
 class Grounding:
     """The evidence for one question over its numbered sources (dicts with ``n``, ``text``,

@@ -60,12 +60,24 @@ def test_a_supported_answer_is_shown_with_its_evidence_and_the_supporting_senten
 
 def test_a_duration_that_appears_in_no_source_is_never_shown(handbook, employee):
     done = ask("How many weeks of paid parental leave do I get?", employee,
-               ScriptedBackend("You get 16 weeks of paid parental leave."))
-    assert "16" not in done["answer"]
+               ScriptedBackend("You get 12 weeks of paid parental leave. You can extend it by 4 weeks."))
+    assert "4 weeks" not in done["answer"] and "extend" not in done["answer"]
+    assert done["kind"] == "generated" and "12 weeks" in done["answer"]
     assert done["verification"]["claims_removed"] == 1
-    assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]  # the quote is the answer
     message = Message.objects.get(pk=done["message_id"])
-    assert message.verification["claims_removed"] == 1 and message.verification["removed"][0]["claims"][0]["text"].startswith("16")
+    assert message.verification["claims_removed"] == 1 and message.verification["removed"][0]["claims"][0]["text"].startswith("4")
+
+
+def test_an_answer_whose_every_fact_is_in_no_source_is_a_refusal_that_quotes_the_closest_sentences(handbook, employee):
+    """The model had to make its answer up (a small model does when its sources do not answer):
+    not an answer with its facts taken out, but "I could not confirm", with what comes closest."""
+    done = ask("How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("You get 16 weeks of paid parental leave."))
+    assert done["kind"] == "refused" and "16" not in done["answer"]
+    assert "could not confirm" in done["answer"] and "12 weeks" in done["answer"]  # quoted, for the asker to judge
+    assert done["verification"]["invented"] and done["verification"]["claims_removed"] == 1
+    message = Message.objects.get(pk=done["message_id"])
+    assert message.kind == "refused" and message.verification["removed"][0]["claims"][0]["text"].startswith("16")
 
 
 def test_a_number_from_the_wrong_table_row_is_caught(handbook, employee):
