@@ -589,21 +589,23 @@ def _generated(turn: Turn, found: Found):
         # The model says its sources do not answer, but the evidence was judged to before it
         # wrote: the quoted evidence is the answer (both model declines of our generated runs
         # were such answerable questions, 18f-en-045 and 18f-s8-09).
-        text = found.grounding.quoted_answer(chinese=is_chinese(turn.question))
-        extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True, "model_declined": True}}
+        declined, text = text, found.grounding.quoted_answer(chinese=is_chinese(turn.question))
+        extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True, "model_declined": True, "model_answer": declined}}
         return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name, extra)
     verify = status == Status.COMPLETE and settings.KB_VERIFY
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
+    # what the model wrote, kept where the asker is shown something else (curators read it)
+    written = {"model_answer": text} if checked.from_evidence else {}
     if checked.invented:
         # Not an answer with its facts taken out but a question the sources do not answer:
         # say so, quoting what comes closest (as the refusal before generating does).
         text, covered, extra = _not_answered(turn, found, sources)
-        extra["verification"] = {**checked.verification, **extra.get("verification", {}), "invented": True}
+        extra["verification"] = {**checked.verification, **extra.get("verification", {}), "invented": True, **written}
         return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, model_name=model_name, extra=extra)
     text = checked.text if checked.from_evidence else _attributed(checked.text, sources, found.grounding, checked=verify)
     citations = _cite(sources, text, found.grounding.support(text))
     evidence = found.grounding.evidence("" if checked.from_evidence else text)
-    extra = {"evidence": evidence, "verification": {**checked.verification, "from_evidence": checked.from_evidence}}
+    extra = {"evidence": evidence, "verification": {**checked.verification, "from_evidence": checked.from_evidence, **written}}
     return Outcome(Kind.GENERATED, status, text, citations, found.query, model_name, extra)
 
 

@@ -78,6 +78,7 @@ def test_an_answer_whose_every_fact_is_in_no_source_is_a_refusal_that_quotes_the
     assert done["verification"]["invented"] and done["verification"]["claims_removed"] == 1
     message = Message.objects.get(pk=done["message_id"])
     assert message.kind == "refused" and message.verification["removed"][0]["claims"][0]["text"].startswith("16")
+    assert message.verification["model_answer"] == "You get 16 weeks of paid parental leave."
 
 
 def test_a_number_from_the_wrong_table_row_is_caught(handbook, employee):
@@ -166,7 +167,7 @@ def test_a_model_declining_over_evidence_judged_to_answer_gives_the_quoted_evide
                ScriptedBackend("The knowledge base does not cover this question."))
     assert done["kind"] == "generated" and done["status"] == "complete"
     assert done["answer"].startswith("Here is what the sources say:") and "12 weeks of paid parental leave" in done["answer"]
-    assert done["verification"] == {"from_evidence": True, "model_declined": True}
+    assert done["verification"] == {"from_evidence": True, "model_declined": True, "model_answer": "The knowledge base does not cover this question."}
     assert [c["section"] for c in done["citations"] if c["cited"]] == ["Leave › Parental leave"]
 
 
@@ -265,6 +266,8 @@ def test_an_answer_without_the_value_asked_for_is_replaced_by_the_quote(handbook
     done = ask("How many weeks of paid parental leave do I get?", employee,
                ScriptedBackend("You want to know how many weeks of paid parental leave you get."))
     assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
+    # what the model wrote is kept for the curators, though the asker is shown the quote
+    assert Message.objects.get(pk=done["message_id"]).verification["model_answer"].startswith("You want to know")
 
 
 def test_an_answer_whose_only_value_is_the_one_the_question_states_is_replaced_by_the_quote(handbook, employee):
