@@ -18,6 +18,7 @@ from django.conf import settings
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
+from .facts.quantities import compatible_values, parse_quantities
 from .facts.questions import fits_wanted, is_yes_no, wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, rank_evidence, set_aside
 from .verification import SUPPORTED, Verification, evidence_answer, quoted_from, verify, yes_against_evidence
@@ -47,11 +48,13 @@ class Checked:
     @property
     def invented(self) -> bool:
         """Every fact the model stated is one that no source states (none found, none merely
-        read for another condition): the model had to make its answer up, which is what a
+        read for another condition; a value or name the question itself states, which the
+        answer repeats, is no finding): the model had to make its answer up, which is what a
         small model does when its sources do not answer. Over the generated answers of our
         runs (sessions 6-16) this was so for 6 unanswerable questions and 2 answerable ones."""
         v = self.verification
-        return self.from_evidence and v.get("claims_checked", 0) > 0 and not v.get("claims_supported") and not v.get("claims_misread")
+        found = v.get("claims_supported", 0) - v.get("claims_restating_question", 0)
+        return self.from_evidence and v.get("claims_removed", 0) > 0 and not found and not v.get("claims_misread")
 
 
 class Grounding:
@@ -192,6 +195,7 @@ class Grounding:
         verification = self.verification(answer)
         shown = verification.shown()
         details = verification.as_dict()
+        details["claims_restating_question"] = sum(c.status == SUPPORTED and self._restates(c) for c in verification.claims)
         # Asked for a number, a duration, an amount or a date, and none of that kind stated
         # but the question's own ("1-1s should be weekly" for "How long should my 1-1s be?"):
         # no answer (a small model sometimes restates the question or answers another one).
@@ -204,6 +208,17 @@ class Grounding:
         if (shown.use_evidence or states_nothing or yes_against) and self.best:
             return Checked(self.quoted_answer(chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
+
+    def _restates(self, claim) -> bool:
+        """Whether ``claim`` repeats a value or a name of the question ("the October 2016
+        evaluation" asked about), rather than stating something read in the sources."""
+        if claim.quantity is not None:
+            return any(compatible_values(claim.quantity, q) for q in self._question_values)
+        return " ".join(claim.text.lower().split()) in " ".join(self.question.lower().split())
+
+    @cached_property
+    def _question_values(self):
+        return parse_quantities(self.question)
 
     def verification(self, answer: str) -> Verification:
         """``answer`` checked claim by claim against the sources; once per answer text (the

@@ -81,6 +81,15 @@ def test_an_answer_whose_every_fact_is_in_no_source_is_a_refusal_that_quotes_the
     assert message.verification["model_answer"] == "You get 16 weeks of paid parental leave."
 
 
+def test_an_answer_that_repeats_the_questions_own_figures_and_invents_the_one_asked_for_is_a_refusal(handbook, employee):
+    """"The IG made 10 recommendations in the October 2016 evaluation": October 2016 is the
+    question's, not a finding; the 10 is in no source (18f-s17-16)."""
+    done = ask("My child was born in 2024. How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("For a child born in 2024 you get 16 weeks of paid parental leave."))
+    assert done["kind"] == "refused" and "16 weeks" not in done["answer"] and "12 weeks" in done["answer"]
+    assert done["verification"]["claims_restating_question"] == 1 and done["verification"]["invented"]
+
+
 def test_a_number_from_the_wrong_table_row_is_caught(handbook, employee):
     done = ask("I am a new employee. How many hours of annual leave do I earn per pay period?", employee,
                ScriptedBackend("You earn 6 hours per pay period."))
