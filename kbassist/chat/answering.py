@@ -596,11 +596,12 @@ def _generated(turn: Turn, found: Found):
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
     # what the model wrote, kept where the asker is shown something else (curators read it)
     written = {"model_answer": text} if checked.from_evidence else {}
-    if checked.invented:
-        # Not an answer with its facts taken out but a question the sources do not answer:
-        # say so, quoting what comes closest (as the refusal before generating does).
+    if checked.invented or checked.passed_over:
+        # Not an answer with its facts taken out, or without the value asked for, but a
+        # question the sources do not answer: say so, quoting what comes closest (as the
+        # refusal before generating does).
         text, covered, extra = _not_answered(turn, found, sources)
-        extra["verification"] = {**checked.verification, **extra.get("verification", {}), "invented": True, **written}
+        extra["verification"] = {**checked.verification, **extra.get("verification", {}), "invented": checked.invented, **written}
         return Outcome(Kind.REFUSED, text=text, citations=covered, query=found.query, model_name=model_name, extra=extra)
     text = checked.text if checked.from_evidence else _attributed(checked.text, sources, found.grounding, checked=verify)
     citations = _cite(sources, text, found.grounding.support(text))
@@ -781,7 +782,7 @@ def explain(
     if generate and ex.path == Kind.GENERATED:
         ex.generated = _generate_checked(turn, found)
         if ex.generated.startswith(turn.say(NOT_ANSWERED)):
-            ex.path, ex.reason = Kind.REFUSED, "the model's answer states only facts that no source states"
+            ex.path, ex.reason = Kind.REFUSED, "the model's answer states only facts that no source states, or no value where its evidence gives some"
     return ex
 
 
@@ -798,7 +799,7 @@ def _generate_checked(turn: Turn, found: Found) -> str:
     if model_declined(text) or not settings.KB_VERIFY:
         return text
     checked = found.grounding.check(text)
-    if checked.invented:
+    if checked.invented or checked.passed_over:
         return _not_answered(turn, found, found.sources)[0]
     return checked.text if checked.from_evidence else _attributed(checked.text, found.sources, found.grounding, checked=True)
 

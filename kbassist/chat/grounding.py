@@ -46,6 +46,15 @@ class Checked:
     from_evidence: bool  # nothing generated could be trusted: the quoted evidence is the answer
 
     @property
+    def passed_over(self) -> bool:
+        """Asked for a value, the model stated none, though the evidence it was given states
+        values of that kind: it read them and found none that answers. Over the quote-only
+        answers of our end-to-end runs (sessions 6-16, each question's latest) this was so for
+        8 unanswerable questions and 4 answerable ones (3 of whose quotes hold the fact);
+        where the evidence states no such value, 1 and 7."""
+        return self.from_evidence and bool(self.verification.get("passed_over"))
+
+    @property
     def invented(self) -> bool:
         """Every fact the model stated is one that no source states (none found, none merely
         read for another condition; a value or name the question itself states, which the
@@ -205,9 +214,24 @@ class Grounding:
         # A "yes" that the evidence it is shown with says "not" or "only" to: the quote answers.
         if yes_against := is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
             details["yes_against_evidence"] = True
+        if states_nothing and not yes_against and not self._any_number(answer) and self._quotes_give(wanted):
+            details["passed_over"] = True
         if (shown.use_evidence or states_nothing or yes_against) and self.best:
             return Checked(self.quoted_answer(chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
+
+    def _any_number(self, answer: str) -> bool:
+        """Whether ``answer`` states any number the question does not ("from day 4", which
+        no kind of value reads, is still read from the evidence)."""
+        asked = set(re.findall(r"\d+", self.question))
+        return bool(set(re.findall(r"\d+", CITATION.sub("", answer))) - asked) or bool(
+            answer_values(parse_quantities(answer), parse_quantities(self.question)))
+
+    def _quotes_give(self, wanted: str) -> bool:
+        """Whether the best evidence states a value of the kind ``wanted`` (not one of the
+        question's own)."""
+        quoted = " ".join(ev.quote for ev in self.best)
+        return fits_wanted(wanted, answer_values(parse_quantities(quoted), set_aside(self.question)), quoted)
 
     def _restates(self, claim) -> bool:
         """Whether ``claim`` repeats a value or a name of the question ("the October 2016

@@ -271,18 +271,34 @@ def test_the_quote_under_an_answer_is_the_sentence_that_supports_it(handbook, em
     assert "12 weeks of paid parental leave" in done["evidence"][0]["quote"]
 
 
-def test_an_answer_without_the_value_asked_for_is_replaced_by_the_quote(handbook, employee):
+def test_an_answer_without_the_value_asked_for_over_evidence_that_gives_one_is_a_refusal_quoting_it(handbook, employee):
+    """The model read values of the kind asked for and stated none: it found none that
+    answers (8 unanswerable questions of our runs against 4 answerable ones). The quote still
+    shows the value, marked as the closest the sources come."""
     done = ask("How many weeks of paid parental leave do I get?", employee,
                ScriptedBackend("You want to know how many weeks of paid parental leave you get."))
-    assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
+    assert done["kind"] == "refused" and done["verification"]["passed_over"]
+    assert "could not confirm" in done["answer"] and "12 weeks" in done["answer"]
     # what the model wrote is kept for the curators, though the asker is shown the quote
     assert Message.objects.get(pk=done["message_id"]).verification["model_answer"].startswith("You want to know")
 
 
-def test_an_answer_whose_only_value_is_the_one_the_question_states_is_replaced_by_the_quote(handbook, employee):
+def test_a_value_the_question_states_is_no_value_of_the_answer(handbook, employee):
     done = ask("How long is paid parental leave for 1 child?", employee,
                ScriptedBackend("Paid parental leave for 1 child is given to eligible employees."))
-    assert done["verification"]["from_evidence"] and "12 weeks" in done["answer"]
+    assert done["kind"] == "refused" and done["verification"]["passed_over"] and "12 weeks" in done["answer"]
+
+
+def test_an_answer_without_the_value_asked_for_over_evidence_without_one_is_answered_by_the_quote(public_collection, make_document, employee, settings):
+    """Where the evidence states no value of the kind asked either ("two quarters" is read as
+    no duration), the quote is the answer: the model may have failed to read it (7 of the 8
+    such answers of our runs were to answerable questions)."""
+    settings.KB_CHECK_BELOW = settings.KB_MIN_ANSWERABILITY = 0.0  # evidence taken as answering: no check
+    make_document(public_collection, "groups.md", "# Working groups\n\n## Lifetime\n\nA working group that lives longer than two quarters should be wound down by its sponsor.\n")
+    done = ask("How long may a working group live before it is wound down?", employee,
+               ScriptedBackend("A working group should be wound down by its sponsor."))
+    assert done["kind"] == "generated" and done["verification"]["from_evidence"] and not done["verification"].get("passed_over")
+    assert "two quarters" in done["answer"]
 
 
 def test_a_yes_that_its_evidence_says_no_to_is_replaced_by_the_quote(public_collection, make_document, employee):
