@@ -12,7 +12,8 @@ for ``chat/evidence.py``) and the question.
   numerals, thousands separators) and units made canonical (weeks/周/星期, days/天/日,
   hours/小时, months/个月, years/年, %, $/美元), with exact conversions (2 weeks = 14 days,
   1 year = 12 months). Number words and Chinese numerals count only with a unit ("one of
-  them" is not a claim); ordinals and list numbering are not claims.
+  them" is not a claim) or when the question asks how many ("两次", "two sessions");
+  ordinals and list numbering are not claims.
 * **Support.** A claim is *supported* when a source states the same value with a compatible
   unit (or the same term, case and spacing aside); values the question itself states count
   as given. Presence is not enough for conditional rows: when the value sits in a table row
@@ -45,6 +46,7 @@ from typing import Sequence
 from kbassist.chat.evidence import EvidenceIndex, EvidenceSentence
 from kbassist.chat.facts.conditions import Condition, condition_at, parse_condition
 from kbassist.chat.facts.markup import mask
+from kbassist.chat.facts.questions import wanted_value
 from kbassist.chat.facts.quantities import UNIT_WORDS, Quantity, compatible_values, parse_quantities
 from kbassist.chat.facts.spans import overlaps
 from kbassist.chat.facts.terms import TermIndex, named_terms
@@ -197,8 +199,14 @@ def answer_sentences(answer: str) -> list[tuple[int, int]]:
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 
 
-def extract_claims(sentence: str, offset: int = 0) -> list[Claim]:
-    """The checkable claims of one answer sentence (offsets shifted by ``offset``)."""
+_OF_AFTER = re.compile(r"\s+of\b")  # "two of them", however the question asks
+
+
+def extract_claims(sentence: str, offset: int = 0, *, counts: bool = False) -> list[Claim]:
+    """The checkable claims of one answer sentence (offsets shifted by ``offset``). A number
+    written in words counts only with a unit ("one of them", "一些" state nothing), unless the
+    question asks how many (``counts``): then "两次" and "two times" are the answer, and a
+    source must state them (18f-s17-19: "at most two free coaching sessions", in no source)."""
     scan = mask(sentence)
     marker = _LIST_MARKER.match(scan)
     if marker:
@@ -212,8 +220,8 @@ def extract_claims(sentence: str, offset: int = 0) -> list[Claim]:
             claims.append(Claim(q.text, "term", q.start + offset, q.end + offset))
             taken.append((q.start, q.end))
             continue
-        if q.kind == "number" and q.written != "digits":
-            continue  # "one of them", "一些": a number word counts only with a unit
+        if q.kind == "number" and q.written != "digits" and not (counts and not _OF_AFTER.match(scan, q.end)):
+            continue
         claims.append(Claim(sentence[q.start : q.end], q.kind, q.start + offset, q.end + offset, q))
         taken.append((q.start, q.end))
     for start, end, term in named_terms(scan):
@@ -349,10 +357,11 @@ def verify(answer: str, sources: Sequence | None = None, question: str = "", *, 
     support = _Sources(index, question)
     asked = parse_condition(question, "question")
     question_tokens = set(tokenize(question))
+    counts = wanted_value(question) == "number"
     checks = []
     for start, end in answer_sentences(answer):
         sentence = answer[start:end]
-        check = SentenceCheck(sentence, start, end, extract_claims(sentence, start))
+        check = SentenceCheck(sentence, start, end, extract_claims(sentence, start, counts=counts))
         label_tokens = question_tokens | set(tokenize(sentence))
         for claim in check.claims:
             if claim.kind == "term":

@@ -148,6 +148,18 @@ def test_number_words_without_a_unit_and_list_numbers_are_not_claims():
     assert extract_claims("你可以选择一些选项。") == []
 
 
+def test_a_count_written_in_words_is_checked_when_the_question_asks_how_many():
+    """"At most two free coaching sessions" (两次) answered a question no page answers: asked
+    how many, the number is the answer, however it is written."""
+    coaching = [{"n": 1, "text": "GSA provides free coaching services to any federal employee."}]
+    question = "How many free coaching sessions can each employee get?"
+    verification = verify("每个员工最多可以免费约两次教练辅导。", coaching, question)
+    assert [(c.text, c.status) for c in verification.claims] == [("两", UNSUPPORTED)]
+    assert verify("You get two free sessions.", coaching, question).claims_removed == 1
+    assert verify("Two of them are coaches.", coaching, question).claims_checked == 0
+    assert verify("You can book two sessions.", coaching, "Where do I book coaching?").claims_checked == 0
+
+
 def test_a_value_the_question_states_is_not_held_against_the_answer():
     question = "I have worked here for 2 years. How much annual leave do I get?"
     assert statuses("With 2 years of service you accrue 4 hours per pay period.", question=question) == [SUPPORTED]
