@@ -214,18 +214,19 @@ class Grounding:
         # A "yes" that the evidence it is shown with says "not" or "only" to: the quote answers.
         if yes_against := is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
             details["yes_against_evidence"] = True
-        if states_nothing and not yes_against and not self._any_number(answer) and self._quotes_give(wanted):
+        if states_nothing and not yes_against and not self._any_number(answer, verification) and self._quotes_give(wanted):
             details["passed_over"] = True
         if (shown.use_evidence or states_nothing or yes_against) and self.best:
             return Checked(self.quoted_answer(chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
         return Checked(shown.text or answer, details, False)
 
-    def _any_number(self, answer: str) -> bool:
-        """Whether ``answer`` states any number the question does not ("from day 4", which
-        no kind of value reads, is still read from the evidence)."""
+    def _any_number(self, answer: str, verification: Verification) -> bool:
+        """Whether ``answer`` states any number the question does not: in digits ("from day
+        4", which no kind of value reads, is still read from the evidence), or as a claim
+        ("两次"; not the "一" of "一共")."""
         asked = set(re.findall(r"\d+", self.question))
-        return bool(set(re.findall(r"\d+", CITATION.sub("", answer))) - asked) or bool(
-            answer_values(parse_quantities(answer), parse_quantities(self.question)))
+        return bool(set(re.findall(r"\d+", CITATION.sub("", answer))) - asked) or any(
+            c.quantity is not None and not self._restates(c) for c in verification.claims)
 
     def _quotes_give(self, wanted: str) -> bool:
         """Whether the best evidence states a value of the kind ``wanted`` (not one of the

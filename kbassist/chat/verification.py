@@ -199,7 +199,19 @@ def answer_sentences(answer: str) -> list[tuple[int, int]]:
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 
 
-_OF_AFTER = re.compile(r"\s+of\b")  # "two of them", however the question asks
+# What a number word counts, when the question asks how many: a Chinese classifier ("两次",
+# "三个级别"), or an English word other than "of" ("two sessions", not "two of them"). One is
+# left out ("一共", "一般", "the one you need" are no counts).
+_CLASSIFIER = re.compile(r"\s*(?:次|个|名|位|项|条|种|级|人|份|张|门|轮|件|类|步|部分|阶段|层|场|期|批)")
+_COUNTED_WORD = re.compile(r"\s+(?!of\b)[a-z]", re.I)
+
+
+def _counted(scan: str, q) -> bool:
+    """Whether the number word ``q`` of ``scan`` counts something (see ``_CLASSIFIER``)."""
+    if q.value is None or q.value < 2:
+        return False
+    follow = _CLASSIFIER if q.written == "chinese" else _COUNTED_WORD
+    return bool(follow.match(scan, q.end))
 
 
 def extract_claims(sentence: str, offset: int = 0, *, counts: bool = False) -> list[Claim]:
@@ -220,7 +232,7 @@ def extract_claims(sentence: str, offset: int = 0, *, counts: bool = False) -> l
             claims.append(Claim(q.text, "term", q.start + offset, q.end + offset))
             taken.append((q.start, q.end))
             continue
-        if q.kind == "number" and q.written != "digits" and not (counts and not _OF_AFTER.match(scan, q.end)):
+        if q.kind == "number" and q.written != "digits" and not (counts and _counted(scan, q)):
             continue
         claims.append(Claim(sentence[q.start : q.end], q.kind, q.start + offset, q.end + offset, q))
         taken.append((q.start, q.end))

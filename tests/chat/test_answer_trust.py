@@ -283,6 +283,12 @@ def test_an_answer_without_the_value_asked_for_over_evidence_that_gives_one_is_a
     assert Message.objects.get(pk=done["message_id"]).verification["model_answer"].startswith("You want to know")
 
 
+def test_an_answer_that_only_asks_the_question_back_is_a_refusal_whatever_its_characters_look_like(handbook, employee):
+    """The "一" of "一共" (in all) is no number stated (18f-s17-20 restated its question)."""
+    done = ask("How many weeks of paid parental leave do I get?", employee, ScriptedBackend("你一共可以休几周的带薪育儿假？"))
+    assert done["kind"] == "refused" and done["verification"]["passed_over"]
+
+
 def test_a_value_the_question_states_is_no_value_of_the_answer(handbook, employee):
     done = ask("How long is paid parental leave for 1 child?", employee,
                ScriptedBackend("Paid parental leave for 1 child is given to eligible employees."))
