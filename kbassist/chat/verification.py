@@ -294,6 +294,10 @@ def _check_quantity(claim: Claim, sentence: str, sentence_offset: int, asked: Co
     if q is None:
         return
     places = [p for p in sources.places if _matches(q, p)]
+    if q.kind == "number" and q.written != "digits":
+        # a count in words ("两次", "two sessions") is a count the sources give, not any "two"
+        # ("the first two weeks" says nothing of how many sessions)
+        places = [p for p in places if p.quantity.kind == "number" and p.quantity.unit is None]
     if not places:
         if any(compatible_values(q, given) for given in sources.question_quantities):
             claim.status = SUPPORTED  # the question states it ("I have worked 2 years")

@@ -157,6 +157,9 @@ def test_a_count_written_in_words_is_checked_when_the_question_asks_how_many():
     assert [(c.text, c.status) for c in verification.claims] == [("两", UNSUPPORTED)]
     assert verify("You get two free sessions.", coaching, question).claims_removed == 1
     assert verify("Two of them are coaches.", coaching, question).claims_checked == 0
+    # a "two" of something else is no count of sessions
+    weeks = coaching + [{"n": 2, "text": "Talk about development in the first two weeks."}]
+    assert verify("每个员工最多可以免费约两次教练辅导。", weeks, question).claims_removed == 1
     assert verify("You can book two sessions.", coaching, "Where do I book coaching?").claims_checked == 0
 
 
