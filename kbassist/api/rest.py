@@ -197,7 +197,7 @@ def _message_data(request, message: Message) -> dict:
         "query": message.search_query or None,
         "citations": [present.citation(request, c) for c in message.citations],
         "evidence": message.evidence,
-        "verification": message.verification,
+        "verification": message.verification_for_asker,
         "feedback": getattr(getattr(message, "feedback", None), "helpful", None),
     }
 

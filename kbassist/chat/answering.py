@@ -63,7 +63,7 @@ from .drafts import Draft, save_answer
 from .auditing import record_question
 from .grounding import Checked, Grounding, model_declined
 from .verification import quote_lines
-from .models import CachedAnswer, Conversation, Message
+from .models import CachedAnswer, Conversation, Message, for_asker
 from .prompt import build_messages
 from .relay import relay
 from .rendering import render_markdown
@@ -590,12 +590,12 @@ def _generated(turn: Turn, found: Found):
         # wrote: the quoted evidence is the answer (both model declines of our generated runs
         # were such answerable questions, 18f-en-045 and 18f-s8-09).
         declined, text = text, found.grounding.quoted_answer(chinese=is_chinese(turn.question))
-        extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True, "model_declined": True, "model_answer": declined}}
+        extra = {"evidence": found.grounding.evidence(), "verification": {"from_evidence": True, "model_declined": True, "model_answer": for_storage(declined)}}
         return Outcome(Kind.GENERATED, status, text, _cite(sources, text), found.query, model_name, extra)
     verify = status == Status.COMPLETE and settings.KB_VERIFY
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
-    # what the model wrote, kept where the asker is shown something else (curators read it)
-    written = {"model_answer": text} if checked.from_evidence else {}
+    # what the model wrote, kept for curators where the asker is shown something else
+    written = {"model_answer": for_storage(text)} if checked.from_evidence or checked.invented else {}
     if checked.invented or checked.passed_over:
         # Not an answer with its facts taken out, or without the value asked for, but a
         # question the sources do not answer: say so, quoting what comes closest (as the
@@ -686,6 +686,7 @@ def _finish(turn: Turn, outcome: Outcome) -> dict:
         "citations": outcome.citations,
         "timings": turn.timings,
         **outcome.extra,
+        **({"verification": for_asker(outcome.extra["verification"])} if "verification" in outcome.extra else {}),
     }
 
 
@@ -710,6 +711,7 @@ class Explanation:
     reason: str = ""
     found: Found | None = None
     generated: str = ""  # the model's answer, checked, only when asked for
+    model_answer: str = ""  # what the model wrote, where ``generated`` shows something else
 
 
 def explain(
@@ -780,28 +782,32 @@ def explain(
             ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
                           " stands only if the model's copy of the answer holds one that the evidence states")
     if generate and ex.path == Kind.GENERATED:
-        ex.generated = _generate_checked(turn, found)
-        if ex.generated.startswith(turn.say(NOT_ANSWERED)):
+        ex.generated, refused, ex.model_answer = _generate_checked(turn, found)
+        if refused:
             ex.path, ex.reason = Kind.REFUSED, "the model's answer states only facts that no source states, or no value where its evidence gives some"
     return ex
 
 
-def _generate_checked(turn: Turn, found: Found) -> str:
-    """The model's answer from ``found``, checked as ``_generated`` checks it (nothing saved)."""
+def _generate_checked(turn: Turn, found: Found) -> tuple[str, bool, str]:
+    """The model's answer from ``found``, checked as ``_generated`` checks it (nothing saved):
+    ``(text shown, whether it is a refusal, what the model wrote where that differs)``."""
     try:
         backend = turn.model()
         budget = backend.context_size - settings.KB_LLM_MAX_TOKENS - 16
         evidence = found.grounding.best if settings.KB_PROMPT_EVIDENCE else []
-        messages, _ = build_messages(turn.question, [h.chunk for h in found.hits], [], backend.count_tokens, budget, evidence)
+        messages, n_used = build_messages(turn.question, [h.chunk for h in found.hits], [], backend.count_tokens, budget, evidence)
         text = "".join(backend.stream(messages, max_tokens=settings.KB_LLM_MAX_TOKENS, temperature=settings.KB_LLM_TEMPERATURE)).strip()
     except GenerationError as exc:
-        return f"({exc})"
+        return f"({exc})", False, ""
     if model_declined(text) or not settings.KB_VERIFY:
-        return text
+        return text, False, ""
+    sources = found.sources[:n_used]
     checked = found.grounding.check(text)
     if checked.invented or checked.passed_over:
-        return _not_answered(turn, found, found.sources)[0]
-    return checked.text if checked.from_evidence else _attributed(checked.text, found.sources, found.grounding, checked=True)
+        return _not_answered(turn, found, sources)[0], True, text
+    if checked.from_evidence:
+        return checked.text, False, text
+    return _attributed(checked.text, sources, found.grounding, checked=True), False, ""
 
 
 def _attributed(text: str, sources: list[dict], grounding: Grounding, *, checked: bool) -> str:

@@ -63,7 +63,8 @@ class Checked:
         runs (sessions 6-16) this was so for 6 unanswerable questions and 2 answerable ones."""
         v = self.verification
         found = v.get("claims_supported", 0) - v.get("claims_restating_question", 0)
-        return self.from_evidence and v.get("claims_removed", 0) > 0 and not found and not v.get("claims_misread")
+        # a "yes" the evidence says no to is answered by that evidence, however it is worded
+        return v.get("claims_removed", 0) > 0 and not found and not v.get("claims_misread") and not v.get("yes_against_evidence")
 
 
 class Grounding:
@@ -214,7 +215,8 @@ class Grounding:
         # A "yes" that the evidence it is shown with says "not" or "only" to: the quote answers.
         if yes_against := is_yes_no(self.question) and yes_against_evidence(answer, [ev.quote for ev in self.best]):
             details["yes_against_evidence"] = True
-        if states_nothing and not yes_against and not self._any_number(answer, verification) and self._quotes_give(wanted):
+        said = CITATION.sub("", answer).strip()  # an empty reply is the model failing, not reading
+        if said and states_nothing and not yes_against and not self._any_number(answer, verification) and self._quotes_give(wanted):
             details["passed_over"] = True
         if (shown.use_evidence or states_nothing or yes_against) and self.best:
             return Checked(self.quoted_answer(chinese=is_chinese(answer) or is_chinese(self.question)), details, True)
@@ -239,7 +241,10 @@ class Grounding:
         evaluation" asked about), rather than stating something read in the sources."""
         if claim.quantity is not None:
             return any(compatible_values(claim.quantity, q) for q in self._question_values)
-        return " ".join(claim.text.lower().split()) in " ".join(self.question.lower().split())
+        term = re.escape(" ".join(claim.text.lower().split()))
+        # a whole word in Latin script ("OPM" is not in "development"); any run in Chinese
+        pattern = term if re.search(r"[^\x00-\x7f]", claim.text) else rf"(?<!\w){term}(?!\w)"
+        return bool(re.search(pattern, " ".join(self.question.lower().split())))
 
     @cached_property
     def _question_values(self):

@@ -75,9 +75,23 @@ class Message(models.Model):
     def __str__(self):
         return f"{self.role}: {self.content[:60]}"
 
+    @property
+    def verification_for_asker(self) -> dict:
+        return for_asker(self.verification)
+
     def replies_to(self) -> "Message | None":
         """The question this answer replies to: the user's message just before it."""
         return self.conversation.messages.filter(role=Message.Role.USER, id__lt=self.id).last()
+
+
+# Kept for curators only: what the model wrote where the asker was shown something else (it
+# may draw on passages the asker cannot open: a refusal lists only the first few).
+CURATORS_ONLY = frozenset({"model_answer"})
+
+
+def for_asker(verification: dict) -> dict:
+    """A message's verification as its asker is shown it (``CURATORS_ONLY`` left out)."""
+    return {k: v for k, v in (verification or {}).items() if k not in CURATORS_ONLY}
 
 
 class CachedAnswerManager(models.Manager):

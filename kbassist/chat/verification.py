@@ -12,7 +12,7 @@ for ``chat/evidence.py``) and the question.
   numerals, thousands separators) and units made canonical (weeks/周/星期, days/天/日,
   hours/小时, months/个月, years/年, %, $/美元), with exact conversions (2 weeks = 14 days,
   1 year = 12 months). Number words and Chinese numerals count only with a unit ("one of
-  them" is not a claim) or when the question asks how many ("两次", "two sessions");
+  them" is not a claim) or when the question asks for a number ("两次", "two sessions");
   ordinals and list numbering are not claims.
 * **Support.** A claim is *supported* when a source states the same value with a compatible
   unit (or the same term, case and spacing aside); values the question itself states count
@@ -217,8 +217,11 @@ def _counted(scan: str, q) -> bool:
 def extract_claims(sentence: str, offset: int = 0, *, counts: bool = False) -> list[Claim]:
     """The checkable claims of one answer sentence (offsets shifted by ``offset``). A number
     written in words counts only with a unit ("one of them", "一些" state nothing), unless the
-    question asks how many (``counts``): then "两次" and "two times" are the answer, and a
-    source must state them (18f-s17-19: "at most two free coaching sessions", in no source)."""
+    question asks for a number (``counts``: how many, a maximum, 多少, 几 …) and the word counts
+    something (``_counted``): then "两次" and "two times" are the answer, and a source must
+    state them (18f-s17-19: "at most two free coaching sessions", in no source). A count the
+    model worked out from a list ("three rating levels" over three bullets) is then in no
+    source too, as a count in digits already was."""
     scan = mask(sentence)
     marker = _LIST_MARKER.match(scan)
     if marker:

@@ -46,7 +46,7 @@ def message_data(message: Message) -> dict:
             html=render_markdown(message.content, max((c.get("n", 0) for c in message.citations), default=0)),
             citations=message.citations,
             evidence=message.evidence,
-            verification=message.verification,
+            verification=message.verification_for_asker,
             query=message.search_query,
             feedback=getattr(getattr(message, "feedback", None), "helpful", None),
         )

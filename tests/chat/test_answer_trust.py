@@ -90,6 +90,46 @@ def test_an_answer_that_repeats_the_questions_own_figures_and_invents_the_one_as
     assert done["verification"]["claims_restating_question"] == 1 and done["verification"]["invented"]
 
 
+def test_a_made_up_figure_beside_a_sentence_that_only_repeats_the_question_is_still_a_refusal(handbook, employee):
+    done = ask("My child was born in 2024. How many weeks of paid parental leave do I get?", employee,
+               ScriptedBackend("Your child was born in 2024. You get 16 weeks of paid parental leave."))
+    assert done["kind"] == "refused" and "16 weeks" not in done["answer"]
+
+
+def test_a_made_up_yes_over_evidence_that_says_no_is_answered_by_that_evidence(public_collection, make_document, employee):
+    make_document(public_collection, "carry.md", "# Leave\n\n## Carry-over\n\nAnnual leave cannot be carried over into the next year.\n")
+    done = ask("Can I carry over my annual leave into the next year?", employee,
+               ScriptedBackend("Yes, you can carry over up to 40 hours of annual leave."))
+    assert done["kind"] == "generated" and done["verification"]["yes_against_evidence"]
+    assert "cannot be carried over" in done["answer"] and "40 hours" not in done["answer"]
+
+
+def test_a_name_inside_a_word_of_the_question_is_no_repetition_of_it(public_collection, make_document, employee, settings):
+    """"OPM" is not in "development": a finding of the answer's, so its made-up 40 hours is
+    taken out and the quote answers, as for any answer with a fact found."""
+    settings.KB_CHECK_BELOW = settings.KB_MIN_ANSWERABILITY = settings.KB_WEAK_ANSWERABILITY = 0.0  # generate, unchecked
+    make_document(public_collection, "training.md", "# Training\n\n## Development\n\nOPM runs professional development training for employees.\n")
+    done = ask("How many hours of professional development training must I take?", employee,
+               ScriptedBackend("OPM requires 40 hours of training."))
+    assert done["verification"]["claims_restating_question"] == 0 and done["kind"] == "generated"
+
+
+def test_what_the_model_wrote_is_kept_for_curators_not_sent_to_the_asker(handbook, employee):
+    """It may draw on passages the asker cannot open (a refusal lists only the first few)."""
+    from kbassist.chat.views import message_data
+
+    done = ask("How many weeks of paid parental leave do I get?", employee, ScriptedBackend("You get 16 weeks of paid parental leave."))
+    assert "model_answer" not in done["verification"]
+    message = Message.objects.get(pk=done["message_id"])
+    assert message.verification["model_answer"] == "You get 16 weeks of paid parental leave."
+    assert "model_answer" not in message_data(message)["verification"]
+
+
+def test_an_empty_reply_is_answered_by_the_quote_not_refused(handbook, employee):
+    done = ask("How many weeks of paid parental leave do I get?", employee, ScriptedBackend("[1]"))
+    assert done["kind"] == "generated" and "12 weeks" in done["answer"]
+
+
 def test_a_number_from_the_wrong_table_row_is_caught(handbook, employee):
     done = ask("I am a new employee. How many hours of annual leave do I earn per pay period?", employee,
                ScriptedBackend("You earn 6 hours per pay period."))
@@ -176,7 +216,7 @@ def test_a_model_declining_over_evidence_judged_to_answer_gives_the_quoted_evide
                ScriptedBackend("The knowledge base does not cover this question."))
     assert done["kind"] == "generated" and done["status"] == "complete"
     assert done["answer"].startswith("Here is what the sources say:") and "12 weeks of paid parental leave" in done["answer"]
-    assert done["verification"] == {"from_evidence": True, "model_declined": True, "model_answer": "The knowledge base does not cover this question."}
+    assert done["verification"] == {"from_evidence": True, "model_declined": True}
     assert [c["section"] for c in done["citations"] if c["cited"]] == ["Leave › Parental leave"]
 
 
@@ -356,3 +396,4 @@ def test_a_figure_from_another_quarters_list_is_caught(public_collection, make_d
     assert done["verification"]["claims_misread"] == 1
     done = ask("第二季度的 YTD Closed Won ACV 目标是多少？", employee, Translating("What is the second quarter target for YTD Closed Won ACV?", "$300k [1]"))
     assert done["kind"] != "refused" and "$300k" in done["answer"]  # the right quarter's figure stands
+

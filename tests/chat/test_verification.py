@@ -161,6 +161,9 @@ def test_a_count_written_in_words_is_checked_when_the_question_asks_how_many():
     weeks = coaching + [{"n": 2, "text": "Talk about development in the first two weeks."}]
     assert verify("每个员工最多可以免费约两次教练辅导。", weeks, question).claims_removed == 1
     assert verify("You can book two sessions.", coaching, "Where do I book coaching?").claims_checked == 0
+    # one is no count: "一个" is Chinese's article, "the one you need" a pronoun
+    assert verify("你需要填一个表，就是你需要的那一个。", coaching, question).claims_checked == 0
+    assert verify("Book the one session you need.", coaching, question).claims_checked == 0
 
 
 def test_a_value_the_question_states_is_not_held_against_the_answer():

@@ -90,6 +90,14 @@ def test_generating_is_only_done_when_asked(employee, handbook, model):
     assert len(model.calls) == 1 and ex.generated
 
 
+def test_a_generated_answer_that_makes_its_figure_up_is_shown_as_the_refusal_the_chat_would_give(employee, handbook, backend, settings):
+    settings.KB_CHECK_BELOW = 0.0  # the evidence is taken as answering: no check before generating
+    backend(ScriptedBackend("Full-time staff get 99 vacation days."))
+    ex = explain("How many vacation days do full-time staff get?", user=employee, generate=True)
+    assert ex.path == Message.Kind.REFUSED and "could not confirm" in ex.generated and "99" not in ex.generated
+    assert ex.model_answer == "Full-time staff get 99 vacation days."  # what the curator is shown it replaced
+
+
 def test_only_curators_may_test(client, employee, knowledge):
     client.force_login(employee)
     assert client.get(reverse("curation:try"), {"q": "x"}).status_code == 403
