@@ -107,6 +107,9 @@ def test_answer_through_the_remote_backend(server_url, handbook, employee, setti
     backend = OpenAICompatibleBackend(server_url, model="smollm2")
     events = list(answer("How many vacation days do I get?", user=employee, backend=backend, line=GenerationLine()))
     done = events[-1]
-    assert done["kind"] == "generated" and done["status"] == "complete" and done["answer"]
-    assert sum(e["type"] == "token" for e in events) > 1
+    assert done["status"] == "complete" and done["answer"]
+    assert sum(e["type"] == "token" for e in events) > 1  # streamed from the server in pieces
+    # SmolLM2 (135M) may make its figure up: then verification makes the reply the refusal
+    # quoting the sources, which is still an answer the server wrote and the chat checked
+    assert done["kind"] == "generated" or done["verification"].get("invented") or done["verification"].get("passed_over"), done["answer"]
     assert done["citations"][0]["section"] == "Leave › Vacation"
