@@ -44,21 +44,3 @@ def tokenize(text: str) -> list[str]:
             if word and word not in STOP_WORDS:
                 tokens.append(_stem(word))
     return tokens
-
-
-# Words that say how a question asks, not what about (stemmed, as ``tokenize`` writes them):
-# left out of a BM25 *query*. In a small knowledge base only the FAQ entries hold "how many …
-# do I", so these words get a high idf there, and "How many days a week can I work from
-# home?" found the FAQs on days of leave before the work-models table that answers it
-# (starter knowledge base). Measured on both handbooks' answerable questions (right page among
-# the five sources): 18F 222/225 either way, Sourcegraph 148/158 → 150/158.
-QUESTION_WORDS = frozenset(
-    "how mani much what when where who whom which whi can could do doe did i my me we our you your "
-    "am were would should shall may might must it its those he she his her so get".split()
-)
-
-
-def query_tokens(text: str) -> list[str]:
-    """``tokenize(text)`` without ``QUESTION_WORDS``; all of them where nothing else is left."""
-    tokens = tokenize(text)
-    return [t for t in tokens if t not in QUESTION_WORDS] or tokens
