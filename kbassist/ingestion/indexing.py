@@ -30,6 +30,7 @@ from tqdm import tqdm
 from kbassist.knowledge.models import Chunk, Document
 from kbassist.retrieval import store
 from kbassist.retrieval.embedder import get_embedder
+from kbassist.retrieval.tokenize import tokenize, without_asking_words
 
 SQLITE_MAX_PARAMS = 900  # ids per query when fetching chunks by id
 AWAITING_INDEX = "indexing"  # the stage of a processing document whose chunks are stored, not yet indexed
@@ -95,9 +96,21 @@ def _sync(collection_id: int) -> store.CollectionIndex:
         for start in range(0, len(ids), SQLITE_MAX_PARAMS):
             part = ids[start : start + SQLITE_MAX_PARAMS].tolist()
             for chunk in Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk"):
-                yield chunk.pk, chunk.indexed_text, chunk.vector
+                yield chunk.pk, keywords(chunk), chunk.vector
 
     return store.sync(collection_id, wanted_ids, rows_for, get_embedder().name)
+
+
+def keywords(chunk: Chunk) -> list[str]:
+    """What BM25 indexes for a chunk: the tokens of its indexed text, for an FAQ entry without
+    the words that only say how a question asks (how, many, can, do, I, get …). An FAQ
+    question is written the way employees ask, so it shares those words with every question,
+    while a document hardly ever holds them; in a small knowledge base they are rare words that
+    weigh a lot, and "How many days a week can I work from home?" found the FAQ entries "How
+    many … days … do I get?" before the work-models table that answers it (starter knowledge
+    base). The entry is still found by what it is about."""
+    tokens = tokenize(chunk.indexed_text)
+    return without_asking_words(tokens) if chunk.faq_id else tokens
 
 
 def rebuild_collection(collection_id: int) -> store.CollectionIndex:

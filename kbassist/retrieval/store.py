@@ -45,7 +45,6 @@ from scipy import sparse
 
 from .bm25 import BM25Index
 from .dense import DenseIndex
-from .tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -207,13 +206,13 @@ class EmbedderMismatch(RuntimeError):
 def sync(
     collection_id: int,
     wanted_ids: Callable[[], np.ndarray],
-    rows_for: Callable[[np.ndarray], Iterable[tuple[int, str, np.ndarray]]],
+    rows_for: Callable[[np.ndarray], Iterable[tuple[int, list[str], np.ndarray]]],
     embedder: str,
 ) -> CollectionIndex:
     """Make the collection's index hold exactly the chunk ids ``wanted_ids()`` returns.
 
     Under the writer lock: ids no longer wanted are dropped, and the new ones are appended
-    from ``rows_for(new_ids)``, which yields ``(chunk_id, indexed_text, unit_vector)`` (a
+    from ``rows_for(new_ids)``, which yields ``(chunk_id, bm25_tokens, unit_vector)`` (a
     row it leaves out is simply not added). ``wanted_ids`` is called under the lock, so two
     writers syncing at once both end up in the index exactly once. ``embedder`` names the
     model of the new rows' vectors: appending them to an index of another embedder raises
@@ -246,7 +245,7 @@ def sync(
             index = CollectionIndex(
                 version,
                 np.concatenate([index.chunk_ids, np.asarray([r[0] for r in rows], dtype=np.int64)]),
-                index.bm25.extended([tokenize(r[1]) for r in rows]),
+                index.bm25.extended([r[1] for r in rows]),
                 index.dense.extended(np.vstack([r[2] for r in rows])),
                 index.base_rows,
                 index.base_terms,

@@ -44,3 +44,16 @@ def tokenize(text: str) -> list[str]:
             if word and word not in STOP_WORDS:
                 tokens.append(_stem(word))
     return tokens
+
+
+# Words that say how a question asks, not what it asks about (stemmed, as ``tokenize`` writes
+# them). An FAQ entry's question is written the way employees ask, so it shares them with every
+# question; documents rarely hold them. See ``ingestion.indexing.keywords``.
+ASKING_WORDS = frozenset(
+    "how mani much what when where who whom which whi can could do doe did i my me we our you your "
+    "am were would should shall may might must it its those he she his her so get".split()
+)
+
+
+def without_asking_words(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if t not in ASKING_WORDS]

@@ -65,3 +65,27 @@ def test_deleting_a_document_removes_its_chunks_from_both_indexes(corpus, employ
     index = index_cache.get(corpus["leave"].collection_id)
     assert len(index.bm25) == len(index.dense) == len(index.chunk_ids)
     assert set(index.chunk_ids.tolist()) == set(Chunk.objects.filter(collection_id=corpus["leave"].collection_id).values_list("pk", flat=True))
+
+
+def test_faq_entries_do_not_win_by_asking_the_way_the_question_asks(public_collection, make_document, employee,
+                                                                     django_capture_on_commit_callbacks):
+    """The starter knowledge base: "How many days a week can I work from home?" found the FAQ
+    entries on days of leave ("How many … days … do I get?") before the work-models table that
+    answers it, and was refused; FAQ entries are indexed without the words that only say how a
+    question asks."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from kbassist.ingestion.importing import import_faq_csv
+
+    starter = Path(settings.BASE_DIR, "knowledge")
+    for name in ("hr/leave-policy.md", "hr/onboarding.txt", "it/accounts-and-passwords.md", "zh/休假制度.md"):
+        make_document(public_collection, Path(name).name, (starter / name).read_text())
+    document = make_document(public_collection, "remote-work.md", (starter / "hr" / "remote-work.md").read_text())
+    with django_capture_on_commit_callbacks(execute=True):
+        import_faq_csv(public_collection, (starter / "faq.csv").read_bytes())
+    hits = search("How many days a week can I work from home?", employee).hits
+    assert any(h.chunk.document == document and "3 days per week from home" in h.chunk.text for h in hits)
+    # an FAQ entry is still found by what it is about
+    assert search("How do I reset my password?", employee).hits[0].chunk.faq.question == "How do I reset my password?"
