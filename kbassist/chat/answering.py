@@ -581,7 +581,13 @@ def _generated(turn: Turn, found: Found):
         return _passages(turn, found)
     finally:
         turn.release()
-    text = "".join(pieces).strip()
+    return _as_shown(turn, found, "".join(pieces).strip(), sources, model_name, status)
+
+
+def _as_shown(turn: Turn, found: Found, text: str, sources: list[dict], model_name: str = "", status=Status.COMPLETE) -> Outcome:
+    """What the model wrote (``text``, from ``sources``), as the asker is to see it: checked
+    against the sources, attributed, or replaced by a refusal or the quoted evidence. The chat
+    and the curators' try page (``explain``) both end here, so they cannot drift apart."""
     if status == Status.COMPLETE and model_declined(text):
         if not _trusted(turn, found):
             quoted, extra = _nearest(turn, found, sources)  # as the refusal before generating quotes them
@@ -595,7 +601,7 @@ def _generated(turn: Turn, found: Found):
     verify = status == Status.COMPLETE and settings.KB_VERIFY
     checked = found.grounding.check(text) if verify else Checked(text, {}, False)
     # what the model wrote, kept for curators where the asker is shown something else
-    written = {"model_answer": for_storage(text)} if checked.from_evidence or checked.invented else {}
+    written = {"model_answer": for_storage(text)} if checked.from_evidence or checked.invented or checked.passed_over else {}
     if checked.invented or checked.passed_over:
         # Not an answer with its facts taken out, or without the value asked for, but a
         # question the sources do not answer: say so, quoting what comes closest (as the
@@ -782,15 +788,24 @@ def explain(
             ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
                           " stands only if the model's copy of the answer holds one that the evidence states")
     if generate and ex.path == Kind.GENERATED:
-        ex.generated, refused, ex.model_answer = _generate_checked(turn, found)
-        if refused:
-            ex.path, ex.reason = Kind.REFUSED, "the model's answer states only facts that no source states, or no value where its evidence gives some"
+        outcome, failed = _generate_checked(turn, found)
+        if outcome is None:
+            ex.generated = f"({failed})"
+            return ex
+        ex.generated = outcome.text
+        verification = outcome.extra.get("verification", {})
+        ex.model_answer = verification.get("model_answer", "")
+        if outcome.kind == Kind.REFUSED:
+            ex.path, ex.reason = Kind.REFUSED, (
+                "the model's answer states only facts that no source states, or no value where its evidence gives some"
+                if verification.get("invented") or verification.get("passed_over")
+                else "the model says its sources do not answer, and the evidence was not judged to before it wrote")
     return ex
 
 
-def _generate_checked(turn: Turn, found: Found) -> tuple[str, bool, str]:
-    """The model's answer from ``found``, checked as ``_generated`` checks it (nothing saved):
-    ``(text shown, whether it is a refusal, what the model wrote where that differs)``."""
+def _generate_checked(turn: Turn, found: Found) -> tuple[Outcome | None, str]:
+    """The model's answer from ``found`` as the chat would show it (nothing saved):
+    ``(outcome, "")``, or ``(None, why)`` when the model cannot run."""
     try:
         backend = turn.model()
         budget = backend.context_size - settings.KB_LLM_MAX_TOKENS - 16
@@ -798,16 +813,8 @@ def _generate_checked(turn: Turn, found: Found) -> tuple[str, bool, str]:
         messages, n_used = build_messages(turn.question, [h.chunk for h in found.hits], [], backend.count_tokens, budget, evidence)
         text = "".join(backend.stream(messages, max_tokens=settings.KB_LLM_MAX_TOKENS, temperature=settings.KB_LLM_TEMPERATURE)).strip()
     except GenerationError as exc:
-        return f"({exc})", False, ""
-    if model_declined(text) or not settings.KB_VERIFY:
-        return text, False, ""
-    sources = found.sources[:n_used]
-    checked = found.grounding.check(text)
-    if checked.invented or checked.passed_over:
-        return _not_answered(turn, found, sources)[0], True, text
-    if checked.from_evidence:
-        return checked.text, False, text
-    return _attributed(checked.text, sources, found.grounding, checked=True), False, ""
+        return None, str(exc)
+    return _as_shown(turn, found, text, found.sources[:n_used], backend.name), ""
 
 
 def _attributed(text: str, sources: list[dict], grounding: Grounding, *, checked: bool) -> str:

@@ -18,7 +18,7 @@ from django.conf import settings
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
-from .facts.quantities import compatible_values, parse_quantities
+from .facts.quantities import parse_quantities
 from .facts.questions import fits_wanted, is_yes_no, wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, rank_evidence, set_aside
 from .verification import SUPPORTED, Verification, evidence_answer, quoted_from, verify, yes_against_evidence
@@ -205,7 +205,6 @@ class Grounding:
         verification = self.verification(answer)
         shown = verification.shown()
         details = verification.as_dict()
-        details["claims_restating_question"] = sum(c.status == SUPPORTED and self._restates(c) for c in verification.claims)
         # Asked for a number, a duration, an amount or a date, and none of that kind stated
         # but the question's own ("1-1s should be weekly" for "How long should my 1-1s be?"):
         # no answer (a small model sometimes restates the question or answers another one).
@@ -228,27 +227,13 @@ class Grounding:
         ("两次"; not the "一" of "一共")."""
         asked = set(re.findall(r"\d+", self.question))
         return bool(set(re.findall(r"\d+", CITATION.sub("", answer))) - asked) or any(
-            c.quantity is not None and not self._restates(c) for c in verification.claims)
+            c.quantity is not None and not c.given for c in verification.claims)
 
     def _quotes_give(self, wanted: str) -> bool:
         """Whether the best evidence states a value of the kind ``wanted`` (not one of the
         question's own)."""
         quoted = " ".join(ev.quote for ev in self.best)
         return fits_wanted(wanted, answer_values(parse_quantities(quoted), set_aside(self.question)), quoted)
-
-    def _restates(self, claim) -> bool:
-        """Whether ``claim`` repeats a value or a name of the question ("the October 2016
-        evaluation" asked about), rather than stating something read in the sources."""
-        if claim.quantity is not None:
-            return any(compatible_values(claim.quantity, q) for q in self._question_values)
-        term = re.escape(" ".join(claim.text.lower().split()))
-        # a whole word in Latin script ("OPM" is not in "development"); any run in Chinese
-        pattern = term if re.search(r"[^\x00-\x7f]", claim.text) else rf"(?<!\w){term}(?!\w)"
-        return bool(re.search(pattern, " ".join(self.question.lower().split())))
-
-    @cached_property
-    def _question_values(self):
-        return parse_quantities(self.question)
 
     def verification(self, answer: str) -> Verification:
         """``answer`` checked claim by claim against the sources; once per answer text (the

@@ -75,6 +75,9 @@ class Claim:
     evidence: str = ""
     expected: str = ""
     expected_source_n: int | None = None
+    # the question states it too (a value ``compatible_values`` with one of the question's, a
+    # name as a whole word): repeating it finds nothing in the sources
+    given: bool = False
 
 
 @dataclass
@@ -133,6 +136,11 @@ class Verification:
         return sum(c.status == MISREAD for c in self.claims)
 
     @property
+    def claims_restating_question(self) -> int:
+        """Supported claims that the question states too (``Claim.given``)."""
+        return sum(c.status == SUPPORTED and c.given for c in self.claims)
+
+    @property
     def claims_unsupported(self) -> int:
         return sum(c.status == UNSUPPORTED for c in self.claims)
 
@@ -155,6 +163,7 @@ class Verification:
             "claims_supported": self.claims_supported,
             "claims_removed": self.claims_removed,
             "claims_misread": self.claims_misread,
+            "claims_restating_question": self.claims_restating_question,
             "removed": [
                 {"sentence": s.text, "status": s.status, "claims": [
                     {"text": c.text, "kind": c.kind, "status": c.status, "expected": c.expected}
@@ -377,6 +386,7 @@ def verify(answer: str, sources: Sequence | None = None, question: str = "", *, 
     asked = parse_condition(question, "question")
     question_tokens = set(tokenize(question))
     counts = wanted_value(question) == "number"
+    question_values = parse_quantities(question)
     checks = []
     for start, end in answer_sentences(answer):
         sentence = answer[start:end]
@@ -389,8 +399,19 @@ def verify(answer: str, sources: Sequence | None = None, question: str = "", *, 
                     claim.status = SUPPORTED
             else:
                 _check_quantity(claim, sentence, start, asked, label_tokens, support)
+            claim.given = _in_question(claim, question, question_values)
         checks.append(check)
     return Verification(answer, checks)
+
+
+def _in_question(claim: Claim, question: str, question_values: list[Quantity]) -> bool:
+    """Whether ``question`` states ``claim`` (a value, or a name: a whole word in Latin script,
+    so "OPM" is not in "development"; any run in Chinese)."""
+    if claim.quantity is not None:
+        return any(compatible_values(claim.quantity, q) for q in question_values)
+    term = re.escape(" ".join(claim.text.lower().split()))
+    pattern = term if re.search(r"[^\x00-\x7f]", claim.text) else rf"(?<!\w){term}(?!\w)"
+    return bool(re.search(pattern, " ".join(question.lower().split())))
 
 
 def shown_answer(verification: Verification) -> ShownAnswer:

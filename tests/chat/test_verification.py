@@ -59,6 +59,16 @@ def test_a_duration_found_in_a_source_is_kept():
     assert statuses("You get 12 weeks of paid parental leave [2].") == [SUPPORTED]
 
 
+def test_a_value_or_name_the_question_states_is_marked_as_given_not_found():
+    question = "I have worked 12 months in the government. Can I use Paid Parental Leave?"
+    claims = verify("After 12 months you can take 12 weeks of Paid Parental Leave [2].", SOURCES, question).claims
+    given = {c.text: c.given for c in claims}
+    assert given["12 months"] and not given["12 weeks"]
+    assert verify("Yes, 12 months [2].", SOURCES, question).claims_restating_question == 1
+    # a whole word only: "OPM" is not in "development"
+    assert not verify("See OPM.", [{"n": 1, "text": "OPM rules apply."}], "Is there a development budget?").claims[0].given
+
+
 def test_a_number_with_the_wrong_unit_is_not_supported():
     assert statuses("You get 12 days of paid parental leave.") == [UNSUPPORTED]
 

@@ -110,3 +110,18 @@ def test_with_the_model_a_chinese_question_is_translated_and_both_searches_shown
     assert 'id="query">How many vacation days do full-time staff get?</span>” (translated)' in page
     assert "Searched for the search query" in page and "Searched for the question as asked" in page
     assert len(translator.calls) == 1  # the translation only; no answer generated
+
+
+def test_a_model_that_declines_over_trusted_evidence_is_shown_as_the_quoted_evidence_the_chat_would_give(employee, handbook, backend, settings):
+    settings.KB_CHECK_BELOW = 0.0  # the evidence is taken as answering before the model writes
+    backend(ScriptedBackend("The provided sources do not say how many vacation days full-time staff get."))
+    ex = explain("How many vacation days do full-time staff get?", user=employee, generate=True)
+    assert ex.path == Message.Kind.GENERATED and "28" in ex.generated  # the quoted evidence answers
+    assert ex.model_answer.startswith("The provided sources do not say")
+
+
+def test_a_model_that_cannot_run_is_named_on_the_try_page(employee, handbook, backend, settings):
+    settings.KB_CHECK_BELOW = 0.0
+    backend(ScriptedBackend(fail_after=0))
+    ex = explain("How many vacation days do full-time staff get?", user=employee, generate=True)
+    assert ex.path == Message.Kind.GENERATED and ex.generated == "(the model crashed)"
