@@ -20,6 +20,7 @@ KB_CHECK_MIN_YES, the rule ``answer()`` applies:
                  says the evidence does not mention it in other words either,
               or ((answerability < KB_CHECK_BELOW or the question was translated or its setup
                    uses what no chunk uses)
+                 and the evidence does not say no to a yes/no question (``Grounding.says_no``)
                  and the check's "yes" is less likely than
                  KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY,
                  or, for a question asking for a value, less likely than
@@ -108,6 +109,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
             row["check_evidence"] = evidence
             row["missing"] = missing = grounding.missing_words
             row["circumstances"] = grounding.circumstances
+            row["says_no"] = grounding.says_no
             if evidence and missing:
                 key = "mention:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, missing[0], evidence]).encode()).hexdigest()
                 if key not in cache:
@@ -147,6 +149,8 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
     if score < minimum or row.get("mentioned") is False:
         return True
     if score >= below and not row.get("translated") and not row.get("circumstances"):  # always checked: a translated question, circumstances no chunk uses
+        return False
+    if row.get("says_no"):  # the evidence says no to a yes/no question: answered without a check
         return False
     if p_yes is None:
         return score < weak

@@ -64,7 +64,7 @@ from .auditing import record_question
 from .grounding import Checked, Grounding, model_declined
 from .verification import quote_lines
 from .models import CachedAnswer, Conversation, Message, for_asker
-from .prompt import build_messages
+from .prompt import build_messages, without_fences
 from .relay import relay
 from .rendering import render_markdown
 from .rewrite import concatenated, is_follow_up, leans_on_conversation, standalone_question, to_english
@@ -467,8 +467,9 @@ def _evidence_states_answer(turn: Turn, found: Found):
     """Where the evidence answerability is unsure, the answer check's verdict (True / False);
     and whatever the answerability, False when the question has a word no chunk of the
     knowledge base uses and the model says the evidence does not say it in other words either ("sabbatical" over
-    passages on care leave). None when nothing runs (sure enough and no such word, turned off,
-    nothing to show it, or no model)."""
+    passages on care leave). True, without asking the model, when the evidence says no to a
+    yes/no question (``Grounding.says_no``). None when nothing runs (sure enough and no such
+    word, turned off, nothing to show it, or no model)."""
     grounding = found.grounding
     if not settings.KB_CHECK_MODEL or not grounding.best or not needs_check(found):
         return None
@@ -485,7 +486,10 @@ def _evidence_states_answer(turn: Turn, found: Found):
         word = grounding.missing_words[0]
         record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
         verdict = False if record["mentioned"] is False else None
-    if verdict is None and unsure(found):
+    if verdict is None and unsure(found) and grounding.says_no:
+        # the evidence answers "no": nothing for the check to hear a "yes" to
+        verdict, record["says_no"] = True, grounding.says_no[:200]
+    elif verdict is None and unsure(found):
         probability = answer_probability(turn.question, grounding.titled_check_evidence(), checker)
         if probability is not None:
             verdict = probability >= min_yes(grounding)
@@ -588,6 +592,7 @@ def _as_shown(turn: Turn, found: Found, text: str, sources: list[dict], model_na
     """What the model wrote (``text``, from ``sources``), as the asker is to see it: checked
     against the sources, attributed, or replaced by a refusal or the quoted evidence. The chat
     and the curators' try page (``explain``) both end here, so they cannot drift apart."""
+    text = without_fences(text)
     if status == Status.COMPLETE and model_declined(text):
         if not _trusted(turn, found):
             quoted, extra = _nearest(turn, found, sources)  # as the refusal before generating quotes them
@@ -773,7 +778,9 @@ def explain(
         ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
     else:
         ex.path, ex.reason = Kind.GENERATED, "the model answers from the retrieved sources"
-    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found):
+    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found) and unsure(found) and found.grounding.says_no:
+        ex.reason += f"; the evidence says no to this yes/no question (“{found.grounding.says_no[:200]}”), so no check is needed"
+    elif ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found):
         if ex.answerability.score < settings.KB_CHECK_BELOW:
             ex.reason += f"; but answerability {ex.answerability.score:.2f} is below KB_CHECK_BELOW ({settings.KB_CHECK_BELOW}),"
         elif found.how == "translated":

@@ -21,7 +21,7 @@ from kbassist.text import CITATION, is_chinese, sentence_spans
 from .facts.quantities import parse_quantities
 from .facts.questions import fits_wanted, is_yes_no, wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, rank_evidence, set_aside
-from .verification import SUPPORTED, Verification, evidence_answer, quoted_from, verify, yes_against_evidence
+from .verification import SUPPORTED, Verification, evidence_answer, quoted_from, says_no_to, verify, yes_against_evidence
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
 _MODEL_DECLINES = re.compile(
@@ -113,6 +113,12 @@ class Grounding:
         sentence naming more of the question's words can still lack its answer), then the
         quoted evidence."""
         return [_check_text(ev) for ev in self._check_sentences(k)]
+
+    @cached_property
+    def says_no(self) -> str:
+        """The sentence of the check's evidence that says no (or "only") to a yes/no question
+        (``verification.says_no_to``); "" when none does."""
+        return says_no_to(self.question, self.check_evidence()) or ""
 
     def titled_check_evidence(self, k: int = 3) -> list[str]:
         """``check_evidence`` with each sentence after the page and section it comes from

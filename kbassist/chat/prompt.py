@@ -47,6 +47,16 @@ def _defused(text: str) -> str:
     return _FENCE.sub(lambda m: "‹" + m.group(1), text)
 
 
+_ECHOED_FENCE = re.compile(r"[ \t]*</?source\b[^>\n]*>", re.IGNORECASE)
+
+
+def without_fences(reply: str) -> str:
+    """The model's ``reply`` without any fence tag it copied from its prompt: the 1.5B once
+    answered "join the calls by visiting <source n="1" from="Joining customer calls"> [1]"
+    (sg-s18-07), and the asker saw the tag."""
+    return _ECHOED_FENCE.sub("", reply)
+
+
 def format_source(n: int, chunk, max_chars: int | None = None) -> str:
     """One passage, fenced as quoted data: ``<source n="1" from="Title, Section">...</source>``
     (its text cut to ``max_chars``, the fence kept whole)."""

@@ -76,6 +76,14 @@ def test_prompt_contains_numbered_sources_and_rules(handbook, employee):
     assert backend.calls[0][-1].content == "How many vacation days do I get?"
 
 
+def test_a_fence_tag_the_model_copies_from_its_prompt_is_not_shown(handbook, employee):
+    events = run("How many vacation days do I get?", employee,
+                 backend=ScriptedBackend('Full-time staff get 28 days, see <source n="1" from="Leave, Leave › Vacation"> [1].'))
+    done = events[-1]
+    assert "<source" not in done["answer"] and "28 days" in done["answer"]
+    assert "<source" not in Message.objects.get(pk=done["message_id"]).content
+
+
 def test_follow_up_uses_the_conversation(handbook, employee):
     backend = ScriptedBackend()
     first = run("How many vacation days do I get?", employee, backend=backend)

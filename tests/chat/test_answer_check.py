@@ -340,3 +340,20 @@ def test_a_hesitant_yes_with_a_copy_the_evidence_does_not_hold_refuses(handbook,
     check.p_yes = 0.7
     done = ask(QUESTION, employee, ScriptedBackend("You get 20 weeks."))
     assert done["kind"] == "refused" and done["timings"]["answer_check"]["copied"] == "20 weeks"
+
+
+RELOCATION = (
+    "# Working remotely\n\n## Relocating\n\n"
+    "If you are relocating for 120 days or less, you do not need to notify PeopleOps or update GSA systems.\n"
+    "Longer moves need a new duty station.\n"
+)
+
+
+def test_evidence_that_says_no_to_a_yes_no_question_is_answered_without_asking_the_check(public_collection, make_document, employee, checker):
+    make_document(public_collection, "remote.md", RELOCATION)
+    check = checker("No")  # a small model hears no "yes" in a "no"
+    done = ask("I am relocating to my parents' house for two months. Do I need to notify PeopleOps?", employee,
+               ScriptedBackend("No, you do not need to notify PeopleOps for 120 days or less [1]."))
+    assert done["kind"] == "generated" and not check.calls
+    assert done["timings"]["answer_check"]["verdict"] is True
+    assert "do not need to notify PeopleOps" in done["timings"]["answer_check"]["says_no"]

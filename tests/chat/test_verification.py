@@ -69,6 +69,18 @@ def test_a_value_or_name_the_question_states_is_marked_as_given_not_found():
     assert not verify("See OPM.", [{"n": 1, "text": "OPM rules apply."}], "Is there a development budget?").claims[0].given
 
 
+def test_evidence_says_no_to_a_yes_no_question_when_it_restricts_what_the_question_asks_about():
+    from kbassist.chat.verification import says_no_to
+
+    rule = "If you are relocating for 120 days or less, you do not need to notify PeopleOps or update GSA systems."
+    assert says_no_to("I'm moving for three months. Do I need to tell PeopleOps?", ["Relocation is common.", rule]) == rule
+    # about something else, however negative
+    assert says_no_to("Can I bring my dog to the office?", ["Focus on the actions, not the person."]) is None
+    # not a yes/no question; no restriction
+    assert says_no_to("Whom do I tell when I move?", [rule]) is None
+    assert says_no_to("Do I need to tell PeopleOps?", ["Tell PeopleOps when you move."]) is None
+
+
 def test_a_number_with_the_wrong_unit_is_not_supported():
     assert statuses("You get 12 days of paid parental leave.") == [UNSUPPORTED]
 
