@@ -238,7 +238,7 @@ def extract_claims(sentence: str, offset: int = 0, *, counts: bool = False) -> l
     claims: list[Claim] = []
     taken: list[tuple[int, int]] = []
     for q in parse_quantities(scan, masked=True):
-        if q.ordinal:
+        if q.ordinal and q.unit is None:  # "the 2nd step"; not "from the 4th calendar day"
             continue
         if q.kind == "code":
             claims.append(Claim(q.text, "term", q.start + offset, q.end + offset))

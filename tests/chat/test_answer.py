@@ -247,6 +247,16 @@ def test_an_answer_with_a_fact_no_source_states_rests_on_nothing():
     assert grounding.rests_on("全职员工每年有30天年假。") is None
 
 
+def test_asked_which_day_an_answer_naming_the_ordinal_day_is_kept():
+    sources = [{"n": 1, "text": "A doctor's note is required from the 4th calendar day of illness.", "title": "Leave",
+                "section": "Sick leave", "location": "Leave › Sick leave"}]
+    grounding = Grounding("How many days of sick leave require a doctor's note?", sources)
+    kept = grounding.check("从生病的第 4 个自然日起需要医生证明。")
+    assert not kept.from_evidence and kept.verification["claims_supported"] == 1
+    made_up = grounding.check("从生病的第 3 个自然日起需要医生证明。")
+    assert made_up.from_evidence and made_up.verification["claims_removed"] == 1
+
+
 def test_answers_never_carry_a_server_path(handbook, employee):
     Document.objects.filter(pk=handbook.pk).update(source_path="/srv/imports/hr/leave.md")
     events = run("How many vacation days do I get?", employee, backend=ScriptedBackend())

@@ -112,6 +112,9 @@ MATCHING = "The agency matches 5 percent of your pay."
         # Chinese digits with a Chinese unit match English units
         ("带薪育儿假共 12 周。[2]", None, [SUPPORTED]),
         ("年假最多可结转240小时。", None, [SUPPORTED]),
+        # an ordinal day in digits, "第 4 个自然日", is the English "4th calendar day"
+        ("从生病的第 4 个自然日起需要医生证明。", "A doctor's note is required from the 4th calendar day of illness.", [SUPPORTED]),
+        ("从生病的第 5 个自然日起需要医生证明。", "A doctor's note is required from the 4th calendar day of illness.", [UNSUPPORTED]),
         # Chinese numerals: two, hundreds and percentages
         ("员工有两周培训。", TRAINING, [SUPPORTED]),
         ("津贴为一百五十美元。", TRAINING, [SUPPORTED]),

@@ -58,7 +58,7 @@ _ZH_UNIT_PATTERNS = [
     ("year", r"周年"),
     ("week", r"个?星期|个?礼拜|周"),
     ("pay_period", r"个?(?:发薪|工资|薪资)周期"),
-    ("day", r"个?工作日|天|日"),
+    ("day", r"个?(?:工作|自然|日历)日|天|日"),
     ("hour", r"个?小时|个?钟头"),
     ("minute", r"分钟"),
     ("month", r"个月"),
@@ -166,7 +166,7 @@ def parse_quantities(text: str, *, masked: bool = False) -> list[Quantity]:
             continue
         value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
         rest = scan[end : end + 12]
-        ordinal = False
+        ordinal = bool(re.search(r"第\s?$", scan[max(0, start - 2) : start]))  # 第 4 个自然日
         scale = re.match(r"\s?(k|K|thousand|million|billion|bn)(?![A-Za-z])", rest)
         if scale:
             value *= {"k": 1e3, "K": 1e3, "thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9}[scale.group(1)]

@@ -147,7 +147,7 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
     """Whether ``quantities`` (found in ``text``) hold a value of the kind ``wanted`` (see
     :func:`wanted_value`); a day of the week or of the month, or a time relative to another
     ("the month following the approval"), in ``text`` counts as a date."""
-    kinds = {q.kind for q in quantities if not q.ordinal}
+    kinds = {q.kind for q in quantities if not q.ordinal or q.unit}  # "from the 4th calendar day" answers "第几天"
     if wanted is None:
         return True
     if wanted == "phone":
