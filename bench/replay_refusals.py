@@ -100,7 +100,8 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
         found = Found(query, how, hits)
         relevance = policy.judge_relevance(query, hits)
         row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "added": q.get("added", "original"), "question": q["question"],
-               "query": query, "translated": how == "translated", "relevant": relevance.relevant, "answerability": None, "p_yes": None}
+               "query": query, "translated": how == "translated", "relevant": relevance.relevant, "dense": round(relevance.dense, 4),
+               "coverage": round(relevance.coverage, 4), "answerability": None, "p_yes": None}
         if relevance.relevant:
             grounding = found.grounding
             row["answerability"] = grounding.answerability.score
