@@ -155,12 +155,14 @@ def _evidence(done: dict) -> list[dict] | None:
 
 
 def _sources(citations: list[dict]) -> list[dict]:
-    """The answer's sources with the path each document was imported from (server side only)."""
+    """The answer's sources with the path each document was imported from (server side only);
+    an FAQ entry's is its title, "FAQ: <its question>", which a question set can expect too."""
     ids = {c.get("document_id") for c in citations if c.get("document_id")}
     paths = {pk: source_path or name for pk, source_path, name in
              Document.objects.filter(pk__in=ids).values_list("pk", "source_path", "original_name")}
     return [
-        {"n": c.get("n"), "path": paths.get(c.get("document_id"), ""), "title": c.get("title"),
+        {"n": c.get("n"), "path": paths.get(c.get("document_id"), "") or (c.get("title") or "" if c.get("kind") == "faq" else ""),
+         "title": c.get("title"),
          "section": c.get("section"), "cited": bool(c.get("cited"))}
         for c in citations
     ]

@@ -286,3 +286,13 @@ def test_the_text_report_puts_configurations_side_by_side():
     b = report.configuration("B", {"KB_TOP_K": 8}, {}, records[1:])
     text = report.as_text({"configurations": [a, b]})
     assert "100.0% (1/1)" in text and "0.0% (0/1)" in text and "-100.0 pts ✗" in text
+
+
+@pytest.mark.django_db
+def test_an_faq_source_is_expected_by_its_title():
+    from kbassist.evaluation.run import _sources
+
+    sources = _sources([{"n": 1, "kind": "faq", "title": "FAQ: What are the core hours?", "faq_id": 3, "cited": True}])
+    assert sources[0]["path"] == "FAQ: What are the core hours?"
+    assert metrics.right_source([s["path"] for s in sources], ["hr/remote-work.md", "FAQ: What are the core hours?"])
+    assert not metrics.right_source([s["path"] for s in sources], ["hr/remote-work.md"])
