@@ -467,8 +467,9 @@ def _evidence_states_answer(turn: Turn, found: Found):
     """Where the evidence answerability is unsure, the answer check's verdict (True / False);
     and whatever the answerability, False when the question has a word no chunk of the
     knowledge base uses and the model says the evidence does not say it in other words either ("sabbatical" over
-    passages on care leave). True, without asking the model, when the evidence says no to a
-    yes/no question (``Grounding.says_no``). None when nothing runs (sure enough and no such
+    passages on care leave). True, without asking the model, when evidence that is not weak says
+    no to a yes/no question (``Grounding.says_no``; ``turn.evidence_verdict`` stays None, so a
+    model that then declines is believed). None when nothing runs (sure enough and no such
     word, turned off, nothing to show it, or no model)."""
     grounding = found.grounding
     if not settings.KB_CHECK_MODEL or not grounding.best or not needs_check(found):
@@ -486,9 +487,10 @@ def _evidence_states_answer(turn: Turn, found: Found):
         word = grounding.missing_words[0]
         record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
         verdict = False if record["mentioned"] is False else None
-    if verdict is None and unsure(found) and grounding.says_no:
-        # the evidence answers "no": nothing for the check to hear a "yes" to
-        verdict, record["says_no"] = True, grounding.says_no[:200]
+    # the evidence answers "no" (not where it is weak): nothing for the check to hear a "yes" to
+    says_no = verdict is None and unsure(found) and not grounding.weak and grounding.says_no
+    if says_no:
+        record["says_no"] = says_no[:200]
     elif verdict is None and unsure(found):
         probability = answer_probability(turn.question, grounding.titled_check_evidence(), checker)
         if probability is not None:
@@ -499,9 +501,10 @@ def _evidence_states_answer(turn: Turn, found: Found):
                 if copied is not None:
                     record["copied"] = copied
                     verdict = copies_a_value(copied, evidence, wanted_kind(found, turn.question))
-    turn.timings["answer_check"] = {"verdict": verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
+    turn.timings["answer_check"] = {"verdict": True if says_no else verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
+    # Answered on the evidence's "no", but not judged to answer: a model that declines is believed.
     turn.evidence_verdict = verdict
-    return verdict
+    return True if says_no else verdict
 
 
 VALUE_KINDS = ("number", "amount", "duration", "date")
@@ -778,7 +781,8 @@ def explain(
         ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
     else:
         ex.path, ex.reason = Kind.GENERATED, "the model answers from the retrieved sources"
-    if ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found) and unsure(found) and found.grounding.says_no:
+    if (ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found) and unsure(found)
+            and not found.grounding.weak and found.grounding.says_no and not found.grounding.missing_words):
         ex.reason += f"; the evidence says no to this yes/no question (“{found.grounding.says_no[:200]}”), so no check is needed"
     elif ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found):
         if ex.answerability.score < settings.KB_CHECK_BELOW:

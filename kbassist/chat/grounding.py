@@ -118,7 +118,7 @@ class Grounding:
     def says_no(self) -> str:
         """The sentence of the check's evidence that says no (or "only") to a yes/no question
         (``verification.says_no_to``); "" when none does."""
-        return says_no_to(self.question, self.check_evidence()) or ""
+        return says_no_to(self.question, self.check_evidence(), idf=self.index.idf) or ""
 
     def titled_check_evidence(self, k: int = 3) -> list[str]:
         """``check_evidence`` with each sentence after the page and section it comes from

@@ -47,7 +47,7 @@ def _defused(text: str) -> str:
     return _FENCE.sub(lambda m: "‹" + m.group(1), text)
 
 
-_ECHOED_FENCE = re.compile(r"[ \t]*</?source\b[^>\n]*>", re.IGNORECASE)
+_ECHOED_FENCE = re.compile(r"[ \t]*(?:<source\s+n=[^>\n]*>|</source>)", re.IGNORECASE)  # our fence, not HTML's <source src=…>
 
 
 def without_fences(reply: str) -> str:

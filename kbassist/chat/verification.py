@@ -238,7 +238,7 @@ def extract_claims(sentence: str, offset: int = 0, *, counts: bool = False) -> l
     claims: list[Claim] = []
     taken: list[tuple[int, int]] = []
     for q in parse_quantities(scan, masked=True):
-        if q.ordinal and q.unit is None:  # "the 2nd step"; not "from the 4th calendar day"
+        if q.ordinal:
             continue
         if q.kind == "code":
             claims.append(Claim(q.text, "term", q.start + offset, q.end + offset))
@@ -447,11 +447,11 @@ _RESTRICTS = re.compile(
 
 
 # Words of a yes/no question that say how it asks, not what about ("Is it okay if I …").
-_HOW_ASKED = frozenset(tokenize("okay ok just still also")) | GENERIC
+_HOW_ASKED = frozenset(tokenize("okay ok just still also from about within without during per")) | GENERIC
 SAYS_NO_SHARE = 0.6
 
 
-def says_no_to(question: str, evidence: Sequence[str]) -> str | None:
+def says_no_to(question: str, evidence: Sequence[str], idf=None) -> str | None:
     """The sentence of ``evidence`` that says no (or "only") to the yes/no ``question``: one
     that restricts (not, never, only, cannot …) and names at least ``SAYS_NO_SHARE`` of what
     the question asks about (the content words of its asking part). "Do I need to tell
@@ -465,8 +465,14 @@ def says_no_to(question: str, evidence: Sequence[str]) -> str | None:
     asked = {t for t in tokenize(plain(asking_part(question))) if t not in _HOW_ASKED and len(t) > 1}
     if not asked:
         return None
+    # a short question must be named whole: "Are contractors eligible for the bonus?" is not
+    # answered by "Contractors are not eligible for health insurance."
+    needed = len(asked) if len(asked) <= 3 else SAYS_NO_SHARE * len(asked)
+    # and its rarest word ``idf`` gives (over the sources): "home internet" is not "home furniture"
+    rarest = max(sorted(asked), key=idf) if idf else None
     for sentence in evidence:
-        if _RESTRICTS.search(sentence) and len(asked & set(tokenize(plain(sentence)))) >= SAYS_NO_SHARE * len(asked):
+        words = set(tokenize(plain(sentence)))
+        if _RESTRICTS.search(sentence) and len(asked & words) >= needed and (rarest is None or rarest in words):
             return sentence
     return None
 

@@ -247,7 +247,7 @@ def test_an_answer_with_a_fact_no_source_states_rests_on_nothing():
     assert grounding.rests_on("全职员工每年有30天年假。") is None
 
 
-def test_asked_which_day_an_answer_naming_the_ordinal_day_is_kept():
+def test_asked_which_day_an_answer_naming_the_day_in_digits_is_checked_and_kept():
     sources = [{"n": 1, "text": "A doctor's note is required from the 4th calendar day of illness.", "title": "Leave",
                 "section": "Sick leave", "location": "Leave › Sick leave"}]
     grounding = Grounding("How many days of sick leave require a doctor's note?", sources)

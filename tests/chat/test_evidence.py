@@ -254,6 +254,19 @@ def test_a_question_about_a_sum_of_money_wants_an_amount_though_it_never_says_ho
 
 
 @pytest.mark.parametrize("question, wanted", [
+    ("My laptop was stolen. What do I do and how fast?", "duration"),
+    ("How quickly must I report it to GSA IT?", "duration"),
+    ("How far in advance should I submit the leave request?", "duration"),
+    ("How much notice do I need to give before I resign?", "duration"),
+    ("How much time should I block for the training?", "duration"),
+    ("请假需要提前多久申请？", "duration"),
+    ("How much does the training cost?", "amount"),
+])
+def test_how_soon_or_how_much_notice_asks_for_a_lead_time_not_a_sum(question, wanted):
+    assert wanted_value(question) == wanted
+
+
+@pytest.mark.parametrize("question, wanted", [
     ("What's the phone number for the GSA IT Service Desk?", "phone"),
     ("IT 服务台的电话是多少？", "phone"),
     ("What's the name and email address of our HR specialist?", "email"),

@@ -74,8 +74,13 @@ def test_evidence_says_no_to_a_yes_no_question_when_it_restricts_what_the_questi
 
     rule = "If you are relocating for 120 days or less, you do not need to notify PeopleOps or update GSA systems."
     assert says_no_to("I'm moving for three months. Do I need to tell PeopleOps?", ["Relocation is common.", rule]) == rule
-    # about something else, however negative
+    # about something else, however negative, or about part of a short question
     assert says_no_to("Can I bring my dog to the office?", ["Focus on the actions, not the person."]) is None
+    assert says_no_to("Are contractors eligible for the bonus?", ["Contractors are not eligible for health insurance."]) is None
+    rare = {"internet": 3.0, "furnitur": 3.0}.get
+    furniture = "The company does not pay for your home furniture."
+    assert says_no_to("Does the company pay for my home internet?", [furniture], idf=lambda t: rare(t, 1.0)) is None
+    assert says_no_to("Does the company pay for my home furniture?", [furniture], idf=lambda t: rare(t, 1.0)) == furniture
     # not a yes/no question; no restriction
     assert says_no_to("Whom do I tell when I move?", [rule]) is None
     assert says_no_to("Do I need to tell PeopleOps?", ["Tell PeopleOps when you move."]) is None

@@ -166,7 +166,7 @@ def parse_quantities(text: str, *, masked: bool = False) -> list[Quantity]:
             continue
         value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
         rest = scan[end : end + 12]
-        ordinal = bool(re.search(r"第\s?$", scan[max(0, start - 2) : start]))  # 第 4 个自然日
+        ordinal = False  # "第 4 个自然日" stays a count of days: checked like "4 days"
         scale = re.match(r"\s?(k|K|thousand|million|billion|bn)(?![A-Za-z])", rest)
         if scale:
             value *= {"k": 1e3, "K": 1e3, "thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9}[scale.group(1)]

@@ -87,6 +87,9 @@ _RELATIVE_DATE = re.compile(
 _ASKS_WHEN = re.compile(
     r"(?:^|[.?!;,]\s*|\band\s+|\bor\s+)when\b|\bby when\b|\bwhen\s+(?:is|are|was|were|do|does|did|will|would|should|must|can|could|may|might|has|have|had|am)\b"
 )
+# "How soon / how quickly / how far in advance / how much notice …": a lead time or a deadline
+# after an event ("within 1 hour", "two weeks before"), not a sum of money.
+_ASKS_HOW_SOON = re.compile(r"\bhow (?:fast|quickly|soon|far (?:in advance|ahead)|much (?:advance |lead )?(?:time|notice|lead time))\b|多快|提前多")
 # "What time of day ...": a time (3:30 PM) answers it, as a date would.
 _ASKS_TIME = re.compile(r"\bwhat time\b|\bby what time\b|几点|什么时间")
 
@@ -113,7 +116,7 @@ def _kind_asked(q: str) -> str | None:
         return "email"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
-    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q):
+    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q) or _ASKS_HOW_SOON.search(q):
         return "duration"
     if _ASKS_TIME.search(q):
         return "date"
@@ -147,7 +150,7 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
     """Whether ``quantities`` (found in ``text``) hold a value of the kind ``wanted`` (see
     :func:`wanted_value`); a day of the week or of the month, or a time relative to another
     ("the month following the approval"), in ``text`` counts as a date."""
-    kinds = {q.kind for q in quantities if not q.ordinal or q.unit}  # "from the 4th calendar day" answers "第几天"
+    kinds = {q.kind for q in quantities if not q.ordinal}
     if wanted is None:
         return True
     if wanted == "phone":
