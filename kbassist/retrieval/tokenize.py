@@ -46,13 +46,13 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-# Words that say how a question asks, not what it asks about (stemmed, as ``tokenize`` writes
-# them). An FAQ entry's question is written the way employees ask, so it shares them with every
-# question; documents rarely hold them. See ``ingestion.indexing.keywords``.
-ASKING_WORDS = frozenset(
-    "how mani much what when where who whom which whi can could do doe did i my me we our you your "
-    "am were would should shall may might must it its those he she his her so get".split()
-)
+# Words that say how a question asks, not what it asks about, as ``tokenize`` writes them. An
+# FAQ entry's question is written the way employees ask, so it shares them with every question;
+# documents rarely hold them. See ``ingestion.indexing.keywords``. Not "may" (the month).
+ASKING_WORDS = frozenset(tokenize(
+    "how many much what when where who whom which why can could do does did i my me we our you your "
+    "am were would should shall might must its those he she his her so get"
+))
 
 
 def without_asking_words(tokens: list[str]) -> list[str]:

@@ -145,6 +145,14 @@ def test_refusal_suggests_the_closest_faqs(kb, employee, settings):
     assert done["citations"] == []  # suggestions, not sources of the answer
 
 
+@pytest.mark.parametrize("question", ["How do I bake sourdough bread?", "Who won the world cup in 2018?"])
+def test_a_question_off_every_topic_is_declined_at_the_default_bar(kb, employee, question):
+    backend = ScriptedBackend()
+    done = run(question, employee, backend)[-1]
+    assert done["kind"] == "refused" and backend.calls == []
+    assert "does not cover this question" in done["answer"]
+
+
 def test_regenerate_answers_again_with_the_model_without_a_new_question(kb, employee):
     first = run("how do I reset my password", employee)
     conversation_id = first[0]["id"]
