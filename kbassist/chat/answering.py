@@ -467,8 +467,8 @@ def _evidence_states_answer(turn: Turn, found: Found):
     """Where the evidence answerability is unsure, the answer check's verdict (True / False);
     and whatever the answerability, False when the question has a word no chunk of the
     knowledge base uses and the model says the evidence does not say it in other words either ("sabbatical" over
-    passages on care leave). True, without asking the model, when evidence that is not weak says
-    no to a yes/no question (``Grounding.says_no``; ``turn.evidence_verdict`` stays None, so a
+    passages on care leave). True, without asking the model, when the evidence says no to a
+    yes/no question (``Grounding.says_no``; ``turn.evidence_verdict`` stays None, so a
     model that then declines is believed). None when nothing runs (sure enough and no such
     word, turned off, nothing to show it, or no model)."""
     grounding = found.grounding
@@ -487,8 +487,8 @@ def _evidence_states_answer(turn: Turn, found: Found):
         word = grounding.missing_words[0]
         record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
         verdict = False if record["mentioned"] is False else None
-    # the evidence answers "no" (not where it is weak): nothing for the check to hear a "yes" to
-    says_no = verdict is None and unsure(found) and not grounding.weak and grounding.says_no
+    # the evidence answers "no": nothing for the check to hear a "yes" to
+    says_no = verdict is None and unsure(found) and grounding.says_no
     if says_no:
         record["says_no"] = says_no[:200]
     elif verdict is None and unsure(found):
@@ -782,7 +782,7 @@ def explain(
     else:
         ex.path, ex.reason = Kind.GENERATED, "the model answers from the retrieved sources"
     if (ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found) and unsure(found)
-            and not found.grounding.weak and found.grounding.says_no and not found.grounding.missing_words):
+            and found.grounding.says_no and not found.grounding.missing_words):
         ex.reason += f"; the evidence says no to this yes/no question (“{found.grounding.says_no[:200]}”), so no check is needed"
     elif ex.path in (Kind.GENERATED, Kind.QUOTED) and settings.KB_CHECK_MODEL and needs_check(found):
         if ex.answerability.score < settings.KB_CHECK_BELOW:

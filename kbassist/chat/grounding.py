@@ -117,7 +117,10 @@ class Grounding:
     @cached_property
     def says_no(self) -> str:
         """The sentence of the check's evidence that says no (or "only") to a yes/no question
-        (``verification.says_no_to``); "" when none does."""
+        (``verification.says_no_to``); "" when none does, or when the evidence is weak (weak
+        evidence is answered only on the check's confident "yes")."""
+        if self.weak:
+            return ""
         return says_no_to(self.question, self.check_evidence(), idf=self.index.idf) or ""
 
     def titled_check_evidence(self, k: int = 3) -> list[str]:

@@ -453,13 +453,14 @@ SAYS_NO_SHARE = 0.6
 
 def says_no_to(question: str, evidence: Sequence[str], idf=None) -> str | None:
     """The sentence of ``evidence`` that says no (or "only") to the yes/no ``question``: one
-    that restricts (not, never, only, cannot …) and names at least ``SAYS_NO_SHARE`` of what
-    the question asks about (the content words of its asking part). "Do I need to tell
-    PeopleOps?" over "… you do not need to notify PeopleOps": the evidence answers, "no",
-    though a small model checking whether it states the answer hears no "yes". Replayed on
-    the yes/no questions of both handbooks' sets (≤ session 16), at 0.6: 5 of 14 wrongly
-    refused answerable ones answered, none of 27 refused unanswerable ones; the nearest
-    unanswerable one was at 0.5."""
+    that restricts (not, never, only, cannot …) and names what the question asks about (the
+    content words of its asking part: all of them for three or fewer, else ``SAYS_NO_SHARE``,
+    and always the rarest by ``idf``). "Do I need to tell PeopleOps?" over "… you do not need to
+    notify PeopleOps": the evidence answers, "no", though a small model checking whether it
+    states the answer hears no "yes". Of the 14 answerable yes/no questions of both handbooks'
+    sets (≤ session 16) that the check refused, 3 have such a sentence; 2 of those have weak
+    evidence, which ``Grounding.says_no`` leaves to the check, so the replay answers 1 more
+    (sg-s9-14); no unanswerable question has one."""
     if not is_yes_no(question):
         return None
     asked = {t for t in tokenize(plain(asking_part(question))) if t not in _HOW_ASKED and len(t) > 1}
