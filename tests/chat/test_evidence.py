@@ -354,6 +354,15 @@ def test_a_section_on_working_abroad_does_not_answer_a_question_about_working_fr
     assert best_evidence("How long can I work from abroad?", REMOTE_WORK, k=1)[0].source_n == 2
 
 
+def test_the_item_for_the_relative_asked_about_is_quoted_first():
+    sources = [{"n": 1, "title": "Leave Policy", "section": "Bereavement leave", "text":
+                "If someone close to you dies, you get paid bereavement leave:\n\n"
+                "- **3 working days** for a spouse or partner, child, parent or sibling.\n"
+                "- **1 working day** for a grandparent, grandchild, parent-in-law or sibling-in-law.\n"}]
+    assert "grandparent" in best_evidence("How many days off do I get when my grandmother dies?", sources, k=1)[0].text
+    assert "sibling." in best_evidence("My brother died. How many days can I take?", sources, k=1)[0].text
+
+
 def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():
     sources = [{"n": 1, "title": "Internal tools", "section": "IT Service Desk", "text":
                 "The IT Service Desk handles requests for laptops and software. "
@@ -514,7 +523,7 @@ def test_a_requirement_in_prose_is_not_a_condition():
 
 
 def test_ages_and_unrelated_durations_are_not_service():
-    assert not parse_condition("My child is 3 years old", "question")
+    assert not parse_condition("My child is 3 years old", "question").ranges
     assert not parse_condition("Award leave expires one year after it is issued.", "prose")
 
 

@@ -293,6 +293,41 @@ def test_days_of_working_abroad_answer_a_question_about_working_abroad():
     assert statuses("在家最多可以工作30个日历日。[3]", REMOTE_WORK, "我每年可以在家工作几天？") == [MISREAD]
 
 
+# The bereavement rule of the starter knowledge base: the days depend on who died.
+BEREAVEMENT = [
+    {"n": 1, "title": "Northwind Labs Leave Policy", "section": "Bereavement leave", "text":
+     "If someone close to you dies, you get paid bereavement leave:\n\n"
+     "- **3 working days** for a spouse or partner, child, parent or sibling.\n"
+     "- **1 working day** for a grandparent, grandchild, parent-in-law or sibling-in-law.\n"},
+]
+
+
+def test_days_for_close_family_are_misread_for_a_grandparent():
+    """Found in the starter set: asked about a grandmother, the model answered the 3 days of
+    the item for a spouse, child, parent or sibling."""
+    question = "How many days off do I get when my grandmother dies?"
+    verification = verify("You get 3 days [1].", BEREAVEMENT, question)
+    assert [c.status for c in verification.claims] == [MISREAD]
+    assert "grandparent" in verification.claims[0].expected
+    assert statuses("You get 1 working day [1].", BEREAVEMENT, question) == [SUPPORTED]
+    assert statuses("奶奶去世可以请3天假 [1]。", BEREAVEMENT, "奶奶去世了可以请几天假？") == [MISREAD]
+
+
+def test_the_relative_an_answer_names_is_its_condition():
+    question = "How much bereavement leave is there?"
+    assert statuses("For a parent you get 3 working days [1].", BEREAVEMENT, question) == [SUPPORTED]
+    assert statuses("For a grandparent you get 3 working days [1].", BEREAVEMENT, question) == [MISREAD]
+    # a parent-in-law is no parent
+    assert statuses("You get 3 working days [1].", BEREAVEMENT, "My mother-in-law died. How much leave do I get?") == [MISREAD]
+
+
+def test_one_relative_named_by_a_source_is_no_condition():
+    """"Birth parent" says who takes parental leave; a question about one's child is not
+    thereby about another relative."""
+    sources = [{"n": 1, "title": "Parental leave", "text": "- Birth parent: 12 weeks of paid leave.\n- Every other parent: 6 weeks of paid leave."}]
+    assert statuses("You get 12 weeks of paid leave [1].", sources, "My child was born last week. How much leave do I get?") == [SUPPORTED]
+
+
 def test_a_value_found_only_in_an_unrelated_sentence_is_still_supported_without_a_condition():
     assert statuses("Claim the allowance within 30 days of each purchase [2].", REMOTE_WORK, "How do I claim the home office allowance?") == [SUPPORTED]
 

@@ -125,10 +125,48 @@ def quarter_condition(text: str) -> Condition:
     return condition
 
 
-def scope_condition(text: str) -> Condition:
-    """What scopes whatever ``text`` heads or states, however it is phrased: the place of work
-    and the quarter."""
-    return place_condition(text).filled_from(quarter_condition(text))
+# Whose family event a rule is for: "How many days off when my grandmother dies?" is not
+# answered by "3 working days for a spouse or partner, child, parent or sibling" when the next
+# item says "1 working day for a grandparent, grandchild, …". In-laws and grand- come first:
+# a "parent-in-law" is no parent, a "grandchild" no child.
+_RELATIONS = [
+    ("parent-in-law", r"(?:parent|mother|father)s?[\s-]in[\s-]laws?|岳父母|岳父|岳母|公公|婆婆|公婆"),
+    ("sibling-in-law", r"(?:sibling|brother|sister)s?[\s-]in[\s-]laws?|大?小?姑子|小叔子|大伯子|嫂子|弟媳|姐夫|妹夫|小舅子|大舅子|小姨子|大姨子"),
+    ("child-in-law", r"(?:son|daughter|child)s?[\s-]in[\s-]laws?|女婿|儿媳"),
+    ("grandparent", r"grand(?:parent|mother|father|ma|pa|mum|mom|dad)s?|grann(?:y|ies)|祖父母|祖父|祖母|外祖父母|外祖父|外祖母|外公|外婆|爷爷|奶奶|姥姥|姥爷"),
+    ("grandchild", r"grand(?:child|children|son|daughter|kid)s?|孙子|孙女|外孙|外孙女|孙辈"),
+    ("spouse", r"spouses?|husbands?|wi(?:fe|ves)|(?:domestic|life|civil) partners?|配偶|妻子|丈夫|老公|老婆|爱人|伴侣"),
+    ("child", r"child(?:ren)?|sons?|daughters?|kids?|step(?:child|children|son|daughter)s?|子女|孩子|儿子|女儿|小孩"),
+    ("parent", r"(?:step)?parents?|(?:step)?mothers?|(?:step)?fathers?|mums?|moms?|dads?|父母|父亲|母亲|爸爸|妈妈"),
+    ("sibling", r"siblings?|brothers?|sisters?|兄弟姐妹|兄弟|姐妹|哥哥|姐姐|弟弟|妹妹"),
+]
+_RELATION = re.compile("|".join(f"(?P<{name.replace('-', '_')}>(?<![A-Za-z-])(?:{pattern})(?![A-Za-z-]))" for name, pattern in _RELATIONS), re.I)
+# a question's "partner" is a spouse only when it is the asker's own
+_MY_PARTNER = re.compile(r"\bmy (?:partner|girlfriend|boyfriend)\b", re.I)
+
+
+def relation_condition(text: str, mode: str = "question") -> Condition:
+    """The family members ``text`` speaks of (dimension "relation": spouse, child, parent,
+    sibling, grandparent, grandchild and in-laws). A question (or an answer's clause) names whose
+    event it asks about ("my grandmother"); a source states a relation condition only by listing two or more kinds
+    ("for a spouse or partner, child, parent or sibling"): a lone "birth parent" in a parental
+    leave rule is who takes the leave, not a condition on the relative."""
+    condition = Condition()
+    scan = mask(text)
+    kinds = {match.lastgroup.replace("_", "-") for match in _RELATION.finditer(scan)}
+    asks = mode in ("question", "claim")  # a question or an answer's clause names one relative
+    if asks and _MY_PARTNER.search(scan):
+        kinds.add("spouse")
+    if asks or len(kinds) >= 2:
+        for kind in kinds:
+            condition.add_category("relation", kind)
+    return condition
+
+
+def scope_condition(text: str, mode: str = "source") -> Condition:
+    """What scopes whatever ``text`` heads or states, however it is phrased: the place of work,
+    the quarter and the family member."""
+    return place_condition(text).filled_from(quarter_condition(text)).filled_from(relation_condition(text, mode))
 
 
 def parse_condition(text: str, mode: str = "question", *, context: str = "") -> Condition:
@@ -142,7 +180,7 @@ def parse_condition(text: str, mode: str = "question", *, context: str = "") -> 
     at least one year of service"). ``context`` (a list's lead-in, a table header, the
     section heading) supplies cue words: whether years are years of service, days a trip.
     """
-    condition = scope_condition(text)  # a place or a quarter is a scope, whatever the phrasing
+    condition = scope_condition(text, mode)  # a place, a quarter or a relative is a scope, whatever the phrasing
     scan = mask(text)
     if mode == "prose" and (_REQUIREMENT.search(scan) or not _CONDITIONAL.search(scan)):
         return condition
