@@ -129,9 +129,13 @@ class EvidenceIndex:
         self.by_n = {s.n: s for s in self.sources}
         self.units: list[Unit] = []
         self.acronyms = acronym_definitions(" \n".join(f"{s.title}\n{s.heading}\n{s.text}" for s in self.sources))
+        self.repeated_headings: set[int] = set()  # ids of units that only repeat a heading
         for source in self.sources:
             head = " ".join(p for p in (source.title, source.heading) if p)
+            names = {_heading_key(part) for part in (source.title, *re.split(r"\s*›\s*", source.heading or "")) if part}
             for unit in split_units(source.text, source.n, source.heading):
+                if _heading_key(unit.text) in names:
+                    self.repeated_headings.add(id(unit))
                 unit.tokens = self._expand(tokenize(plain(unit.text)))
                 unit.context_tokens = self._expand(tokenize(unit.context))
                 unit.heading_tokens = self._expand(tokenize(f"{head} {unit.heading}"))
@@ -275,6 +279,10 @@ class EvidenceIndex:
                 score *= 0.5
             if unit.text.rstrip().endswith(("?", "？")):  # a question ("Q: Is the stipend taxable?") answers nothing
                 score *= 0.6
+            if id(unit) in self.repeated_headings:
+                # the page's or section's heading repeated in the text (a PDF's "2. Booking
+                # Rules: Flights, Trains, Cars and Taxis") names the topic but answers nothing
+                score *= 0.3
             state = self.condition_state(unit, asked, q_tokens)
             if state == "match":
                 score = score * 1.25 + 0.1
@@ -286,6 +294,11 @@ class EvidenceIndex:
         order = sorted(range(len(ranked)), key=lambda k: (-ranked[k].score, ranked[k].source_n, ranked[k].start))
         return [ranked[k] for k in order]
 
+
+
+def _heading_key(text: str) -> str:
+    """``text`` as a heading compares: Markdown, numbering ("2.", "3.1") and punctuation aside."""
+    return re.sub(r"[\W_]+", " ", re.sub(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+", "", plain(text))).strip().lower()
 
 
 def _embed_text(unit: Unit) -> str:

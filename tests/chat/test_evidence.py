@@ -363,6 +363,19 @@ def test_the_item_for_the_relative_asked_about_is_quoted_first():
     assert "sibling." in best_evidence("My brother died. How many days can I take?", sources, k=1)[0].text
 
 
+def test_a_heading_repeated_in_the_text_is_not_quoted_as_evidence():
+    """Found in the starter set: a PDF repeats its section heading in the chunk text, and
+    "2. Booking Rules: Flights, Trains, Cars and Taxis" was quoted as the answer to whether a
+    taxi can be expensed."""
+    sources = [{"n": 1, "title": "Travel and Expenses Policy", "section": "2. Booking Rules: Flights, Trains, Cars and Taxis", "text":
+                "2. Booking Rules: Flights, Trains, Cars and Taxis\n"
+                "Book all flights, trains, hotels and rental cars through Spendly Travel after your trip is approved.\n"
+                "Taxis and ride-hailing: allowed between 22:00 and 06:00, with heavy luggage or equipment, or when no "
+                "reasonable public transport exists. Otherwise use public transport.\n"}]
+    best = best_evidence("Can I expense a taxi from the airport?", sources, k=1)[0]
+    assert best.text.startswith("Taxis and ride-hailing: allowed between 22:00 and 06:00")
+
+
 def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():
     sources = [{"n": 1, "title": "Internal tools", "section": "IT Service Desk", "text":
                 "The IT Service Desk handles requests for laptops and software. "
