@@ -64,7 +64,7 @@ from .auditing import record_question
 from .grounding import Checked, Grounding, model_declined
 from .verification import quote_lines
 from .models import CachedAnswer, Conversation, Message, for_asker
-from .prompt import build_messages, without_fences
+from .prompt import FenceFilter, build_messages, without_fences
 from .relay import relay
 from .rendering import render_markdown
 from .rewrite import concatenated, is_follow_up, leans_on_conversation, standalone_question, to_english
@@ -628,6 +628,7 @@ def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
     """Stream the model's reply as ``token`` events into ``pieces``, timing it."""
     first = last = None
     turn.draft = turn.draft or Draft(turn.conversation)  # saved as it streams: a dying process loses nothing
+    fences = FenceFilter()  # a fence tag copied from the prompt is never shown, not even while it streams
     for piece in backend.stream(
         messages, max_tokens=settings.KB_LLM_MAX_TOKENS, temperature=settings.KB_LLM_TEMPERATURE, should_stop=turn.should_stop
     ):
@@ -637,7 +638,10 @@ def _stream(turn: Turn, backend: LLMBackend, messages, pieces: list[str]):
             turn.timings["ttft_ms"] = turn.ms()
         pieces.append(piece)
         turn.draft.update(pieces)
-        yield {"type": "token", "text": piece}
+        if shown := fences.feed(piece):
+            yield {"type": "token", "text": shown}
+    if rest := fences.flush():
+        yield {"type": "token", "text": rest}
     turn.timings["tokens"] = len(pieces)
     if first is not None and len(pieces) > 1 and last > first:
         turn.timings["tokens_per_s"] = round((len(pieces) - 1) / (last - first), 1)

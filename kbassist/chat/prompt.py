@@ -57,6 +57,34 @@ def without_fences(reply: str) -> str:
     return _ECHOED_FENCE.sub("", reply)
 
 
+class FenceFilter:
+    """``without_fences`` for a reply that arrives in pieces: a piece that may begin a fence
+    tag ("<sou") is held back until the tag is complete (and dropped) or cannot be one, so the
+    asker never sees a copied tag flash by before the final answer replaces it."""
+
+    _LONGEST = 300  # a fence tag with its page and section name is shorter than this
+
+    def __init__(self):
+        self.held = ""
+
+    def feed(self, piece: str) -> str:
+        text, self.held = self.held + piece, ""
+        start = text.rfind("<")
+        if start != -1 and ">" not in text[start:] and self._may_open(text[start:]):
+            text, self.held = text[:start], text[start:]
+        return without_fences(text)
+
+    def flush(self) -> str:
+        text, self.held = self.held, ""
+        return text
+
+    def _may_open(self, tail: str) -> bool:
+        squeezed = re.sub(r"\s+", "", tail.lower())
+        return len(tail) < self._LONGEST and any(
+            squeezed.startswith(tag) or tag.startswith(squeezed) for tag in ("<source", "</source")
+        )
+
+
 def format_source(n: int, chunk, max_chars: int | None = None) -> str:
     """One passage, fenced as quoted data: ``<source n="1" from="Title, Section">...</source>``
     (its text cut to ``max_chars``, the fence kept whole)."""

@@ -10,7 +10,7 @@ from kbassist.chat.answering import answer
 from kbassist.chat.attribution import attribute
 from kbassist.chat.grounding import Grounding
 from kbassist.chat.models import Conversation, Message
-from kbassist.chat.prompt import build_messages
+from kbassist.chat.prompt import FenceFilter, build_messages
 from kbassist.chat.rewrite import concatenated
 from kbassist.knowledge.models import Document
 from kbassist.llm.line import GenerationLine
@@ -82,6 +82,15 @@ def test_a_fence_tag_the_model_copies_from_its_prompt_is_not_shown(handbook, emp
     done = events[-1]
     assert "<source" not in done["answer"] and "28 days" in done["answer"]
     assert "<source" not in Message.objects.get(pk=done["message_id"]).content
+    streamed = "".join(e["text"] for e in events if e["type"] == "token")
+    assert "<source" not in streamed and "from=" not in streamed and streamed.startswith("Full-time staff get 28 days, see")
+
+
+def test_a_fence_tag_is_held_back_while_it_streams_and_other_text_is_not():
+    fences = FenceFilter()
+    pieces = ["You get", " 28 days", " <sou", 'rce n="1" from="Leave">', " [1].", " Use a <b>", " tag? <", "3"]
+    shown = [fences.feed(p) for p in pieces] + [fences.flush()]
+    assert shown == ["You get", " 28 days", " ", "", " [1].", " Use a <b>", " tag? ", "<3", ""]
 
 
 def test_follow_up_uses_the_conversation(handbook, employee):
