@@ -730,6 +730,7 @@ class Explanation:
     found: Found | None = None
     generated: str = ""  # the model's answer, checked, only when asked for
     model_answer: str = ""  # what the model wrote, where ``generated`` shows something else
+    check: dict | None = None  # the answer check, run before generating as in the chat: verdict, p_yes, …
 
 
 def explain(
@@ -803,7 +804,18 @@ def explain(
             ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
                           " stands only if the model's copy of the answer holds one that the evidence states")
     if generate and ex.path == Kind.GENERATED:
-        outcome, failed = _generate_checked(turn, found)
+        try:
+            if _refused_by_check(turn, found):
+                ex.check = turn.timings.get("answer_check")
+                ex.path = Kind.REFUSED
+                ex.reason += f"; asked here, it refuses ({_check_said(ex.check)})"
+                return ex
+            ex.check = turn.timings.get("answer_check")
+            if ex.check:
+                ex.reason += f"; asked here, it answers ({_check_said(ex.check)})"
+            outcome, failed = _generate_checked(turn, found)
+        finally:
+            turn.release()
         if outcome is None:
             ex.generated = f"({failed})"
             return ex
@@ -816,6 +828,32 @@ def explain(
                 if verification.get("invented") or verification.get("passed_over")
                 else "the model says its sources do not answer, and the evidence was not judged to before it wrote")
     return ex
+
+
+def _refused_by_check(turn: Turn, found: Found) -> bool:
+    """Whether the answer check refuses before anything is generated, as ``_refused`` decides
+    in the chat (weak evidence is answered only on the check's confident "yes")."""
+    steps = _evidence_states_answer(turn, found)
+    while True:
+        try:
+            next(steps)  # a place in the model's line: the try page waits
+        except StopIteration as done:
+            verdict = done.value
+            break
+    return not (verdict is True or (verdict is None and not found.grounding.weak))
+
+
+def _check_said(check: dict | None) -> str:
+    if not check:
+        return "the check's model could not run"
+    said = [f"p(yes) {check['p_yes']:.2f}"] if "p_yes" in check else []
+    if "mentioned" in check:
+        said.append(f"mentions “{check.get('missing')}”: {check['mentioned']}")
+    if "copied" in check:
+        said.append(f"copied “{check['copied']}”")
+    if "says_no" in check:
+        said.append("the evidence says no")
+    return ", ".join(said) or f"verdict {check.get('verdict')}"
 
 
 def _generate_checked(turn: Turn, found: Found) -> tuple[Outcome | None, str]:

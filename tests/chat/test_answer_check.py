@@ -357,3 +357,39 @@ def test_evidence_that_says_no_to_a_yes_no_question_is_answered_without_asking_t
     assert done["kind"] == "generated" and not check.calls
     assert done["timings"]["answer_check"]["verdict"] is True
     assert "do not need to notify PeopleOps" in done["timings"]["answer_check"]["says_no"]
+
+
+def test_the_try_page_asks_the_check_before_generating_as_the_chat_does(handbook, employee, checker):
+    """The curators' try page showed a generated answer where the chat refused: the check
+    that runs before generating was only described there, never asked."""
+    from kbassist.chat.answering import explain
+
+    checker("No")
+    chat = ScriptedBackend("You get 12 weeks of paid parental leave.")
+    ex = explain(QUESTION, user=employee, generate=True, backend=chat)
+    assert ex.path == "refused" and "asked here, it refuses" in ex.reason and not chat.calls
+    assert ex.check["verdict"] is False and not ex.generated
+
+    checker("Yes.")
+    ex = explain(QUESTION, user=employee, generate=True, backend=chat)
+    assert ex.path == "generated" and "asked here, it answers" in ex.reason and "12 weeks" in ex.generated
+    assert ex.check["verdict"] is True
+
+
+def test_without_generating_the_try_page_asks_no_model(handbook, employee, checker):
+    from kbassist.chat.answering import explain
+
+    check = checker("No")
+    ex = explain(QUESTION, user=employee)
+    assert ex.path == "generated" and "the answer check's model is asked first" in ex.reason
+    assert not check.calls and ex.check is None
+
+
+def test_the_try_page_shows_what_the_check_said(client, admin_user, handbook, checker, backend):
+    from django.urls import reverse
+
+    checker("No")
+    backend(ScriptedBackend("You get 12 weeks of paid parental leave."))
+    client.force_login(admin_user)
+    page = client.get(reverse("curation:try"), {"q": QUESTION, "generate": "1"}).content.decode()
+    assert 'id="path">refused<' in page and 'id="answer-check">refuses' in page
