@@ -98,7 +98,18 @@ def _sync(collection_id: int) -> store.CollectionIndex:
             for chunk in Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk"):
                 yield chunk.pk, keywords(chunk), chunk.vector
 
-    return store.sync(collection_id, wanted_ids, rows_for, get_embedder().name)
+    return store.sync(collection_id, wanted_ids, rows_for, get_embedder().name, KEYWORDS_VERSION)
+
+
+# How ``keywords`` makes a chunk's BM25 tokens, numbered: raise it whenever they change, and
+# ``./kb start`` rebuilds the indexes made before (``manage.py rebuild_index --stale``; their
+# vectors are kept). 1: an FAQ entry's tokens as any text's; 2: without the asking words.
+KEYWORDS_VERSION = 2
+
+
+def stale_collections(collection_ids) -> list[int]:
+    """The collections whose index was made with other BM25 tokens than ``keywords`` makes now."""
+    return [cid for cid in collection_ids if store.stale(cid, KEYWORDS_VERSION)]
 
 
 def keywords(chunk: Chunk) -> list[str]:

@@ -68,6 +68,10 @@ class CollectionIndex:
     # The embedder whose vectors the dense index holds (``TextEmbedder.name``); "" while
     # empty. Vectors of two embedders are never mixed in one index.
     embedder: str = ""
+    # How the rows' BM25 tokens were made (the caller's version of it, e.g.
+    # ``ingestion.indexing.KEYWORDS_VERSION``); 0 for an index written before it was recorded.
+    # Rows appended to an index keep its number: only a full rebuild brings it up to date.
+    keywords: int = 0
 
     @classmethod
     def empty(cls) -> CollectionIndex:
@@ -106,7 +110,7 @@ def load_version(folder: Path, version: int) -> CollectionIndex:
         bm25 = bm25.appended(rows, new_terms)
         dense = dense.extended(np.load(vdir / "delta_vectors.npy"))
         bm25.weights  # noqa: B018 - derive them now, not in the first search that uses this version
-    return CollectionIndex(version, chunk_ids, bm25, dense, base_rows, base_terms, meta.get("embedder", ""))
+    return CollectionIndex(version, chunk_ids, bm25, dense, base_rows, base_terms, meta.get("embedder", ""), meta.get("keywords", 0))
 
 
 def write_version(folder: Path, index: CollectionIndex) -> int:
@@ -152,7 +156,7 @@ def write_version(folder: Path, index: CollectionIndex) -> int:
             index.base_rows, index.base_terms = len(index), len(index.bm25.vocab)
             written = list(tmp.iterdir())
         meta = {"chunks": len(index), "written_at": time.time(), "delta": as_delta, "embedder": index.embedder,
-                "base_rows": index.base_rows, "base_terms": index.base_terms}
+                "keywords": index.keywords, "base_rows": index.base_rows, "base_terms": index.base_terms}
         (tmp / "meta.json").write_text(json.dumps(meta))
         for f in [*written, tmp / "meta.json"]:
             with open(f, "rb") as fh:
@@ -208,6 +212,7 @@ def sync(
     wanted_ids: Callable[[], np.ndarray],
     rows_for: Callable[[np.ndarray], Iterable[tuple[int, list[str], np.ndarray]]],
     embedder: str,
+    keywords: int = 0,
 ) -> CollectionIndex:
     """Make the collection's index hold exactly the chunk ids ``wanted_ids()`` returns.
 
@@ -217,6 +222,8 @@ def sync(
     writers syncing at once both end up in the index exactly once. ``embedder`` names the
     model of the new rows' vectors: appending them to an index of another embedder raises
     ``EmbedderMismatch`` (re-embed the collection: ``manage.py rebuild_index --reembed``).
+    ``keywords`` numbers how the new rows' BM25 tokens were made; an index built from empty
+    records it, one appended to keeps its own (``stale`` tells the two apart).
     """
     folder = collection_dir(collection_id)
     with writer_lock(folder):
@@ -231,9 +238,10 @@ def sync(
         if keep.all() and not len(new_ids):
             return index
         if not keep.all():  # rows removed: the next version is written in full
+            left = len(index.chunk_ids[keep])
             index = CollectionIndex(
                 version, index.chunk_ids[keep], index.bm25.without(keep), index.dense.without(keep),
-                embedder=index.embedder if len(index.chunk_ids[keep]) else "",
+                embedder=index.embedder if left else "", keywords=index.keywords if left else 0,
             )
         rows = list(rows_for(new_ids)) if len(new_ids) else []
         if rows and len(index) and index.embedder and index.embedder != embedder:
@@ -250,11 +258,18 @@ def sync(
                 index.base_rows,
                 index.base_terms,
                 embedder,
+                index.keywords if len(index) else keywords,
             )
         write_version(folder, index)
         index_cache.put(collection_id, index)
         log.info("collection %s: index v%s with %s chunks", collection_id, index.version, len(index))
         return index
+
+
+def stale(collection_id: int, keywords: int) -> bool:
+    """Whether the collection has an index whose BM25 tokens were made otherwise than
+    ``keywords`` says they are made now (rebuild it: ``manage.py rebuild_index --stale``)."""
+    return current_version(collection_dir(collection_id)) > 0 and index_cache.get(collection_id, wait=True).keywords != keywords
 
 
 def collection_versions(collection_ids) -> dict[int, int]:

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from kbassist.ingestion.indexing import rebuild_collection, reembed_collection
+from kbassist.ingestion.indexing import rebuild_collection, reembed_collection, stale_collections
 from kbassist.knowledge.models import Collection
 
 
@@ -17,11 +17,17 @@ class Command(BaseCommand):
             "--reembed", action="store_true",
             help="Embed every chunk again with the current embedder (KB_EMBEDDER) first, e.g. after changing it.",
         )
+        parser.add_argument(
+            "--stale", action="store_true",
+            help="Only the collections whose index was made with older BM25 keywords (after an upgrade; ./kb start runs this).",
+        )
 
     def handle(self, *args, **opts):
         collections = Collection.objects.all()
         if opts["collection"]:
             collections = collections.filter(name__in=opts["collection"])
+        if opts["stale"]:
+            collections = collections.filter(pk__in=stale_collections(collections.values_list("pk", flat=True)))
         for collection in collections:
             start = time.monotonic()
             if opts["reembed"]:
