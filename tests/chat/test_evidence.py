@@ -289,6 +289,9 @@ def test_how_soon_or_how_much_notice_asks_for_a_lead_time_not_a_sum(question, wa
     # "when" that only sets the scene does not make a question about a date
     ("What's the keyboard shortcut to lock my MacBook when I step away?", None),
     ("What percentage of the M&IE rate do I get when traveling?", "number"),
+    # 哪几 asks "which", not "how many" (sg-s19-10: the roles named were taken for no answer)
+    ("按交接流程，至少必须定义哪几个角色？", None),
+    ("病假要请几天？", "duration"),
 ])
 def test_the_kind_of_value_a_question_asks_for(question, wanted):
     assert wanted_value(question) == wanted
@@ -299,6 +302,11 @@ def test_the_kind_of_value_a_question_asks_for(question, wanted):
     ("I work remotely. Will GSA send me a desk chair?", True),  # a name as the subject
     ("Does Sourcegraph pay for home internet?", True),
     ("是否需要经理批准？", True),
+    # after a clause that sets it up, or about a date
+    ("A teammate nominated me. Now that my name is in, am I required to go through the interview?", True),
+    ("If I leave GSA with unused travel comp time, does it get paid out?", True),
+    ("Is 24 December a working day?", True),
+    ("For part-time staff, how many days of leave are there?", False),
     ("How many days of leave do I get?", False),
     ("What does GSA provide to remote workers?", False),
 ])

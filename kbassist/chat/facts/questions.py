@@ -116,7 +116,8 @@ def _kind_asked(q: str) -> str | None:
         return "email"
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
-    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|几天|几周|几个月|几个小时|几年|多少天|多少周|多少小时|多少个月|多少年", q) or _ASKS_HOW_SOON.search(q):
+    # 哪几 is "which" ("哪几个角色": which roles), not "how many"
+    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|(?<!哪)几(?:天|周|个月|个小时|年)|多少天|多少周|多少小时|多少个月|多少年", q) or _ASKS_HOW_SOON.search(q):
         return "duration"
     if _ASKS_TIME.search(q):
         return "date"
@@ -124,7 +125,7 @@ def _kind_asked(q: str) -> str | None:
         return "amount"
     if _ASKS_WHEN.search(q) or re.search(r"what date|what day|deadline|什么时候|何时|哪天|几号|截止", q):
         return "date"
-    if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|几|最多|最少|上限|下限|百分之", q) or _ASKS_FOR_SCORE.search(q):
+    if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|(?<!哪)几|最多|最少|上限|下限|百分之", q) or _ASKS_FOR_SCORE.search(q):
         return "number"
     return None
 
@@ -171,9 +172,12 @@ def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") 
 # "Can I get my laundry reimbursed?", "Do I need to tell PeopleOps?", "可以报销吗？": a question
 # answered yes or no, where a rule for another condition ("only from 4 nights on") is the answer.
 _YES_NO = re.compile(
-    r"(?:^|[.?!;:]\s+)(?i:can|could|do|does|did|is|are|am|may|will|would|should|must|have|has|was|were)\s+"
-    # the subject: a pronoun, an article, a plural ... or a name ("Will GSA send me a chair?")
-    r"(?:(?i:i|we|you|my|our|the|a|an|it|this|that|these|those|there|they|he|she|someone|anyone|employees?|\w+s)\b|[A-Z][\w.&-]*\b)"
+    # at a sentence's start, or after a clause that sets it up ("Now that my name is in, am I
+    # required to interview?")
+    r"(?:^|[.?!;:,]\s+)(?i:can|could|do|does|did|is|are|am|may|will|would|should|must|have|has|was|were)\s+"
+    # the subject: a pronoun, an article, a plural ... a name ("Will GSA send me a chair?") or
+    # a date ("Is 24 December a working day?")
+    r"(?:(?i:i|we|you|my|our|the|a|an|it|this|that|these|those|there|they|he|she|someone|anyone|employees?|\w+s)\b|[A-Z][\w.&-]*\b|\d)"
     r"[^.?!]*\?\s*$"
     r"|(?:吗|么|是否|能否|可否|可不可以|能不能|是不是|有没有)[^。？?]*[？?]?\s*$"
 )
