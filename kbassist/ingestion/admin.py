@@ -170,8 +170,8 @@ class DocumentAdmin(CollectionContentAdmin):
     form = DocumentForm
     list_display = ["__str__", "collection", "status_badge", "progress_bar", "chunk_count", "page_count", "error_short", "updated_at"]
     list_filter = ["status", "collection"]
-    search_fields = ["title", "original_name", "source_path"]
-    readonly_fields = ["status", "progress", "stage", "chunk_count", "page_count", "error", "sha256", "size", "original_name", "source_path", "created_at", "ingested_at"]
+    search_fields = ["title", "keywords", "original_name", "source_path"]
+    readonly_fields = ["status", "progress", "stage", "chunk_count", "page_count", "error", "sha256", "size", "original_name", "source_path", "keywords", "created_at", "ingested_at"]
     actions = ["reingest"]
     change_list_template = "admin/knowledge/document/change_list.html"
 

@@ -31,5 +31,6 @@ class Block:
 class ParsedDocument:
     title: str
     blocks: list[Block] = field(default_factory=list)
+    keywords: str = ""  # what the page says it is about beyond its title (front matter keywords, tags)
     page_count: int | None = None
     ocr_pages: int = 0  # pages (or images) whose text was read by OCR

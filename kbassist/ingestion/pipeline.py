@@ -112,6 +112,8 @@ def _ingest(document: Document, timer: IngestTimer):
     document.set_progress(progress=10, page_count=parsed.page_count, stage="chunking")
     if not document.title:
         document.set_progress(title=(parsed.title or _title_from_name(document.original_name))[:300])
+    if parsed.keywords != document.keywords:
+        document.set_progress(keywords=parsed.keywords[:500])
 
     timer.stage("chunk")
     drafts = chunk_blocks(parsed.blocks, settings.KB_CHUNK_SIZE, settings.KB_CHUNK_OVERLAP)

@@ -207,6 +207,14 @@ def test_markdown_front_matter_gives_the_title_and_is_left_out_of_the_text(tmp_p
     assert [(b.heading, b.text) for b in doc.blocks] == blocks
 
 
+def test_front_matter_keywords_and_tags_are_kept_to_be_searched(tmp_path):
+    doc = parse_written(tmp_path, "welcome.md", "---\ntitle: Welcome to TTS\nkeywords: welcome, letter\ntags: [onboarding, Welcome]\n---\n\nYou've just joined.\n")
+    assert doc.keywords == "welcome, letter, onboarding"
+    assert parse_written(tmp_path, "plain.md", "# Plain\n\nNo front matter.\n").keywords == ""
+    html = '<html><head><title>Leave</title><meta name="keywords" content="maternity, paternity"></head><body><p>12 weeks.</p></body></html>'
+    assert parse_written(tmp_path, "leave.html", html).keywords == "maternity, paternity"
+
+
 def test_front_matter_only_page_is_a_redirect_with_nothing_to_index(tmp_path):
     with pytest.raises(NothingToIndex, match="A redirect page"):
         parse_written(tmp_path, "old.md", "---\ntitle: Old page\nredirect_to: /new/\n---\n")

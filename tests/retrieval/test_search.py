@@ -89,3 +89,17 @@ def test_faq_entries_do_not_win_by_asking_the_way_the_question_asks(public_colle
     assert any(h.chunk.document == document and "3 days per week from home" in h.chunk.text for h in hits)
     # an FAQ entry is still found by what it is about
     assert search("How do I reset my password?", employee).hits[0].chunk.faq.question == "How do I reset my password?"
+
+
+def test_a_page_is_found_by_the_keywords_its_front_matter_gives(public_collection, make_document, employee):
+    """Held out in session 19: the 18F page titled "Welcome to TTS" never says "letter" in its
+    text, only in its front matter ("keywords: welcome, letter"), and a question about the
+    welcome letter never found it."""
+    welcome = make_document(public_collection, "welcome-letter.md",
+                            "---\ntitle: Welcome to TTS\nkeywords: welcome, letter\n---\n\n"
+                            "You will find that we have a strong culture that is inclusive, transparent, respectful, and upbeat.\n")
+    make_document(public_collection, "culture.md", "# Culture\n\nWe write things down and work in the open.\n")
+    welcome.refresh_from_db()
+    assert welcome.keywords == "welcome, letter"
+    hit = search("Which words does the letter use for the culture?", employee).hits[0]
+    assert hit.chunk.document == welcome and hit.bm25_rank == 1

@@ -1,5 +1,6 @@
 """HTML: the page's text blocks under its <h1>-<h6> headings, without scripts, navigation and
-other page furniture; decoded in the charset the page declares when it is not UTF-8."""
+other page furniture; decoded in the charset the page declares when it is not UTF-8. Its
+<meta name="keywords"> (or a template's front matter keywords) are searched with it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from ..decoding import decode
 from ..parsed import Block, NothingToIndex, ParsedDocument
-from .markdown import _TEMPLATE_TAGS, _front_matter
+from .markdown import _TEMPLATE_TAGS, _front_matter, front_matter_keywords
 from .sections import SectionCollector, tidy
 from .tables import markdown_table
 
@@ -38,11 +39,15 @@ def parse_html(path: Path) -> ParsedDocument:
     from bs4 import BeautifulSoup
 
     source = _decode_html(path.read_bytes())
+    metadata = {}
     if source.lstrip().startswith(("---", "+++")):  # a site generator's template: front matter first
-        _, source = _front_matter(source.lstrip())
+        metadata, source = _front_matter(source.lstrip())
     source = _TEMPLATE_TAGS.sub("", source)
     soup = BeautifulSoup(source, "html.parser")
     redirect = _redirect(soup)
+    keywords = front_matter_keywords(metadata) or ", ".join(
+        str(meta.get("content", "")).strip() for meta in soup.find_all("meta") if str(meta.get("name", "")).lower() == "keywords"
+    )
     for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "header", "svg", "form"]):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
@@ -86,7 +91,7 @@ def parse_html(path: Path) -> ParsedDocument:
         if not text:
             raise NothingToIndex("The HTML page holds no text: nothing to index.")
         blocks = [Block(text)]
-    return ParsedDocument(title, blocks)
+    return ParsedDocument(title, blocks, keywords=front_matter_keywords({"keywords": keywords}))
 
 
 def _redirect(soup) -> str:

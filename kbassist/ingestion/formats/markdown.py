@@ -1,6 +1,6 @@
 """Markdown: one block per section, split at the headings markdown-it finds; front matter
-(read by python-frontmatter) gives the title, and template tags are left out but for the
-Slack channels they name."""
+(read by python-frontmatter) gives the title and the keywords, and template tags are left out
+but for the Slack channels they name."""
 
 from __future__ import annotations
 
@@ -49,7 +49,25 @@ def parse_markdown(path: Path) -> ParsedDocument:
     flush(len(lines))
     if not blocks:
         raise NothingToIndex(_empty_reason(metadata))
-    return ParsedDocument(title, blocks)
+    return ParsedDocument(title, blocks, keywords=front_matter_keywords(metadata))
+
+
+def front_matter_keywords(metadata: dict) -> str:
+    """The words a page's front matter says it is about (``keywords``, ``tags``: a list or a
+    comma-separated string), comma-separated: searched with its text. 74 of the 18F
+    handbook's 246 pages name some ("keywords: welcome, letter" for a page titled "Welcome to
+    TTS" whose text never says "letter"; "maternity, paternity" for parental leave)."""
+    words: list[str] = []
+    for key in ("keywords", "tags"):
+        value = metadata.get(key)
+        if isinstance(value, bool):
+            continue
+        items = value if isinstance(value, (list, tuple)) else str(value).split(",") if isinstance(value, (str, int, float)) else []
+        for item in items:
+            word = " ".join(str(item).split()) if isinstance(item, (str, int, float)) else ""
+            if word and word.lower() not in (w.lower() for w in words):
+                words.append(word)
+    return ", ".join(words)[:500]
 
 
 def _empty_reason(metadata: dict) -> str:
