@@ -299,6 +299,8 @@ def main() -> int:
                   f"page {row['off']['page_rank']} -> {row[name]['page_rank']}  {seconds:.2f}s", flush=True)
         if args.out:  # after each pass: a slow one stopped half-way loses nothing before it
             Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    if args.out:  # the fused order alone ("--pass off") is written too
+        Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     chosen = [r for r in rows if sample is None or r["id"] in sample]
     print(f"\n{args.handbook}: {len(chosen)} questions" + (f" (sample of {args.sample})" if sample else "") + f", depth {args.depth}")
     heading = (f"{args.handbook}: {len(chosen)} questions ({sum(r['answerable'] for r in chosen)} answerable)"
