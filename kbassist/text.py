@@ -81,9 +81,7 @@ def strip_citations(text: str) -> str:
     return _CITATION_WITH_SPACE.sub("", text)
 
 
-def index_text(title: str, heading: str, text: str, *, keywords: str = "") -> str:
+def index_text(title: str, heading: str, text: str) -> str:
     """The text a passage is indexed (tokenized and embedded) under: its own text, led by
-    the title of its source (with the keywords the source gives, "Welcome to TTS (welcome,
-    letter)") and the section it sits in."""
-    title = f"{title} ({keywords})" if title and keywords else title or keywords
+    the title of its source and the section it sits in."""
     return "\n".join(part for part in (title, heading, text) if part)

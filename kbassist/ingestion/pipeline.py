@@ -27,6 +27,7 @@ from kbassist.knowledge.models import FAQ, Chunk, Document
 from kbassist.observability.metrics import IngestTimer
 from kbassist.retrieval.embedder import get_embedder
 from kbassist.retrieval.store import EmbedderMismatch
+from kbassist.retrieval.tokenize import tokenize
 
 from .chunking import chunk_blocks
 from .heartbeat import beating
@@ -103,6 +104,15 @@ def _ingest_or_fail(document: Document):
     timer.finished(document.status)
 
 
+def new_words(parsed) -> str:
+    """The keywords of ``parsed`` (its front matter's) that neither its title nor its text
+    uses, comma-separated: a word the page already uses adds nothing to find it by."""
+    if not parsed.keywords:
+        return ""
+    used = set(tokenize(" ".join([parsed.title, *(block.text for block in parsed.blocks)])))
+    return ", ".join(word for word in parsed.keywords.split(", ") if not set(tokenize(word)) <= used)
+
+
 def _ingest(document: Document, timer: IngestTimer):
     path = Path(document.file.path)
     timer.stage("parse")
@@ -112,8 +122,8 @@ def _ingest(document: Document, timer: IngestTimer):
     document.set_progress(progress=10, page_count=parsed.page_count, stage="chunking")
     if not document.title:
         document.set_progress(title=(parsed.title or _title_from_name(document.original_name))[:300])
-    if parsed.keywords != document.keywords:
-        document.set_progress(keywords=parsed.keywords[:500])
+    if (words := new_words(parsed)) != document.keywords:
+        document.set_progress(keywords=words[:500])
 
     timer.stage("chunk")
     drafts = chunk_blocks(parsed.blocks, settings.KB_CHUNK_SIZE, settings.KB_CHUNK_OVERLAP)

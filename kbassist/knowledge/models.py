@@ -101,8 +101,9 @@ class Document(models.Model):
 
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(_("title"), max_length=300, blank=True)
-    # what the file says it is about beyond its title (a page's front matter "keywords: welcome,
-    # letter"), searched with each of its passages; set by ingestion
+    # the words the file says it is about that its own text never uses (a page's front matter
+    # "keywords: welcome, letter" for a page titled "Welcome to TTS": "letter"), found by keyword
+    # search in each of its passages; set by ingestion
     keywords = models.CharField(_("keywords"), max_length=500, blank=True, editable=False)
     file = models.FileField(_("file"), upload_to=document_upload_to, max_length=500)
     original_name = models.CharField(max_length=300, blank=True)
@@ -229,12 +230,10 @@ class Chunk(models.Model):
 
     @property
     def indexed_text(self) -> str:
-        """What retrieval indexes (BM25 tokens and the embedding) for this chunk: its document's
-        title and keywords, its section and its text. An FAQ chunk's text already holds its
-        question, so it needs no title."""
-        if self.faq_id:
-            return index_text("", self.heading, self.text)
-        return index_text(str(self.document), self.heading, self.text, keywords=self.document.keywords)
+        """What retrieval indexes (BM25 tokens and the embedding) for this chunk. An FAQ
+        chunk's text already holds its question, so it needs no title. (BM25 also indexes its
+        document's ``keywords``: ``ingestion.indexing.keywords``.)"""
+        return index_text("" if self.faq_id else str(self.document), self.heading, self.text)
 
     @property
     def location(self) -> str:
