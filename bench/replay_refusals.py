@@ -71,6 +71,9 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
     os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
     setup_django(str(data))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a newer schema since the import (no data changes)
     from django.conf import settings
     from django.contrib.auth.models import User
 

@@ -5,7 +5,7 @@ for the fused order and for each reranking pass.
     .venv/bin/python bench/rerank.py --handbook 18f|sourcegraph [--pass off evidence ...]
         [--depth 20] [--sample N] [--out rows.json]
 
-Reads the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``; nothing is
+Reads the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``; only its schema is brought up to date, nothing
 written there). The answerable questions of ``bench/eval/handbook-<handbook>.jsonl`` are
 searched as ``answer()`` searches them: a Chinese question by the English translation its last
 evaluation stored (no translation is generated again), interleaved with the question as asked.
@@ -63,6 +63,9 @@ def open_handbook(handbook: str):
     os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
     os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
     setup_django(str(data))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a newer schema since the import (no data changes)
     from django.contrib.auth.models import User
 
     return User.objects.get(username="eval")

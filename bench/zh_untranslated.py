@@ -36,6 +36,9 @@ def main():
     if args.min_coverage is not None:
         os.environ["KB_MIN_COVERAGE"] = args.min_coverage
     setup_django(str(data))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a newer schema since the import (no data changes)
     from django.contrib.auth.models import User
 
     from kbassist.chat.answering import explain
