@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from kbassist.chat.evidence import EvidenceIndex, EvidenceSentence
-from kbassist.chat.facts.conditions import Condition, condition_at, parse_condition
+from kbassist.chat.facts.conditions import Condition, clause_condition, compare_conditions, condition_at, parse_condition
 from kbassist.chat.facts.markup import mask, plain
 from kbassist.chat.facts.questions import GENERIC, asking_part, is_yes_no, wanted_value
 from kbassist.chat.facts.quantities import UNIT_WORDS, Quantity, compatible_values, parse_quantities
@@ -325,6 +325,9 @@ def _check_quantity(claim: Claim, sentence: str, sentence_offset: int, asked: Co
             state, rank = "label", 2  # the value is the row's condition itself ("3 years")
         else:
             state = sources.index.condition_state(unit, condition, label_tokens)
+            if state == "match" and not unit.label_span and (own := clause_condition(unit.text, place.quantity.start)):
+                # one sentence, several cases: the case of the value's own clause decides
+                state = compare_conditions(condition, own.filled_from(unit.condition)) or state
             rank = {"match": 3, None: 1, "mismatch": -1}[state]
         if rank < 0:
             mismatched.append(place)

@@ -313,6 +313,18 @@ def test_days_for_close_family_are_misread_for_a_grandparent():
     assert statuses("奶奶去世可以请3天假 [1]。", BEREAVEMENT, "奶奶去世了可以请几天假？") == [MISREAD]
 
 
+def test_one_sentence_with_a_case_per_clause_is_read_clause_by_clause():
+    """The starter knowledge base's FAQ states both cases in one sentence: "3 days" for a
+    grandmother was supported by it, the sentence naming grandparents too."""
+    faq = [{"n": 1, "title": "FAQ: How many days of bereavement leave do I get?", "text":
+            "3 paid working days for a spouse or partner, child, parent or sibling, and 1 paid working day for a "
+            "grandparent, grandchild, parent-in-law or sibling-in-law. Record it in PeopleHub."}]
+    question = "How many days off do I get when my grandmother dies?"
+    assert statuses("You get 3 paid working days [1].", faq, question) == [MISREAD]
+    assert statuses("You get 1 paid working day [1].", faq, question) == [SUPPORTED]
+    assert statuses("You get 3 paid working days [1].", faq, "My sister died. How many days do I get?") == [SUPPORTED]
+
+
 def test_the_relative_an_answer_names_is_its_condition():
     question = "How much bereavement leave is there?"
     assert statuses("For a parent you get 3 working days [1].", BEREAVEMENT, question) == [SUPPORTED]

@@ -279,6 +279,22 @@ def condition_phrases(text: str) -> list[str]:
 
 
 _CLAUSE = re.compile(r"[,;:，；：]|\b(?:and|but|while|whereas|then)\b|而|但")
+# Where a source's sentence moves on to another case: "3 paid working days for a spouse or
+# partner, child, parent or sibling, and 1 paid working day for a grandparent, …" (not at a
+# bare comma, which also separates the items of one case's list)
+_SOURCE_CLAUSE = re.compile(r"[;；]|,\s*(?:and|but|while|whereas)\s|\s(?:while|whereas)\s|，(?:而|但)?")
+
+
+def clause_condition(text: str, position: int) -> Condition:
+    """The condition of the clause of a source's ``text`` that holds ``position``, when the
+    text states cases clause by clause ("3 days for a spouse …, and 1 day for a grandparent
+    …"); empty when it is one clause, or its clause states none (the text's own condition is
+    then the one in force)."""
+    parts = split_at(text, _SOURCE_CLAUSE)
+    if len(parts) < 2:
+        return Condition()
+    a, b = next(((a, b) for a, b in parts if a <= position < b), parts[-1])
+    return parse_condition(text[a:b], "prose")
 
 
 def condition_at(sentence: str, position: int, asked: Condition) -> Condition:
