@@ -104,6 +104,8 @@ def _sync(collection_id: int) -> store.CollectionIndex:
 # How ``keywords`` makes a chunk's BM25 tokens, numbered: raise it whenever they change, and
 # ``./kb start`` rebuilds the indexes made before (``manage.py rebuild_index --stale``; their
 # vectors are kept). 1: an FAQ entry's tokens as any text's; 2: without the asking words.
+# (A document's own keywords need no new number: it has some only once ingested again, and
+# that re-indexes its passages.)
 KEYWORDS_VERSION = 2
 
 
