@@ -292,6 +292,8 @@ def test_how_soon_or_how_much_notice_asks_for_a_lead_time_not_a_sum(question, wa
     # 哪几 asks "which", not "how many" (sg-s19-10: the roles named were taken for no answer)
     ("按交接流程，至少必须定义哪几个角色？", None),
     ("病假要请几天？", "duration"),
+    ("On which day of the week is the GTM review posted?", "date"),
+    ("每周几提交工时？", "date"),
 ])
 def test_the_kind_of_value_a_question_asks_for(question, wanted):
     assert wanted_value(question) == wanted

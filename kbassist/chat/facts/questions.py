@@ -123,7 +123,9 @@ def _kind_asked(q: str) -> str | None:
         return "date"
     if re.search(r"how much|how many (?:dollars|euros|pounds)|cost|price|reimburs\w* (?:amount|rate|limit)|多少钱|多少美元|金额|费用|价格", q) or _ASKS_FOR_MONEY.search(q):
         return "amount"
-    if _ASKS_WHEN.search(q) or re.search(r"what date|what day|deadline|什么时候|何时|哪天|几号|截止", q):
+    # which day (of the week or month) asks for a date too: "On which day of the week is it
+    # posted?" answered "every week" gave none (sg-s19-15); 周几 is no count
+    if _ASKS_WHEN.search(q) or re.search(r"what date|what day|which days?\b|(?:what|which) weekday|deadline|什么时候|何时|哪天|几号|截止|星期几|周几|礼拜几", q):
         return "date"
     if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|(?<!哪)几|最多|最少|上限|下限|百分之", q) or _ASKS_FOR_SCORE.search(q):
         return "number"
