@@ -412,9 +412,7 @@ def _refused(turn: Turn, found: Found):
         grounding = found.grounding
         turn.timings["answerability"] = round(grounding.answerability.score, 3)
         if grounding.answers_question:
-            verdict = yield from _evidence_states_answer(turn, found)
-            # weak evidence is answered only on the check's confident "yes", never unchecked
-            if verdict is True or (verdict is None and not grounding.weak):
+            if _check_answers((yield from _evidence_states_answer(turn, found)), found):
                 return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
     if relevance.relevant:
@@ -505,6 +503,13 @@ def _evidence_states_answer(turn: Turn, found: Found):
     # Answered on the evidence's "no", but not judged to answer: a model that declines is believed.
     turn.evidence_verdict = verdict
     return True if says_no else verdict
+
+
+def _check_answers(verdict: bool | None, found: Found) -> bool:
+    """Whether the answer check's ``verdict`` (``_evidence_states_answer``) lets the question
+    be answered: its "yes", or no verdict at all; weak evidence is answered only on a
+    confident "yes", never unchecked."""
+    return verdict is True or (verdict is None and not found.grounding.weak)
 
 
 VALUE_KINDS = ("number", "amount", "duration", "date")
@@ -832,15 +837,13 @@ def explain(
 
 def _refused_by_check(turn: Turn, found: Found) -> bool:
     """Whether the answer check refuses before anything is generated, as ``_refused`` decides
-    in the chat (weak evidence is answered only on the check's confident "yes")."""
+    in the chat."""
     steps = _evidence_states_answer(turn, found)
     while True:
         try:
             next(steps)  # a place in the model's line: the try page waits
         except StopIteration as done:
-            verdict = done.value
-            break
-    return not (verdict is True or (verdict is None and not found.grounding.weak))
+            return not _check_answers(done.value, found)
 
 
 def _check_said(check: dict | None) -> str:
