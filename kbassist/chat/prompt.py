@@ -98,15 +98,20 @@ def format_source(n: int, chunk, max_chars: int | None = None) -> str:
 
 
 
-def format_evidence(evidence: list) -> str:
+def format_evidence(evidence: list, chunks: list = ()) -> str:
     """The best evidence sentences (``EvidenceSentence``), quoted with their table header or
-    list lead-in, so that a small model reads the right row of a table."""
+    list lead-in, so that a small model reads the right row of a table, and after the page and
+    section they come from (``chunks``, numbered from 1), so that a sentence without a subject
+    ("Serves as the primary liaison between TTS and GSA's OCIO") is read as its page's."""
     if not evidence:
         return ""
     lines = []
     for ev in evidence:
         lead = f"{ev.context.rstrip(':：')}: " if ev.kind in ("row", "item") and ev.context else ""
-        lines.append(f'- "{lead}{ev.quote}" [{ev.source_n}]')
+        chunk = chunks[ev.source_n - 1] if 0 < ev.source_n <= len(chunks) else None
+        where = " › ".join(p for p in (chunk.source_title, chunk.location) if p) if chunk is not None else ""
+        origin = f"From {_defused(where)}: " if where else ""
+        lines.append(f'- {origin}"{lead}{ev.quote}" [{ev.source_n}]')
     return EVIDENCE.format(lines="\n".join(lines))
 
 
@@ -120,7 +125,7 @@ def build_messages(
     as still fit, newest first.
     """
     language = LANGUAGE_ZH if is_chinese(question) else LANGUAGE_EN
-    quoted = format_evidence(list(evidence))
+    quoted = format_evidence(list(evidence), chunks)
     used = count_tokens(RULES) + count_tokens(question) + count_tokens(quoted) + 32
     sources: list[str] = []
     for n, chunk in enumerate(chunks, start=1):

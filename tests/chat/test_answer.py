@@ -124,6 +124,15 @@ def test_history_is_dropped_before_sources_when_the_budget_is_tight(handbook, em
     assert n == 1 and [m.role for m in messages] == ["system", "user"]
 
 
+def test_each_evidence_line_of_the_prompt_names_the_page_and_section_it_comes_from(handbook, employee):
+    # a sentence without a subject ("Serves as the primary liaison ...") is its page's
+    grounding = Grounding("How many vacation days do I get?", [{"n": 1, "text": handbook.chunks.first().text}])
+    chunk = handbook.chunks.first()
+    messages, n = build_messages("vacation days?", [chunk], [], lambda t: len(t.split()), 1000, grounding.best[:1])
+    line = messages[0].content.split("most likely answer the question:\n")[1].splitlines()[0]
+    assert line.startswith(f'- From {chunk.source_title} › {chunk.location}: "') and line.endswith('" [1]')
+
+
 def test_someone_elses_conversation_is_refused(handbook, employee, hr_user):
     conversation = Conversation.objects.create(user=hr_user)
     with pytest.raises(PermissionError):
