@@ -47,7 +47,7 @@ def checked_questions(handbook: str, limit: int):
         hits = found_hits(query, how, q["question"], user)
         if not policy.judge_relevance(query, hits).relevant:
             continue
-        grounding = Found(query, how, hits).grounding
+        grounding = Found(query, how, hits, q["question"]).grounding
         if grounding.answerability.score >= settings.KB_CHECK_BELOW and how != "translated":
             continue
         bare, titled = grounding.check_evidence(), grounding.titled_check_evidence()

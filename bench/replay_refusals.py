@@ -2,7 +2,7 @@
 without generating: fast enough to compare rules and thresholds before a full evaluation.
 
     .venv/bin/python bench/replay_refusals.py --handbook 18f [--out signals.json]
-        [--check-from 0.2] [--check-to 1.01] [--report REPORT.json]
+        [--check-from 0.2] [--check-to 1.01] [--report REPORT.json] [--language zh]
 
 Uses the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``) and, for a
 Chinese question, the search query its last evaluation stored (the model's translation), so
@@ -66,7 +66,7 @@ def stored_search(question: str) -> tuple[str, str, bool]:
     return question, "as asked", reply is not None
 
 
-def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None) -> list[dict]:
+def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None, language: str | None = None) -> list[dict]:
     data = ROOT / "data" / "eval" / handbook
     os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
     os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
@@ -79,7 +79,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
 
     from kbassist.chat import policy
     from kbassist.chat.answer_check import answer_probability, copied_answer, evidence_mentions
-    from kbassist.chat.answering import VALUE_KINDS, found_hits, wanted_kind
+    from kbassist.chat.answering import VALUE_KINDS, found_hits
     from kbassist.chat.turn import Found
     from kbassist.chat.rewrite import to_english
     from kbassist.llm import get_backend, get_checker
@@ -90,6 +90,8 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     rows, dumped = [], []
     for q in read_jsonl(ROOT / "bench" / "eval" / SETS[handbook]):
+        if language and q.get("language", "en") != language:
+            continue
         query, how, asked = stored_search(q["question"])
         if not asked and is_chinese(q["question"]) and settings.KB_TRANSLATE_QUERIES:
             # a question no evaluation has asked yet: translate it as answer() would (cached)
@@ -100,7 +102,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
             if cache[key]:
                 query, how = cache[key], "translated"
         hits = found_hits(query, how, q["question"], user)
-        found = Found(query, how, hits)
+        found = Found(query, how, hits, q["question"])
         relevance = policy.judge_relevance(query, hits)
         row = {"id": q["id"], "answerable": q["answerable"], "category": q.get("category"), "added": q.get("added", "original"), "question": q["question"],
                "query": query, "translated": how == "translated", "relevant": relevance.relevant, "dense": round(relevance.dense, 4),
@@ -108,7 +110,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
         if relevance.relevant:
             grounding = found.grounding
             row["answerability"] = grounding.answerability.score
-            row["wanted"] = wanted_kind(found, q["question"])
+            row["wanted"] = grounding.answerability.wanted
             evidence = grounding.check_evidence()
             row["check_evidence"] = evidence
             row["missing"] = missing = grounding.missing_words
@@ -194,8 +196,9 @@ def main() -> int:
     parser.add_argument("--out", help="write the per-question signals here (JSON)")
     parser.add_argument("--sources-out", help="also write each question's retrieved sources here (JSON), to try rules offline")
     parser.add_argument("--report", help="an evaluation report of the same set, for its key-fact results")
+    parser.add_argument("--language", choices=["en", "zh"], help="only the questions asked in this language")
     args = parser.parse_args()
-    rows = replay(args.handbook, args.check_from, args.check_to, args.sources_out)
+    rows = replay(args.handbook, args.check_from, args.check_to, args.sources_out, args.language)
     if args.out:
         Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     facts = {}

@@ -56,7 +56,6 @@ from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
 from .answer_check import answer_probability, copied_answer, copies_a_value, evidence_mentions
-from .facts.questions import wanted_value
 from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
@@ -333,7 +332,7 @@ def _from_sources(turn: Turn):
     query, how = yield from _search_query(turn)
     if query is None:
         return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
-    found = turn.found = Found(query, how, found_hits(query, how, turn.question, turn.user, turn.collection_ids))
+    found = turn.found = Found(query, how, found_hits(query, how, turn.question, turn.user, turn.collection_ids), turn.question)
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
 
@@ -494,11 +493,11 @@ def _evidence_states_answer(turn: Turn, found: Found):
         if probability is not None:
             verdict = probability >= min_yes(grounding)
             record["p_yes"] = round(probability, 3)
-            if verdict and needs_value_copy(found, probability, turn.question):
+            if verdict and needs_value_copy(found, probability):
                 copied = copied_answer(turn.question, evidence, checker)
                 if copied is not None:
                     record["copied"] = copied
-                    verdict = copies_a_value(copied, evidence, wanted_kind(found, turn.question))
+                    verdict = copies_a_value(copied, evidence, found.grounding.answerability.wanted)
     turn.timings["answer_check"] = {"verdict": True if says_no else verdict, "ms": round((time.perf_counter() - started) * 1000, 1), **record}
     # Answered on the evidence's "no", but not judged to answer: a model that declines is believed.
     turn.evidence_verdict = verdict
@@ -537,20 +536,14 @@ def unsure(found: Found) -> bool:
     return grounding.answerability.score < settings.KB_CHECK_BELOW or found.how == "translated" or bool(grounding.circumstances)
 
 
-def needs_value_copy(found: Found, probability: float, question: str) -> bool:
+def needs_value_copy(found: Found, probability: float) -> bool:
     """Whether a "yes" is hesitant enough (below KB_CHECK_CONFIRM_BELOW) to be confirmed by a
     copy of the answer, for a question asking for a value (session 8, replayed on both
     handbooks' sets: 5 more of 68 unanswerable questions refused, none of 240 answerable ones;
     session 10, the copy's value must be the evidence's: 3 more of 136 unanswerable refused, 3
-    of 332 answerable). The kind of value is ``wanted_kind``'s."""
-    return probability < settings.KB_CHECK_CONFIRM_BELOW and wanted_kind(found, question) in VALUE_KINDS
-
-
-def wanted_kind(found: Found, question: str) -> str | None:
-    """The kind of value asked for: the search query's, else, for a translated question, the
-    asker's own words': "几点" asks for a time though its translation ("What is the latest time
-    to submit …?") names none."""
-    return found.grounding.answerability.wanted or (wanted_value(question) if found.how == "translated" else None)
+    of 332 answerable). The kind of value is the evidence answerability's (``Grounding.asked``'s
+    for a translated question)."""
+    return probability < settings.KB_CHECK_CONFIRM_BELOW and found.grounding.answerability.wanted in VALUE_KINDS
 
 
 def needs_check(found: Found) -> bool:
@@ -770,7 +763,7 @@ def explain(
         ex.searches.append(explain_search(question, user))
         hits = _with_own_language(hits, ex.searches[1].result.hits, question)
     ex.hits = hits
-    found = ex.found = Found(ex.query, ex.how, hits)
+    found = ex.found = Found(ex.query, ex.how, hits, question)
     asked = found.query if found.how != "as asked" else question
     ex.curated = policy.find_curated(asked, hits)
     if ex.curated is None and asked != question:
@@ -805,7 +798,7 @@ def explain(
             ex.reason += f"; but no chunk of the knowledge base uses the question's word “{found.grounding.missing_words[0]}”,"
         ex.reason += (" so the answer check's model is asked first (whether the evidence mentions that word, in other words too; whether it states the answer):"
                       f" “no”, or a “yes” less than {min_yes(found.grounding):.2f} likely, refuses")
-        if wanted_kind(found, question) in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
+        if found.grounding.answerability.wanted in VALUE_KINDS and settings.KB_CHECK_CONFIRM_BELOW > min_yes(found.grounding):
             ex.reason += (f"; a “yes” less than {settings.KB_CHECK_CONFIRM_BELOW:.2f} likely to this question, which asks for a value,"
                           " stands only if the model's copy of the answer holds one that the evidence states")
     if generate and ex.path == Kind.GENERATED:

@@ -228,16 +228,19 @@ class EvidenceIndex:
             weights[token] = max(weights.get(token, 0.0), w)
         return weights
 
-    def rank(self, question: str, encode: Encode | None = None, *, only: int | None = None) -> list[EvidenceSentence]:
+    def rank(self, question: str, encode: Encode | None = None, *, only: int | None = None, asked: str = "") -> list[EvidenceSentence]:
+        """Every unit (of source ``only``), best first, scored against ``question``; the kind
+        and unit of value wanted are read from ``asked`` where it is given (the asker's own
+        words, of which ``question`` is a translation)."""
         units = [u for u in self.units if only is None or u.source_n == only]
         if not units:
             return []
         weights = self.question_weights(question)
         total = sum(weights.values()) or 1.0
         q_tokens = set(weights)
-        asked = parse_condition(question, "question")
-        wanted = wanted_value(question)
-        unit_asked = asked_unit(question)
+        condition = parse_condition(question, "question")
+        wanted = wanted_value(asked or question)
+        unit_asked = asked_unit(asked or question)
         stated = set_aside(question) if wanted else []
         # "3 nights: can I claim laundry?" is answered by the rule for 4 nights: for a yes/no
         # question a contradicting condition is the answer ("no"), not a misreading
@@ -283,7 +286,7 @@ class EvidenceIndex:
                 # the page's or section's heading repeated in the text (a PDF's "2. Booking
                 # Rules: Flights, Trains, Cars and Taxis") names the topic but answers nothing
                 score *= 0.3
-            state = self.condition_state(unit, asked, q_tokens)
+            state = self.condition_state(unit, condition, q_tokens)
             if state == "match":
                 score = score * 1.25 + 0.1
             elif state == "mismatch":
@@ -315,11 +318,12 @@ def _cosines(encode: Encode, question: str, texts: list[str]) -> list[float]:
 # =============================================================================================
 # Public functions
 # =============================================================================================
-def rank_evidence(question: str, sources: Sequence | None = None, encode: Encode | None = None, *, index: EvidenceIndex | None = None, only: int | None = None, limit: int | None = None) -> list[EvidenceSentence]:
+def rank_evidence(question: str, sources: Sequence | None = None, encode: Encode | None = None, *, index: EvidenceIndex | None = None, only: int | None = None, limit: int | None = None, asked: str = "") -> list[EvidenceSentence]:
     """Every unit of the sources, best first, scored against ``question`` (``only``: the
-    units of one source, e.g. to highlight what supports an answer sentence in source n)."""
+    units of one source, e.g. to highlight what supports an answer sentence in source n;
+    ``asked``: see ``EvidenceIndex.rank``)."""
     index = index or EvidenceIndex(sources or [])
-    ranked = index.rank(question, encode, only=only)
+    ranked = index.rank(question, encode, only=only, asked=asked)
     return ranked[:limit] if limit else ranked
 
 
@@ -366,11 +370,12 @@ class Answerability:
         return self.score >= ANSWERABLE
 
 
-def answerability(question: str, sources: Sequence | None = None, encode: Encode | None = None, *, index: EvidenceIndex | None = None, ranked: list[EvidenceSentence] | None = None, top: int = 3) -> Answerability:
-    """See :class:`Answerability`. The best of the ``top`` ranked units decides."""
+def answerability(question: str, sources: Sequence | None = None, encode: Encode | None = None, *, index: EvidenceIndex | None = None, ranked: list[EvidenceSentence] | None = None, top: int = 3, asked: str = "") -> Answerability:
+    """See :class:`Answerability`. The best of the ``top`` ranked units decides; the kind of
+    value wanted is read from ``asked`` where it is given (see ``EvidenceIndex.rank``)."""
     index = index or EvidenceIndex(sources or [])
-    ranked = ranked if ranked is not None else index.rank(question, encode)
-    wanted = wanted_value(question)
+    ranked = ranked if ranked is not None else index.rank(question, encode, asked=asked)
+    wanted = wanted_value(asked or question)
     yes_no = is_yes_no(question)
     stated = set_aside(question) if wanted else []
     key: dict[str, float] = {}

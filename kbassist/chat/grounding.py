@@ -71,8 +71,12 @@ class Grounding:
     """The evidence for one question over its numbered sources (dicts with ``n``, ``text``,
     ``section``, ``title``)."""
 
-    def __init__(self, question: str, sources: list[dict], term_share=None):
+    def __init__(self, question: str, sources: list[dict], term_share=None, asked: str = ""):
         self.question = question
+        # the asker's own words where ``question`` is their translation: the kind of value
+        # wanted is read from them ("哪几个角色", which roles, translated as "What are the
+        # minimum roles …?", asks for no number)
+        self.asked = asked
         self.sources = sources
         self.source_by_n = {s["n"]: s for s in sources}
         self.term_share = term_share  # tokens -> share of the knowledge base's chunks with each
@@ -82,7 +86,7 @@ class Grounding:
 
     @cached_property
     def ranked(self) -> list[EvidenceSentence]:
-        return rank_evidence(self.question, index=self.index, encode=_encode)
+        return rank_evidence(self.question, index=self.index, encode=_encode, asked=self.asked)
 
     @cached_property
     def best(self) -> list[EvidenceSentence]:
@@ -90,7 +94,7 @@ class Grounding:
 
     @cached_property
     def answerability(self) -> Answerability:
-        return answerability(self.question, index=self.index, ranked=self.ranked, encode=_encode)
+        return answerability(self.question, index=self.index, ranked=self.ranked, encode=_encode, asked=self.asked)
 
     @property
     def answers_question(self) -> bool:
@@ -217,7 +221,7 @@ class Grounding:
         # Asked for a number, a duration, an amount or a date, and none of that kind stated
         # but the question's own ("1-1s should be weekly" for "How long should my 1-1s be?"):
         # no answer (a small model sometimes restates the question or answers another one).
-        wanted = wanted_value(self.question)
+        wanted = wanted_value(self.asked or self.question)
         values = answer_values([c.quantity for c in verification.claims if c.quantity is not None], set_aside(self.question))
         states_nothing = wanted is not None and not fits_wanted(wanted, values, answer)
         # A "yes" that the evidence it is shown with says "not" or "only" to: the quote answers.

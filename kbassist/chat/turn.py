@@ -63,6 +63,7 @@ class Found:
     query: str
     how: str  # "as asked", "model" (rewritten), "concatenated" or "translated"
     hits: list[Hit]
+    asked: str = ""  # the question in the asker's words, where the query is its translation
 
     def event(self, sources: list[dict]) -> dict:
         return {"type": "sources", "query": self.query, "query_how": self.how, "sources": sources}
@@ -78,7 +79,7 @@ class Found:
             # mostly its synonym ("subsidy" for 补贴 where the handbook says "stipend"), not a thing
             # the knowledge base lacks, so there are no missing words to ask about (the answer
             # check still reads every translated question).
-            return Grounding(self.query, self.sources)
+            return Grounding(self.query, self.sources, asked=self.asked)
         collections = {h.chunk.collection_id for h in self.hits}
         return Grounding(self.query, self.sources, term_share=lambda tokens: chunk_shares(collections, tokens))
 

@@ -241,6 +241,18 @@ def test_asking_for_a_number_the_best_unit_lacks_lowers_answerability():
     assert not answerability("How much does parking near the office cost?", sources).has_value
 
 
+def test_a_translated_question_wants_the_kind_of_value_its_asker_asked_for():
+    # 哪几个角色 asks which roles; the translation's "minimum" would ask for a number
+    sources = ["At Stage 6, map at least the Instance Admin, the Program Contact and the Champion of the deal."]
+    translation = "What are the minimum contact roles to map for a deal at Stage 6?"
+    as_translated = answerability(translation, sources)
+    as_asked = answerability(translation, sources, asked="第 6 阶段的交易至少要对应哪几个联系人角色？")
+    assert as_translated.wanted == "number" and as_asked.wanted is None
+    assert as_asked.score > as_translated.score
+    # and a kind the asker's words name is kept though the translation names none
+    assert answerability("What is the latest time to submit the form?", sources, asked="最晚几点前要提交表格？").wanted == "date"
+
+
 @pytest.mark.parametrize("question, wanted", [
     ("What's the monthly stipend for a home internet bill?", "amount"),
     ("What is the annual deductible for the Standard Option plan?", "amount"),
