@@ -515,10 +515,15 @@ VALUE_KINDS = ("number", "amount", "duration", "date")
 
 
 def _trusted(turn: Turn, found: Found) -> bool:
-    """Whether the evidence was judged to answer before anything was generated: the answer
-    check's confident "yes", or evidence sure enough that nothing needed checking."""
-    verdict = turn.evidence_verdict
-    return bool(found.grounding.best) and (verdict is True or (verdict is None and not unsure(found)))
+    """Whether the evidence was judged to answer before anything was generated, so firmly
+    that a model declining is overruled: the answer check's confident "yes" over evidence that
+    is not weak, or evidence sure enough that nothing needed checking. Over weak evidence the
+    decline is believed: "How many days does an RFC stay open for comments?" (18f-s20-17,
+    answerability 0.33) was checked "yes" (p 0.82) over another process's "three business
+    days", and the model rightly said the sources do not say; the two declines overruled
+    rightly before (18f-en-045, 18f-s8-09) had answerability 0.57 and 0.73."""
+    verdict, grounding = turn.evidence_verdict, found.grounding
+    return bool(grounding.best) and ((verdict is True and not grounding.weak) or (verdict is None and not unsure(found)))
 
 
 def min_yes(grounding) -> float:

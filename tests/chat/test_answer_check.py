@@ -122,6 +122,21 @@ def test_weak_evidence_needs_a_confident_yes(handbook, employee, checker, weak):
     assert ask(QUESTION, employee, chat)["kind"] == "generated"
 
 
+def test_over_weak_evidence_a_model_that_declines_after_the_checks_yes_is_believed(handbook, employee, checker, weak):
+    # two judgments against one: the check's "yes" lets the model write, its "not covered" refuses
+    check = checker("Yes")
+    check.p_yes = 0.9
+    done = ask(QUESTION, employee, ScriptedBackend("The knowledge base does not cover this question."))
+    assert done["kind"] == "refused" and done["timings"]["answer_check"]["verdict"] is True
+    assert "12 weeks of paid parental leave" in done["answer"]  # the closest sentence, quoted to judge
+
+
+def test_over_evidence_that_is_not_weak_the_checks_yes_overrules_a_model_that_declines(handbook, employee, checker):
+    checker("Yes")
+    done = ask(QUESTION, employee, ScriptedBackend("The knowledge base does not cover this question."))
+    assert done["kind"] == "generated" and done["answer"].startswith("Here is what the sources say:")
+
+
 def test_weak_evidence_is_refused_when_no_check_runs(handbook, employee, checker, weak, settings):
     check = checker("Yes")
     settings.KB_CHECK_MODEL = ""
