@@ -333,6 +333,16 @@ def test_the_relative_an_answer_names_is_its_condition():
     assert statuses("You get 3 working days [1].", BEREAVEMENT, "My mother-in-law died. How much leave do I get?") == [MISREAD]
 
 
+def test_a_sister_agency_or_a_parent_page_is_no_relative_and_a_partners_father_is_an_in_law():
+    from kbassist.chat.facts.conditions import relation_condition
+
+    for text in ("How do I work with our sister agency?", "Is the parent company billed?", "Add a child page under the parent page."):
+        assert not relation_condition(text).categories
+    assert relation_condition("My partner's father died.").categories == {"relation": {"parent-in-law"}}
+    assert relation_condition("My wife’s sister is getting married.").categories == {"relation": {"sibling-in-law"}}
+    assert relation_condition("My partner is ill.").categories == {"relation": {"spouse"}}
+
+
 def test_one_relative_named_by_a_source_is_no_condition():
     """"Birth parent" says who takes parental leave; a question about one's child is not
     thereby about another relative."""

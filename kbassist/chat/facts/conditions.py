@@ -130,8 +130,8 @@ def quarter_condition(text: str) -> Condition:
 # item says "1 working day for a grandparent, grandchild, …". In-laws and grand- come first:
 # a "parent-in-law" is no parent, a "grandchild" no child.
 _RELATIONS = [
-    ("parent-in-law", r"(?:parent|mother|father)s?[\s-]in[\s-]laws?|岳父母|岳父|岳母|公公|婆婆|公婆"),
-    ("sibling-in-law", r"(?:sibling|brother|sister)s?[\s-]in[\s-]laws?|大?小?姑子|小叔子|大伯子|嫂子|弟媳|姐夫|妹夫|小舅子|大舅子|小姨子|大姨子"),
+    ("parent-in-law", r"(?:parent|mother|father)s?[\s-]in[\s-]laws?|(?:partner|spouse|wife|husband)['’]s\s+(?:parent|mother|father|mum|mom|dad)s?|岳父母|岳父|岳母|公公|婆婆|公婆"),
+    ("sibling-in-law", r"(?:sibling|brother|sister)s?[\s-]in[\s-]laws?|(?:partner|spouse|wife|husband)['’]s\s+(?:sibling|brother|sister)s?|大?小?姑子|小叔子|大伯子|嫂子|弟媳|姐夫|妹夫|小舅子|大舅子|小姨子|大姨子"),
     ("child-in-law", r"(?:son|daughter|child)s?[\s-]in[\s-]laws?|女婿|儿媳"),
     ("grandparent", r"grand(?:parent|mother|father|ma|pa|mum|mom|dad)s?|grann(?:y|ies)|祖父母|祖父|祖母|外祖父母|外祖父|外祖母|外公|外婆|爷爷|奶奶|姥姥|姥爷"),
     ("grandchild", r"grand(?:child|children|son|daughter|kid)s?|孙子|孙女|外孙|外孙女|孙辈"),
@@ -140,9 +140,12 @@ _RELATIONS = [
     ("parent", r"(?:step)?parents?|(?:step)?mothers?|(?:step)?fathers?|mums?|moms?|dads?|父母|父亲|母亲|爸爸|妈妈"),
     ("sibling", r"siblings?|brothers?|sisters?|兄弟姐妹|兄弟|姐妹|哥哥|姐姐|弟弟|妹妹"),
 ]
-_RELATION = re.compile("|".join(f"(?P<{name.replace('-', '_')}>(?<![A-Za-z-])(?:{pattern})(?![A-Za-z-]))" for name, pattern in _RELATIONS), re.I)
-# a question's "partner" is a spouse only when it is the asker's own
-_MY_PARTNER = re.compile(r"\bmy (?:partner|girlfriend|boyfriend)\b", re.I)
+# ... but a "sister agency", a "parent company" or a "child page" is no relative
+_NOT_KIN = r"(?!\s+(?:agenc|compan|organi[sz]ation|office|team|department|division|unit|group|project|program|page|site|node|element|component|directory|folder|account|issue|ticket|task|epic|class|process|branch|repo|record|entit|doc|contract|order)\w*)"
+_RELATION = re.compile("|".join(f"(?P<{name.replace('-', '_')}>(?<![A-Za-z-])(?:{pattern})(?![A-Za-z-]){_NOT_KIN})" for name, pattern in _RELATIONS), re.I)
+# a question's "partner" is a spouse only when it is the asker's own ("my partner's father" is
+# about a father)
+_MY_PARTNER = re.compile(r"\bmy (?:partner|girlfriend|boyfriend)\b(?!['’]s)", re.I)
 
 
 def relation_condition(text: str, mode: str = "question") -> Condition:
