@@ -306,6 +306,8 @@ def test_how_soon_or_how_much_notice_asks_for_a_lead_time_not_a_sum(question, wa
     ("病假要请几天？", "duration"),
     ("On which day of the week is the GTM review posted?", "date"),
     ("每周几提交工时？", "date"),
+    # "day-to-day" is no day
+    ("Which day-to-day tasks does the on-call engineer own?", None),
 ])
 def test_the_kind_of_value_a_question_asks_for(question, wanted):
     assert wanted_value(question) == wanted

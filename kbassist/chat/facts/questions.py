@@ -125,7 +125,7 @@ def _kind_asked(q: str) -> str | None:
         return "amount"
     # which day (of the week or month) asks for a date too: "On which day of the week is it
     # posted?" answered "every week" gave none (sg-s19-15); 周几 is no count
-    if _ASKS_WHEN.search(q) or re.search(r"what date|what day|which days?\b|(?:what|which) weekday|deadline|什么时候|何时|哪天|几号|截止|星期几|周几|礼拜几", q):
+    if _ASKS_WHEN.search(q) or re.search(r"what date|what day\b(?!-)|which days?\b(?!-)|(?:what|which) weekday|deadline|什么时候|何时|哪天|几号|截止|星期几|周几|礼拜几", q):
         return "date"
     if re.search(r"how many|number of|maximum|minimum|\blimit\b|\bcap\b|what percent|多少|(?<!哪)几|最多|最少|上限|下限|百分之", q) or _ASKS_FOR_SCORE.search(q):
         return "number"
