@@ -18,7 +18,7 @@ from kbassist.observability import metrics
 from .embedder import get_embedder
 from .fusion import reciprocal_rank_fusion
 from .store import index_cache
-from .tokenize import tokenize
+from .tokenize import query_tokens
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,8 @@ def hybrid_rank(
     """
     timings = {} if timings is None else timings
     t = time.perf_counter()
-    query_tokens = tokenize(query)
-    bm25_hits = _best_over(indexes, lambda ix: ix.bm25.top_k(query_tokens, depth), depth)
+    tokens = query_tokens(query)
+    bm25_hits = _best_over(indexes, lambda ix: ix.bm25.top_k(tokens, depth), depth)
     timings["bm25"] = _ms(t)
 
     t = time.perf_counter()

@@ -104,3 +104,22 @@ def test_a_page_is_found_by_the_keywords_its_front_matter_gives(public_collectio
     hit = search("Which words does the letter use for the culture?", employee).hits[0]
     assert hit.chunk.document == welcome and hit.bm25_rank == 1
     assert "letter" not in hit.chunk.indexed_text  # keyword search only: the embedded text is the page's
+
+
+def test_keyword_search_does_not_match_the_words_that_only_say_how_a_question_asks(public_collection, make_document, employee):
+    """Held out in session 20: "I've been asked to present something at the next CE Teachback.
+    How long is the session?" found personal README pages, full of "I", "my" and "how", before
+    the one page naming the Teachbacks."""
+    norms = make_document(public_collection, "team-norms.md",
+                          "# Team norms\n\n- **CE Teachbacks** (monthly): Regular sync for the CE team to learn from each other.\n"
+                          "- **Team meeting** (weekly): Regular syncs to discuss relevant topics.\n")
+    for topic in ("Expenses", "Security", "Laptops", "Travel", "Payroll", "Benefits", "Holidays", "Parking"):
+        make_document(public_collection, f"{topic.lower()}.md", f"# {topic}\n\n{topic} rules are set by the operations team and reviewed each year.\n")
+    for name in ("erica", "adam", "jason"):
+        make_document(public_collection, f"{name}-readme.md",
+                      f"# {name.title()} README\n\nHow can you best work with me? I like it when you ask me how I am. "
+                      "If I seem off, ask if I need space; I will tell you how much I can take on, and when I know more, "
+                      "I will say so. My calendar is how I plan my week, so do ask before you book a long session with me.\n")
+    hit = search("I've been asked to present something at the next CE Teachback. How long is the session, so I know how much "
+                 "material to prepare?", employee).hits
+    assert min((h.bm25_rank for h in hit if h.chunk.document == norms), default=None) == 1
