@@ -63,7 +63,7 @@ class Found:
     query: str
     how: str  # "as asked", "model" (rewritten), "concatenated" or "translated"
     hits: list[Hit]
-    asked: str = ""  # the question in the asker's words, where the query is its translation
+    asked: str = ""  # the question in the asker's words (the query may be its rewrite or translation)
 
     def event(self, sources: list[dict]) -> dict:
         return {"type": "sources", "query": self.query, "query_how": self.how, "sources": sources}
