@@ -1,6 +1,6 @@
 """``manage.py evaluate`` on a real handbook, imported once and kept for later runs.
 
-    .venv/bin/python bench/evaluate.py --handbook 18f|sourcegraph|both [--set KEY=VALUE ...]
+    .venv/bin/python bench/evaluate.py --handbook 18f|sourcegraph|both|starter [--set KEY=VALUE ...]
         [--compare KEY=VALUE ...] [--limit N] [--only-category C] [--fresh]
 
 The handbook (read where it lies, in ../shared/datasets; never copied into the project) is
@@ -12,7 +12,9 @@ reused while the embedder and the chunking settings are the same; it is imported
 they change, or with --fresh. The
 questions (bench/eval/handbook-*.jsonl) are then asked with the bundled chat model
 (KB_LLM_MODEL, the default chat model unless --set), and the report is written next to the data as JSON and
-Markdown in ``data/eval/reports/``. ``both`` runs one handbook after the other, each in its own process.
+Markdown in ``data/eval/reports/``. ``both`` runs one handbook after the other, each in its own process;
+``starter`` asks ``bench/eval/knowledge-starter.jsonl`` of our own starter knowledge base
+(``knowledge/``, FAQ list included).
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ HANDBOOKS = {
     "sourcegraph": {"corpus": DATASETS / "handbook-sourcegraph" / "content",
                     "questions": ROOT / "bench" / "eval" / "handbook-sourcegraph.jsonl",
                     "collection": "Sourcegraph handbook"},
+    # our own starter knowledge base (knowledge/, what ``./kb start`` ingests), as a new user asks it
+    "starter": {"corpus": ROOT / "knowledge", "questions": ROOT / "bench" / "eval" / "knowledge-starter.jsonl",
+                "collection": "Company handbook"},
 }
+REAL = ("18f", "sourcegraph")  # what ``both`` runs
 EVAL_DATA = ROOT / "data" / "eval"
 REPORTS = EVAL_DATA / "reports"
 MODELS = ROOT / "data" / "models"
@@ -61,7 +67,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.handbook == "both":  # one process per data folder (Django is set up once per process)
-        codes = [subprocess.call([sys.executable, __file__, *as_argv(args, name)]) for name in HANDBOOKS]
+        codes = [subprocess.call([sys.executable, __file__, *as_argv(args, name)]) for name in REAL]
         return max(codes)
     return run_one(args.handbook, args)
 
@@ -130,7 +136,7 @@ def import_handbook(name: str, handbook: dict, data: Path, key: dict) -> dict:
     from kbassist.retrieval.embedder import get_embedder
 
     call_command("migrate", verbosity=0)
-    pages = sum(1 for p in handbook["corpus"].rglob("*") if p.is_file() and p.suffix.lower() in (".md", ".html"))
+    pages = sum(1 for p in handbook["corpus"].rglob("*") if p.is_file() and not p.name.startswith("."))
     print(f"importing {handbook['corpus']} ({pages} pages) into “{handbook['collection']}” in {data} "
           f"(embedder {key['embedder']}; this takes minutes) ...", flush=True)
     start = time.perf_counter()
