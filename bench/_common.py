@@ -33,6 +33,20 @@ def setup_django(data_dir: str | None = None) -> Path:
     return data
 
 
+def open_import(data: Path, hint: str) -> Path:
+    """Django on a handbook import that ``bench/evaluate.py`` made (``data/eval/<name>/``), its
+    schema brought up to date (nothing else is written); ``hint`` says how to make one."""
+    if not (data / "db.sqlite3").exists():
+        raise SystemExit(f"{data} has no imported handbook: {hint}")
+    os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
+    os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
+    setup_django(str(data))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a newer schema since the import (no data changes)
+    return data
+
+
 def read_jsonl(path: Path):
     with open(path) as fh:
         for line in fh:

@@ -17,7 +17,6 @@ tokens. The baseline (bare sentences) is measured in the same run, on the same q
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import ROOT, read_jsonl, setup_django  # noqa: E402
+from _common import ROOT, open_import, read_jsonl  # noqa: E402
 from _readme import rewrite_section, stamp, table  # noqa: E402
 from replay_refusals import SETS, stored_search  # noqa: E402
 
@@ -64,12 +63,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    data = ROOT / "data" / "eval" / args.handbook
-    if not (data / "db.sqlite3").exists():
-        raise SystemExit(f"no imported handbook in {data}: run bench/evaluate.py --handbook {args.handbook} first")
-    os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
-    os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
-    setup_django(str(data))
+    open_import(ROOT / "data" / "eval" / args.handbook, f"run bench/evaluate.py --handbook {args.handbook} first")
     from django.conf import settings
 
     from kbassist.chat.answer_check import answer_probability, check_messages

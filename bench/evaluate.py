@@ -136,7 +136,10 @@ def import_handbook(name: str, handbook: dict, data: Path, key: dict) -> dict:
     from kbassist.retrieval.embedder import get_embedder
 
     call_command("migrate", verbosity=0)
-    pages = sum(1 for p in handbook["corpus"].rglob("*") if p.is_file() and not p.name.startswith("."))
+    from kbassist.ingestion.folders import walk
+    from kbassist.ingestion.parsers import SUPPORTED_EXTENSIONS
+
+    pages = sum(1 for p in walk(handbook["corpus"]) if p is not None and p.suffix.lower() in SUPPORTED_EXTENSIONS)
     print(f"importing {handbook['corpus']} ({pages} pages) into “{handbook['collection']}” in {data} "
           f"(embedder {key['embedder']}; this takes minutes) ...", flush=True)
     start = time.perf_counter()

@@ -39,13 +39,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import ROOT, read_jsonl, setup_django  # noqa: E402
+from _common import ROOT, open_import, read_jsonl  # noqa: E402
 
 SETS = {"18f": "handbook-18f.jsonl", "sourcegraph": "handbook-sourcegraph.jsonl"}
 GRID_MIN = (0.3, 0.4)  # below KB_WEAK_ANSWERABILITY only a "yes" KB_CHECK_MIN_YES_WEAK likely answers
@@ -67,13 +66,7 @@ def stored_search(question: str) -> tuple[str, str, bool]:
 
 
 def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None, language: str | None = None) -> list[dict]:
-    data = ROOT / "data" / "eval" / handbook
-    os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
-    os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
-    setup_django(str(data))
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)  # a newer schema since the import (no data changes)
+    data = open_import(ROOT / "data" / "eval" / handbook, f"run bench/evaluate.py --handbook {handbook} first")
     from django.conf import settings
     from django.contrib.auth.models import User
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import sys
@@ -46,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import ROOT, read_jsonl, setup_django, use_bundled_chat_model  # noqa: E402
+from _common import ROOT, open_import, read_jsonl, use_bundled_chat_model  # noqa: E402
 
 SETS = {"18f": "handbook-18f.jsonl", "sourcegraph": "handbook-sourcegraph.jsonl"}
 LLM_TOP = 10
@@ -57,15 +56,7 @@ LLM_CHARS = 500
 # The handbook, read only
 # =============================================================================================
 def open_handbook(handbook: str):
-    data = ROOT / "data" / "eval" / handbook
-    if not (data / "db.sqlite3").exists():
-        raise SystemExit(f"{data} has no imported handbook: run bench/evaluate.py --handbook {handbook} first")
-    os.environ["DATABASE_URL"] = f"sqlite:///{data / 'db.sqlite3'}"
-    os.environ.setdefault("KB_MODELS_DIR", str(ROOT / "data" / "models"))
-    setup_django(str(data))
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)  # a newer schema since the import (no data changes)
+    open_import(ROOT / "data" / "eval" / handbook, f"run bench/evaluate.py --handbook {handbook} first")
     from django.contrib.auth.models import User
 
     return User.objects.get(username="eval")

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import ROOT, read_jsonl, setup_django  # noqa: E402
+from bench._common import ROOT, open_import, read_jsonl  # noqa: E402
 
 
 def main():
@@ -29,16 +29,10 @@ def main():
     args = parser.parse_args()
     embedder = os.environ.get("KB_EMBEDDER", "minilm")
     data = ROOT / "data" / "eval" / ("18f" if embedder == "minilm" else f"18f-{embedder}")
-    if not (data / "db.sqlite3").exists():
-        raise SystemExit(f"{data} has no import: run `KB_EMBEDDER={embedder} .venv/bin/python bench/evaluate.py --handbook 18f` first.")
-    os.environ.update(KB_TRANSLATE_QUERIES="false", KB_CHECK_MODEL="", KB_GENERATE="false", KB_ANSWER_CACHE="false",
-                      DATABASE_URL=f"sqlite:///{data / 'db.sqlite3'}")
+    os.environ.update(KB_TRANSLATE_QUERIES="false", KB_CHECK_MODEL="", KB_GENERATE="false", KB_ANSWER_CACHE="false")
     if args.min_coverage is not None:
         os.environ["KB_MIN_COVERAGE"] = args.min_coverage
-    setup_django(str(data))
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)  # a newer schema since the import (no data changes)
+    open_import(data, f"run `KB_EMBEDDER={embedder} .venv/bin/python bench/evaluate.py --handbook 18f` first.")
     from django.contrib.auth.models import User
 
     from kbassist.chat.answering import explain
