@@ -18,6 +18,8 @@ KB_CHECK_MIN_YES, the rule ``answer()`` applies:
     refused = not on topic, or answerability < KB_MIN_ANSWERABILITY,
               or the question has a word no chunk of the knowledge base uses and the model
                  says the evidence does not mention it in other words either,
+              or it asks for a value and the page of the sentence that would give it never
+                 names a rare name the question and the sources use (``named_elsewhere``),
               or ((answerability < KB_CHECK_BELOW or the question was translated or its setup
                    uses what no chunk uses)
                  and the evidence does not say no to a yes/no question (``Grounding.says_no``)
@@ -65,7 +67,8 @@ def stored_search(question: str) -> tuple[str, str, bool]:
     return question, "as asked", reply is not None
 
 
-def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None, language: str | None = None) -> list[dict]:
+def replay(handbook: str, check_from: float, check_to: float, sources_out: str | None = None, language: str | None = None,
+           skip_added: tuple[str, ...] = ()) -> list[dict]:
     data = open_import(ROOT / "data" / "eval" / handbook, f"run bench/evaluate.py --handbook {handbook} first")
     from django.conf import settings
     from django.contrib.auth.models import User
@@ -83,7 +86,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     rows, dumped = [], []
     for q in read_jsonl(ROOT / "bench" / "eval" / SETS[handbook]):
-        if language and q.get("language", "en") != language:
+        if (language and q.get("language", "en") != language) or q.get("added") in skip_added:
             continue
         query, how, asked = stored_search(q["question"])
         if not asked and is_chinese(q["question"]) and settings.KB_TRANSLATE_QUERIES:
@@ -109,6 +112,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
             row["missing"] = missing = grounding.missing_words
             row["circumstances"] = grounding.circumstances
             row["says_no"] = grounding.says_no
+            row["named_elsewhere"] = grounding.named_elsewhere
             if evidence and missing:
                 key = "mention:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, missing[0], evidence]).encode()).hexdigest()
                 if key not in cache:
@@ -140,12 +144,13 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
 
 def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float, min_yes_weak: float, confirm: float = 0.0) -> bool:
     """``answer()``'s rule: not on topic; answerability below ``minimum``; the evidence does not
-    mention a word no chunk uses; or, below ``below``, the check's "yes" less likely than
+    mention a word no chunk uses; the value comes from a page that never names the question's
+    rare name (``Grounding.named_elsewhere``); or, below ``below``, the check's "yes" less likely than
     ``min_yes`` (``min_yes_weak`` below ``weak``; weak evidence unchecked is refused too)."""
     if not row["relevant"]:
         return True
     score, p_yes = row["answerability"], row["p_yes"]
-    if score < minimum or row.get("mentioned") is False:
+    if score < minimum or row.get("mentioned") is False or row.get("named_elsewhere"):
         return True
     if score >= below and not row.get("translated") and not row.get("circumstances"):  # always checked: a translated question, circumstances no chunk uses
         return False
@@ -190,8 +195,10 @@ def main() -> int:
     parser.add_argument("--sources-out", help="also write each question's retrieved sources here (JSON), to try rules offline")
     parser.add_argument("--report", help="an evaluation report of the same set, for its key-fact results")
     parser.add_argument("--language", choices=["en", "zh"], help="only the questions asked in this language")
+    parser.add_argument("--skip-added", nargs="+", default=[], metavar="SESSION",
+                        help="leave out the questions added in these sessions (a held-out set not yet measured)")
     args = parser.parse_args()
-    rows = replay(args.handbook, args.check_from, args.check_to, args.sources_out, args.language)
+    rows = replay(args.handbook, args.check_from, args.check_to, args.sources_out, args.language, tuple(args.skip_added))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     facts = {}

@@ -59,6 +59,7 @@ from .answer_check import answer_probability, copied_answer, copies_a_value, evi
 from .access import withhold_unseen
 from .attribution import attribute
 from .drafts import Draft, save_answer
+from .facts.questions import VALUE_KINDS
 from .auditing import record_question
 from .grounding import Checked, Grounding, model_declined
 from .verification import quote_lines
@@ -404,13 +405,17 @@ def _curated(turn: Turn, found: Found):
 
 def _refused(turn: Turn, found: Found):
     """Refuse when nothing retrieved is on the topic, or when passages are on the topic but
-    no sentence of theirs answers the question itself (evidence answerability)."""
+    no sentence of theirs answers the question itself (evidence answerability), or the value
+    that would answer comes from a page that never names what the question names
+    (``Grounding.named_elsewhere``)."""
     relevance = policy.judge_relevance(found.query, found.hits)
     turn.timings["relevance"] = {"dense": round(relevance.dense, 3), "coverage": round(relevance.coverage, 3), "by": relevance.measure}
     if relevance.relevant:
         grounding = found.grounding
         turn.timings["answerability"] = round(grounding.answerability.score, 3)
-        if grounding.answers_question:
+        if grounding.answers_question and grounding.named_elsewhere:
+            turn.timings["named_elsewhere"] = grounding.named_elsewhere
+        elif grounding.answers_question:
             if _check_answers((yield from _evidence_states_answer(turn, found)), found):
                 return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
@@ -509,9 +514,6 @@ def _check_answers(verdict: bool | None, found: Found) -> bool:
     be answered: its "yes", or no verdict at all; weak evidence is answered only on a
     confident "yes", never unchecked."""
     return verdict is True or (verdict is None and not found.grounding.weak)
-
-
-VALUE_KINDS = ("number", "amount", "duration", "date")
 
 
 def _trusted(turn: Turn, found: Found) -> bool:
@@ -785,6 +787,9 @@ def explain(
         ex.path, ex.reason = Kind.REFUSED, "nothing retrieved is on the topic"
     elif not found.grounding.answers_question or (found.grounding.weak and not settings.KB_CHECK_MODEL):
         ex.path, ex.reason = Kind.REFUSED, "the passages are on the topic, but no sentence answers the question"
+    elif names := found.grounding.named_elsewhere:
+        ex.path, ex.reason = Kind.REFUSED, (f"the passages name “{names[0]}”, but the page whose sentence gives the value asked for"
+                                            " never does: that value is another thing's")
     elif not settings.KB_GENERATE:
         ex.path, ex.reason = Kind.QUOTED, "generation is off (KB_GENERATE): the best evidence sentences are the answer"
     else:

@@ -32,12 +32,13 @@ from typing import Callable, Iterable, Sequence
 
 from kbassist.chat.facts.conditions import Condition, compare_conditions, condition_phrases, parse_condition
 from kbassist.chat.facts.markup import plain
+from kbassist.chat.facts.numbers import EN_NUMBER
 from kbassist.chat.facts.quantities import Quantity, compatible_values, parse_quantities
 from kbassist.chat.facts.questions import GENERIC, asked_unit, asking_part, fits_wanted, is_yes_no, name_tokens, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import Unit, split_units
 from kbassist.retrieval.tokenize import tokenize
-from kbassist.text import CJK
+from kbassist.text import CJK, is_chinese
 
 Encode = Callable[[list[str]], "object"]  # list[str] -> np.ndarray of unit vectors
 
@@ -210,6 +211,11 @@ class EvidenceIndex:
         return "match" if id(unit) in hits else "mismatch"
 
     # -- scoring -----------------------------------------------------------------------------
+    def numbers_of(self, unit: Unit, asked: list[Quantity]) -> bool:
+        """Whether ``unit`` states one of the ``asked`` values with its unit ("3 weeks", "21
+        days"), not merely the same number ("three colleagues")."""
+        return any(q.unit is not None and compatible_values(a, q) for a in asked for q in self.quantities(unit))
+
     def question_weights(self, question: str) -> dict[str, float]:
         tokens = tokenize(plain(question))
         named = name_tokens(question)
@@ -245,10 +251,13 @@ class EvidenceIndex:
         # "3 nights: can I claim laundry?" is answered by the rule for 4 nights: for a yes/no
         # question a contradicting condition is the answer ("no"), not a misreading
         mismatch_factor = 1.0 if is_yes_no(question) else 0.4
+        bound = bound_numbers(question)
         lexicals = []
         for unit in units:
             lexical = 0.0
             for token, w in weights.items():
+                if token in bound and not self.numbers_of(unit, bound[token]):
+                    continue
                 if token in unit.tokens:
                     lexical += w
                 elif token in unit.context_tokens:
@@ -398,11 +407,13 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
             semantic[(ev.source_n, ev.start)] = cos
     best_result = Answerability(0.0, 0.0, wanted, False, None, _unique(shown[t] for t in key), None)
     total = sum(key.values())
+    bound = bound_numbers(question)
     for ev in ranked[:top]:
         unit = index.unit_at(ev.source_n, ev.start)
         if unit is None:
             continue
         present = unit.tokens | unit.context_tokens | unit.heading_tokens
+        present = present - {t for t in bound if not index.numbers_of(unit, bound[t])}
         if ev.condition == "match":
             present = present | condition_tokens
         coverage = sum(w for t, w in key.items() if t in present) / total if total else 0.0
@@ -419,6 +430,22 @@ def answerability(question: str, sources: Sequence | None = None, encode: Encode
             missing = _unique(shown[t] for t in key if t not in present)
             best_result = Answerability(round(score, 4), round(coverage, 4), wanted, has_value, ev.condition, missing, ev)
     return best_result
+
+
+def bound_numbers(question: str) -> dict[str, list[Quantity]]:
+    """The number tokens of the values ``question`` states with a unit ("three" of "for three
+    weeks", "5" of "after 5 years"), each with those values: such a token matches a sentence
+    only where it states the value with its unit. "I want to work from Spain for three weeks"
+    is not about "Meet at least three colleagues" (the starter set's "work from Spain" was
+    answered with the onboarding checklist that sentence is on)."""
+    bound: dict[str, list[Quantity]] = {}
+    for quantity in parse_quantities(question):
+        if quantity.unit is None or quantity.value is None:
+            continue
+        for token in tokenize(quantity.text):
+            if token.isdigit() or EN_NUMBER.fullmatch(token):
+                bound.setdefault(token, []).append(quantity)
+    return bound
 
 
 def set_aside(question: str) -> list[Quantity]:
@@ -475,6 +502,57 @@ def missing_words(question: str, evidence: Sequence[EvidenceSentence], index: Ev
         return []
     shares = share({t for tokens in candidates.values() for t in tokens})
     return [word for word, tokens in candidates.items() if all(shares.get(t, 0.0) == 0.0 for t in tokens)][:limit]
+
+
+# A name the question uses is "rare" at most in this share of the knowledge base's chunks: a
+# product, a programme, a vendor ("Teachback", "Cigna", "HSA"), not a word every page uses ("GSA").
+RARE_NAME_SHARE = 0.005
+
+
+def question_names(question: str) -> dict[str, list[str]]:
+    """The names ``question`` uses, each with its retrieval tokens: a word written as a name
+    (``proper_name``: "Teachback", "Cigna"), an acronym ("HSA"), or any Latin word of a
+    Chinese question ("gender-affirming" in "性别确认相关的医疗（gender-affirming care）")."""
+    chinese = is_chinese(question)
+    names: dict[str, list[str]] = {}
+    for word in _WORD.findall(plain(question)):
+        if chinese or proper_name(word, question) or (word.isupper() and len(word) > 1):
+            tokens = [t for t in tokenize(word) if t not in GENERIC and len(t) > 1 and not t.isdigit()]
+            if tokens:
+                names.setdefault(word, tokens)
+    return names
+
+
+def named_elsewhere(question: str, value: EvidenceSentence, index: EvidenceIndex, share: Callable[[Iterable[str]], dict],
+                    page_words: Callable[[], Iterable[str]]) -> list[str]:
+    """The rare names of ``question`` (``question_names``, in at most RARE_NAME_SHARE of the
+    knowledge base's chunks) that the sources use but the page of the ``value`` sentence never
+    does (``page_words``: the tokens of every chunk of that page): the value is another thing's.
+
+    "How long is the CE Teachback session?" over "Plan to spend roughly 30 minutes on the
+    topic" (an interview's working session; the Teachback is named only on the team-norms page,
+    without a length); "How much is reimbursed for gender-affirming care?" over the dependent
+    care budget's "$250". Over both handbooks' sets (session 20, every question asking for a
+    value, answerability at least 0.3): 18 unanswerable questions have such a name, none answerable; a name that the value's
+    page uses elsewhere is no sign ("Checkr" on the background-check page, "Superior" for a
+    rating of 2, "Open Season")."""
+    unit = index.unit_at(value.source_n, value.start)
+    if unit is None:
+        return []
+    here = unit.tokens | unit.context_tokens | unit.heading_tokens
+    used: set[str] = set()
+    for other in index.units:
+        used |= other.tokens | other.context_tokens | other.heading_tokens
+    candidates = {word: tokens for word, tokens in question_names(question).items()
+                  if not any(t in here for t in tokens) and any(t in used for t in tokens)}
+    if not candidates:
+        return []
+    shares = share({t for tokens in candidates.values() for t in tokens})
+    rare = {word: tokens for word, tokens in candidates.items() if max(shares.get(t, 0.0) for t in tokens) <= RARE_NAME_SHARE}
+    if not rare:
+        return []
+    page = set(page_words())
+    return [word for word, tokens in rare.items() if not any(t in page for t in tokens)]
 
 
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;]\s+|\n\s*)[\"'“(]*$")

@@ -19,8 +19,8 @@ from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.quantities import parse_quantities
-from .facts.questions import fits_wanted, is_yes_no, wanted_value
-from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, rank_evidence, set_aside
+from .facts.questions import VALUE_KINDS, fits_wanted, is_yes_no, wanted_value
+from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, named_elsewhere, rank_evidence, set_aside
 from .verification import SUPPORTED, Verification, evidence_answer, quoted_from, says_no_to, verify, yes_against_evidence
 
 # A generated reply that says the sources do not answer (the prompt asks the model to say so).
@@ -71,7 +71,7 @@ class Grounding:
     """The evidence for one question over its numbered sources (dicts with ``n``, ``text``,
     ``section``, ``title``)."""
 
-    def __init__(self, question: str, sources: list[dict], term_share=None, asked: str = ""):
+    def __init__(self, question: str, sources: list[dict], term_share=None, asked: str = "", page_words=None):
         self.question = question
         # the asker's own words where ``question`` is their translation: the kind of value
         # wanted is read from them ("哪几个角色", which roles, translated as "What are the
@@ -80,6 +80,7 @@ class Grounding:
         self.sources = sources
         self.source_by_n = {s["n"]: s for s in sources}
         self.term_share = term_share  # tokens -> share of the knowledge base's chunks with each
+        self.page_words = page_words  # source dict -> the tokens of the whole page it comes from
         self.index = EvidenceIndex(sources)
         self._supporting: dict[str, list[EvidenceSentence]] = {}  # by answer text
         self._verified: dict[str, Verification] = {}  # by answer text
@@ -138,7 +139,7 @@ class Grounding:
 
     @cached_property
     def _unused_words(self) -> list[str]:
-        if self.term_share is None:
+        if self.term_share is None or self.asked:  # a translation's words are the translator's
             return []
         return missing_words(self.question, self._check_sentences(), self.index, self.term_share, limit=10)
 
@@ -165,6 +166,20 @@ class Grounding:
         asking clause): they make the answerability unsure (the answer check reads the whole
         question) rather than being asked about like ``missing_words``."""
         return self._by_circumstance[True][:3]
+
+    @cached_property
+    def named_elsewhere(self) -> list[str]:
+        """For a question asking for a value: the rare names it uses that the sources use, but
+        not the page of the sentence whose value would answer (``evidence.named_elsewhere``):
+        that value is another thing's, so the question is refused. Empty without ``term_share``
+        and ``page_words``."""
+        best, asked = self.answerability.best, self.asked or self.question
+        if best is None or self.answerability.wanted not in VALUE_KINDS or self.term_share is None or self.page_words is None:
+            return []
+        source = self.source_by_n.get(best.source_n)
+        if source is None:
+            return []
+        return named_elsewhere(asked, best, self.index, self.term_share, lambda: self.page_words(source))
 
     def evidence(self, answer: str = "") -> list[dict]:
         """The quoted evidence as the chat shows it: each sentence with its source. For an

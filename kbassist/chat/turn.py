@@ -12,12 +12,13 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
-from kbassist.knowledge.models import Collection
+from kbassist.knowledge.models import Chunk, Collection
 from kbassist.llm import LLMBackend, get_backend
 from kbassist.llm.line import GenerationLine
 from kbassist.observability import metrics
 from kbassist.retrieval.search import Hit
 from kbassist.retrieval.store import chunk_shares
+from kbassist.retrieval.tokenize import tokenize
 from kbassist.text import is_chinese
 
 from . import policy
@@ -78,10 +79,12 @@ class Found:
             # The words of a machine translation are the translator's: one that no chunk uses is
             # mostly its synonym ("subsidy" for 补贴 where the handbook says "stipend"), not a thing
             # the knowledge base lacks, so there are no missing words to ask about (the answer
-            # check still reads every translated question).
-            return Grounding(self.query, self.sources, asked=self.asked)
-        collections = {h.chunk.collection_id for h in self.hits}
-        return Grounding(self.query, self.sources, term_share=lambda tokens: chunk_shares(collections, tokens))
+            # check still reads every translated question); the asker's own names are looked up.
+            return Grounding(self.query, self.sources, term_share=self._term_share, asked=self.asked, page_words=page_words)
+        return Grounding(self.query, self.sources, term_share=self._term_share, page_words=page_words)
+
+    def _term_share(self, tokens) -> dict[str, float]:
+        return chunk_shares({h.chunk.collection_id for h in self.hits}, tokens)
 
 
 @dataclass
@@ -169,6 +172,15 @@ class Turn:
         if self.ticket is not None:
             self.ticket.release()
             self.ticket = None
+
+
+def page_words(source: dict) -> frozenset[str]:
+    """The retrieval tokens of the whole page a source comes from: every chunk of its document
+    (title, section and text), or an FAQ entry's own text."""
+    if not source.get("document_id"):
+        return frozenset(tokenize(source.get("text", "")))
+    chunks = Chunk.objects.filter(document_id=source["document_id"]).select_related("document")
+    return frozenset(token for chunk in chunks for token in tokenize(chunk.indexed_text))
 
 
 def source_dict(n: int, hit: Hit) -> dict:

@@ -160,6 +160,22 @@ def test_an_on_topic_question_the_sources_do_not_answer_is_refused(handbook, emp
     assert "could not confirm that any of them answers this question" in done["answer"] and "Leave" in done["answer"]
 
 
+def test_a_value_from_a_page_that_never_names_what_the_question_names_is_refused(public_collection, make_document, employee, monkeypatch):
+    """sg-s20-16: the CE Teachback is named on one page, without a length; the "30 minutes"
+    of an interview's working session on another page is not its length."""
+    monkeypatch.setattr("kbassist.chat.evidence.RARE_NAME_SHARE", 0.5)  # a name in 1 of this tiny knowledge base's 2 chunks is rare
+    make_document(public_collection, "ce-team-norms.md",
+                  "# CE Team Norms\n\n## Recurring Team Meetings\n\n- **CE Teachbacks** (monthly): Regular sync for the CE team to learn from each other.\n")
+    make_document(public_collection, "interviews.md",
+                  "# Types of interviews\n\n## Customer Engineering (CE) working session\n\n"
+                  "Plan to spend roughly 30 minutes on the session topic in an open, collaborative manner.\n")
+    backend = ScriptedBackend("The CE Teachback session is 30 minutes long [2].")
+    done = ask("I've been asked to present something at the next CE Teachback. How long is the session?", employee, backend)
+    assert done["kind"] == "refused" and not backend.calls
+    assert done["timings"]["named_elsewhere"] == ["Teachback"]
+    assert "30 minutes" in done["answer"]  # quoted as the closest sentence, for the asker to judge
+
+
 def test_a_refusal_on_the_topic_quotes_the_sentences_that_come_closest(handbook, employee):
     """The check that refuses can be wrong: the closest sentences, verbatim with their source,
     let the asker judge (and hold the fact when an answerable question was refused)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kbassist.retrieval.tokenize import tokenize
 from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, missing_words, rank_evidence
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
 from kbassist.chat.facts.markup import mask, plain
@@ -519,6 +520,50 @@ def test_missing_words_are_at_most_three_as_the_question_writes_them():
     rare = {"espp": 0.0, "discount": 0.0, "copay": 0.0, "orthodontia": 0.0, "sabbat": 0.0}
     found = missing_for("Does the ESPP discount, the copay, the orthodontia maximum or the sabbatical apply?", shares=rare)
     assert len(found) == 3 and all(w in {"ESPP", "discount", "copay", "orthodontia", "sabbatical"} for w in found)
+
+
+# --- a value from a page that never names what the question names -----------------------------------
+TEAM_NORMS = {"n": 1, "title": "CE Team Norms", "section": "Recurring Team Meetings",
+              "text": "CE Teachbacks (monthly): Regular sync for the CE team to learn from each other."}
+INTERVIEWS = {"n": 2, "title": "Types of interviews", "section": "Customer Engineering Leadership Working Session",
+              "text": "Plan to spend roughly 30 minutes on the topic in an open, collaborative manner."}
+PAGES = {1: "ce team norms recurring team meetings ce teachback monthly regular sync learn each other",
+         2: "types of interviews customer engineering leadership working session plan spend roughly 30 minutes topic"}
+
+
+def named_elsewhere_for(question, sources=(TEAM_NORMS, INTERVIEWS), shares=None, pages=PAGES):
+    from kbassist.chat.evidence import named_elsewhere
+
+    index = EvidenceIndex(list(sources))
+    value = answerability(question, index=index).best
+    page = lambda: tokenize(pages[value.source_n])
+    return named_elsewhere(question, value, index, share_in(shares or {"teachback": 0.0001}), page)
+
+
+def test_a_value_from_a_page_that_never_names_the_thing_asked_about_is_another_things():
+    assert named_elsewhere_for("I'm presenting at the next CE Teachback. How long is the session?") == ["Teachback"]
+
+
+def test_a_name_the_values_page_uses_elsewhere_is_no_sign():
+    """As "Checkr", named in another section of the background-check page whose FAQ's "5 years"
+    answers."""
+    pages = {**PAGES, 2: PAGES[2] + " teachback"}
+    assert named_elsewhere_for("I'm presenting at the next CE Teachback. How long is the session?", pages=pages) == []
+
+
+def test_a_common_name_is_no_sign():
+    assert named_elsewhere_for("I'm presenting at the next CE Teachback. How long is the session?", shares={"teachback": 0.02}) == []
+
+
+def test_a_name_no_source_uses_is_for_the_missing_words_not_this():
+    assert named_elsewhere_for("I'm presenting at the next CE Showcase. How long is the session?", shares={"showcas": 0.0}) == []
+
+
+def test_the_latin_words_of_a_chinese_question_are_its_names():
+    from kbassist.chat.evidence import question_names
+
+    assert "gender-affirming" in question_names("我正在考虑做性别确认相关的医疗（gender-affirming care）。公司每年最多报销多少钱？")
+    assert question_names("How much does Cigna pay for the HSA of a new hire?").keys() == {"Cigna", "HSA"}
 
 
 def test_a_stipend_the_sources_mention_without_a_figure_is_not_answerable():

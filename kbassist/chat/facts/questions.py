@@ -149,6 +149,11 @@ def asked_unit(question: str) -> str | None:
     return unit.lastgroup if unit else None
 
 
+# The kinds of value (``wanted_value``) that are a figure or a date: a question asking for one is
+# answered by a sentence that states it, which is what the value checks look for.
+VALUE_KINDS = ("number", "amount", "duration", "date")
+
+
 def fits_wanted(wanted: str | None, quantities: list[Quantity], text: str = "") -> bool:
     """Whether ``quantities`` (found in ``text``) hold a value of the kind ``wanted`` (see
     :func:`wanted_value`); a day of the week or of the month, or a time relative to another
