@@ -532,8 +532,9 @@ def named_elsewhere(question: str, value: EvidenceSentence, index: EvidenceIndex
     "How long is the CE Teachback session?" over "Plan to spend roughly 30 minutes on the
     topic" (an interview's working session; the Teachback is named only on the team-norms page,
     without a length); "How much is reimbursed for gender-affirming care?" over the dependent
-    care budget's "$250". Over both handbooks' sets (session 20, every question asking for a
-    value, answerability at least 0.3): 18 unanswerable questions have such a name, none answerable; a name that the value's
+    care budget's "$250". Over both handbooks' sets (session 20, the 884 questions before
+    session 21's, on the topic and answerability at least KB_MIN_ANSWERABILITY): 22 unanswerable
+    questions have such a name, no answerable one; a name that the value's
     page uses elsewhere is no sign ("Checkr" on the background-check page, "Superior" for a
     rating of 2, "Open Season")."""
     unit = index.unit_at(value.source_n, value.start)
