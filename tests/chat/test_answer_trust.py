@@ -174,6 +174,10 @@ def test_a_value_from_a_page_that_never_names_what_the_question_names_is_refused
     assert done["kind"] == "refused" and not backend.calls
     assert done["timings"]["named_elsewhere"] == ["Teachback"]
     assert "30 minutes" in done["answer"]  # quoted as the closest sentence, for the asker to judge
+    from kbassist.chat.answering import explain  # the curators' try page says why
+
+    explained = explain("I've been asked to present something at the next CE Teachback. How long is the session?", user=employee)
+    assert explained.path == "refused" and "“Teachback”" in explained.reason
 
 
 def test_a_refusal_on_the_topic_quotes_the_sentences_that_come_closest(handbook, employee):
