@@ -49,7 +49,7 @@ from kbassist.chat.facts.markup import mask, plain
 from kbassist.chat.facts.questions import GENERIC, asking_part, is_yes_no, wanted_value
 from kbassist.chat.facts.quantities import UNIT_WORDS, Quantity, compatible_values, parse_quantities
 from kbassist.chat.facts.spans import overlaps
-from kbassist.chat.facts.terms import TermIndex, named_terms
+from kbassist.chat.facts.terms import TermIndex, chinese_names, named_terms
 from kbassist.chat.facts.units import Unit, sentences
 from kbassist.retrieval.tokenize import tokenize
 from kbassist.text import CITATION
@@ -248,7 +248,7 @@ def extract_claims(sentence: str, offset: int = 0, *, counts: bool = False) -> l
             continue
         claims.append(Claim(sentence[q.start : q.end], q.kind, q.start + offset, q.end + offset, q))
         taken.append((q.start, q.end))
-    for start, end, term in named_terms(scan):
+    for start, end, term in named_terms(scan) + chinese_names(scan):
         if not overlaps(taken, start, end):
             claims.append(Claim(term, "term", start + offset, end + offset))
     claims.sort(key=lambda c: c.start)

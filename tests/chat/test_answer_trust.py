@@ -248,6 +248,15 @@ def test_a_chinese_question_is_translated_to_search_english_documents(handbook, 
     assert done["verification"]["claims_removed"] == 0  # "12周" is the source's "12 weeks"
 
 
+def test_a_name_made_up_in_chinese_is_never_shown(handbook, employee):
+    """18f-s21-20: "负责人叫陈明", a lead no page names: every fact of the answer is in no
+    source, so it is the refusal on the topic."""
+    backend = Translating("Who approves paid parental leave?", "带薪育儿假由陈明审批 [1]。")
+    done = ask("带薪育儿假由谁审批？", employee, backend)
+    assert "陈明" not in done["answer"]
+    assert done["kind"] == "refused" and done["verification"]["invented"] is True
+
+
 def test_the_question_as_asked_adds_only_passages_in_its_own_language(public_collection, make_document, employee):
     """The translation searches the English passages; the Chinese question, matched against
     English text by its few Latin words ("IAA"), would only push the answering page out."""

@@ -164,6 +164,27 @@ def test_an_acronym_is_supported_by_the_name_it_abbreviates():
     assert statuses("FMLA gives you 12 weeks of paid time off.") == [UNSUPPORTED]
 
 
+def test_a_persons_name_in_chinese_that_no_source_states_is_removed():
+    """18f-s21-20: asked in Chinese for a centre's lead no page names, the 1.5B answered
+    "负责人叫陈明"; its words have no number and no Latin name, so nothing was checked."""
+    assert statuses("这个中心的负责人叫陈明 [1]。") == [UNSUPPORTED]
+    assert verify("这个中心的负责人叫陈明 [1]。", SOURCES).as_dict()["claims_removed"] == 1
+
+
+def test_a_name_a_chinese_source_states_is_supported():
+    sources = [{"n": 1, "text": "项目负责人：王伟，副负责人：刘洋。", "title": "项目"}]
+    assert statuses("负责人是王伟 [1]。", sources) == [SUPPORTED]
+
+
+def test_a_transliterated_name_is_not_looked_up_in_english_sources():
+    """"珍妮·罗斯塔米" is "Jenny Rostami" in another script: no English source could state it."""
+    assert [c.kind for c in extract_claims("审批人是珍妮·罗斯塔米。")] == []
+
+
+def test_chinese_words_that_are_no_names_are_no_claims():
+    assert extract_claims("请向主管和人力资源部门申请，马上联系IT服务台。") == []
+
+
 # --- what is not a claim -------------------------------------------------------------------------------
 def test_a_sentence_without_numbers_or_names_is_kept():
     verification = verify("You can take it all at once or intermittently.", SOURCES)
