@@ -413,10 +413,10 @@ def _refused(turn: Turn, found: Found):
     if relevance.relevant:
         grounding = found.grounding
         turn.timings["answerability"] = round(grounding.answerability.score, 3)
-        if grounding.answers_question and grounding.named_elsewhere:
-            turn.timings["named_elsewhere"] = grounding.named_elsewhere
-        elif grounding.answers_question:
-            if _check_answers((yield from _evidence_states_answer(turn, found)), found):
+        if grounding.answers_question:
+            if grounding.named_elsewhere:  # the value is another thing's: no check can make it this one's
+                turn.timings["named_elsewhere"] = grounding.named_elsewhere
+            elif _check_answers((yield from _evidence_states_answer(turn, found)), found):
                 return None
     suggestions = [source_dict(n, h) for n, h in enumerate([h for h in found.hits if h.chunk.faq_id][:3], start=1)]
     if relevance.relevant:

@@ -7,6 +7,7 @@ acronyms a text defines ("Paid Parental Leave (PPL)").
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -35,6 +36,20 @@ _MONTH_OR_DAY = set(
 
 
 
+_JOINERS = {"·", "•", "・", "‧"}  # between the parts of a transliterated name
+
+
+@functools.cache
+def _tagger():
+    """jieba's part-of-speech tagger, loaded once, on the first Chinese answer (its dictionary
+    takes ~1 s), without its "Building prefix dict" log lines."""
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
 def chinese_names(scan: str) -> list[tuple[int, int, str]]:
     """People's names written in Chinese characters ("陈明", "王伟"), found by jieba's part-of-
     speech tagger (``nr``, two or three characters), as ``(start, end, name)``. A name joined
@@ -43,22 +58,14 @@ def chinese_names(scan: str) -> list[tuple[int, int, str]]:
     centre's lead no page names (18f-s21-20)."""
     if not re.search(f"[{CJK}]", scan):
         return []
-    import jieba  # loaded on the first Chinese answer (its dictionary takes ~1 s)
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)  # not its "Building prefix dict" lines on every start
-
     names, position = [], 0
-    for word in jieba.posseg.cut(scan, HMM=True):
+    for word in _tagger().cut(scan, HMM=True):
         start, end = position, position + len(word.word)
         position = end
         if (word.flag == "nr" and 2 <= len(word.word) <= 3 and re.fullmatch(f"[{CJK}]+", word.word)
                 and scan[start - 1 : start] not in _JOINERS and scan[end : end + 1] not in _JOINERS):
             names.append((start, end, word.word))
     return names
-
-
-_JOINERS = {"·", "•", "・", "‧"}
 
 
 def named_terms(scan: str) -> list[tuple[int, int, str]]:
