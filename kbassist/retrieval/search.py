@@ -15,9 +15,9 @@ from django.conf import settings
 from kbassist.knowledge.models import Chunk, Collection
 from kbassist.observability import metrics
 
-from .embedder import get_embedder
+from .embedder import get_crosslingual_embedder, get_embedder
 from .fusion import reciprocal_rank_fusion
-from .store import index_cache
+from .store import CROSSLINGUAL, index_cache
 from .tokenize import query_tokens
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     dense_score: float | None = None
+    # found by the cross-lingual index (``crosslingual_search``): its cosine, on that model's scale
+    crosslingual_score: float | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -40,6 +42,7 @@ class Hit:
             "bm25_score": None if self.bm25_score is None else round(self.bm25_score, 4),
             "dense_rank": self.dense_rank,
             "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
+            "crosslingual_score": None if self.crosslingual_score is None else round(self.crosslingual_score, 4),
         }
 
 
@@ -77,9 +80,7 @@ def explain_search(query: str, user, top_k: int | None = None, collection_ids=No
     """``search()`` with its workings (``search()`` is this function's ``.result``)."""
     top_k = top_k or settings.KB_TOP_K
     depth = max(settings.KB_CANDIDATES, top_k)
-    visible = Collection.objects.visible_to(user)
-    if collection_ids is not None:
-        visible = visible.filter(pk__in=list(collection_ids))
+    visible = _visible(user, collection_ids)
     timings: dict[str, float] = {}
     explained = SearchExplanation(SearchResult(query, [], timings), depth=depth, top_k=top_k)
 
@@ -99,9 +100,7 @@ def explain_search(query: str, user, top_k: int | None = None, collection_ids=No
         return explained
 
     # Superseded documents are never cited: their chunks are left out before the cut to top_k.
-    superseded = set(
-        Chunk.objects.filter(collection__in=explained.searched, document__superseded_by__isnull=False).values_list("pk", flat=True)
-    )
+    superseded = _superseded(explained.searched)
     fused, bm25_hits, dense_hits = hybrid_rank(
         query,
         indexes,
@@ -130,6 +129,37 @@ def explain_search(query: str, user, top_k: int | None = None, collection_ids=No
     timings["total"] = _ms(t0)
     metrics.retrieval_timed(timings)
     return explained
+
+
+def crosslingual_search(question: str, user, top_k: int | None = None, collection_ids=None) -> list[Hit]:
+    """The passages nearest ``question`` in the collections' cross-lingual indexes (a
+    multilingual model's vectors, ``KB_CROSSLINGUAL_EMBEDDER``), best first: how a question in
+    another language than the documents' finds them as asked, whatever its translation says.
+    Dense only (words do not match across languages); [] without such an index."""
+    embedder = get_crosslingual_embedder()
+    if embedder is None:
+        return []
+    top_k = top_k or settings.KB_TOP_K
+    collections = list(_visible(user, collection_ids))
+    indexes = [ix for c in collections if len(ix := index_cache.get(c.pk, space=CROSSLINGUAL)) and ix.embedder == embedder.name]
+    if not indexes:
+        return []
+    superseded = _superseded(collections)
+    vector = embedder.encode_query(question)
+    ranked = [(score, cid) for score, cid in _best_over(indexes, lambda ix: ix.dense.top_k(vector, top_k + len(superseded)), top_k + len(superseded))
+              if cid not in superseded][:top_k]
+    chunks = Chunk.objects.select_related("document", "faq", "collection").in_bulk([cid for _, cid in ranked])
+    return [Hit(chunks[cid], score, crosslingual_score=score) for score, cid in ranked if cid in chunks]
+
+
+def _visible(user, collection_ids=None):
+    """The collections ``user`` may search; ``collection_ids`` narrows them, never widens."""
+    visible = Collection.objects.visible_to(user)
+    return visible if collection_ids is None else visible.filter(pk__in=list(collection_ids))
+
+
+def _superseded(collections) -> set[int]:
+    return set(Chunk.objects.filter(collection__in=collections, document__superseded_by__isnull=False).values_list("pk", flat=True))
 
 
 def hybrid_rank(

@@ -6,6 +6,9 @@ Layout::
         CURRENT          name of the live version, swapped atomically with os.replace
         v000042/         one complete, immutable version: chunk ids, BM25 and dense files
         .lock            writers take this file lock; readers never wait for it
+        crosslingual/    a second index of the same chunks, laid out the same way: the vectors
+                         of a multilingual embedder, searched by a question in another
+                         language than the documents' (``CROSSLINGUAL``; ingestion.indexing)
 
 A writer builds a whole new version in a temporary folder, renames it into place and then
 points CURRENT at it, so a reader sees either the old version or the new one, never half
@@ -81,8 +84,15 @@ class CollectionIndex:
         return len(self.chunk_ids)
 
 
-def collection_dir(collection_id: int) -> Path:
-    return Path(settings.INDEX_DIR) / f"collection-{collection_id}"
+# The space of a collection's cross-lingual dense index (a folder inside the collection's):
+# its rows are the same chunks as the main index's, with no BM25 tokens.
+CROSSLINGUAL = "crosslingual"
+
+
+def collection_dir(collection_id: int, space: str = "") -> Path:
+    """The folder of a collection's index (``space``: of its second index, e.g. ``CROSSLINGUAL``)."""
+    folder = Path(settings.INDEX_DIR) / f"collection-{collection_id}"
+    return folder / space if space else folder
 
 
 def current_version(folder: Path) -> int:
@@ -213,6 +223,7 @@ def sync(
     rows_for: Callable[[np.ndarray], Iterable[tuple[int, list[str], np.ndarray]]],
     embedder: str,
     keywords: int = 0,
+    space: str = "",
 ) -> CollectionIndex:
     """Make the collection's index hold exactly the chunk ids ``wanted_ids()`` returns.
 
@@ -223,14 +234,15 @@ def sync(
     model of the new rows' vectors: appending them to an index of another embedder raises
     ``EmbedderMismatch`` (re-embed the collection: ``manage.py rebuild_index --reembed``).
     ``keywords`` numbers how the new rows' BM25 tokens were made; an index built from empty
-    records it, one appended to keeps its own (``stale`` tells the two apart).
+    records it, one appended to keeps its own (``stale`` tells the two apart). ``space`` names
+    a second index of the collection (``CROSSLINGUAL``), synced the same way.
     """
-    folder = collection_dir(collection_id)
+    folder = collection_dir(collection_id, space)
     with writer_lock(folder):
         version = current_version(folder)
         # The live version, from this process's cache when it is already there (a worker
         # syncing document after document reuses the version it has just written).
-        index = index_cache.get(collection_id, wait=True) if version else CollectionIndex.empty()
+        index = index_cache.get(collection_id, wait=True, space=space) if version else CollectionIndex.empty()
         version = index.version
         wanted = np.asarray(wanted_ids(), dtype=np.int64)
         keep = np.isin(index.chunk_ids, wanted)
@@ -261,8 +273,8 @@ def sync(
                 index.keywords if len(index) else keywords,
             )
         write_version(folder, index)
-        index_cache.put(collection_id, index)
-        log.info("collection %s: index v%s with %s chunks", collection_id, index.version, len(index))
+        index_cache.put(collection_id, index, space=space)
+        log.info("collection %s: %sindex v%s with %s chunks", collection_id, f"{space} " if space else "", index.version, len(index))
         return index
 
 
@@ -303,8 +315,9 @@ def chunk_shares(collection_ids, tokens) -> dict[str, float]:
     return {token: count / total if total else 0.0 for token, count in counts.items()}
 
 
-def drop_collection(collection_id: int):
-    shutil.rmtree(collection_dir(collection_id), ignore_errors=True)
+def drop_collection(collection_id: int, space: str = ""):
+    """Remove a collection's index files (all of them; with ``space``, only that index's)."""
+    shutil.rmtree(collection_dir(collection_id, space), ignore_errors=True)
 
 
 class IndexCache:
@@ -320,29 +333,30 @@ class IndexCache:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._loaded: dict[int, CollectionIndex] = {}
-        self._loading: set[int] = set()
+        self._loaded: dict[tuple[int, str], CollectionIndex] = {}
+        self._loading: set[tuple[int, str]] = set()
 
-    def get(self, collection_id: int, wait: bool = False) -> CollectionIndex:
+    def get(self, collection_id: int, wait: bool = False, space: str = "") -> CollectionIndex:
         """The live version (``wait=False``: possibly the previous one while a large new
-        version is loading in the background)."""
-        folder = collection_dir(collection_id)
+        version is loading in the background); ``space``: of the collection's second index."""
+        key = (collection_id, space)
+        folder = collection_dir(collection_id, space)
         version = current_version(folder)
-        cached = self._loaded.get(collection_id)
+        cached = self._loaded.get(key)
         if cached is not None and cached.version == version:
             return cached
         if not wait and cached is not None and len(cached) >= self.BACKGROUND_RELOAD_ROWS and version:
             with self._lock:
-                if collection_id not in self._loading:
-                    self._loading.add(collection_id)
-                    threading.Thread(target=self._reload, args=(collection_id,), daemon=True).start()
+                if key not in self._loading:
+                    self._loading.add(key)
+                    threading.Thread(target=self._reload, args=(key,), daemon=True).start()
             return cached
         with self._lock:
-            return self._load(collection_id, folder, version)
+            return self._load(key, folder, version)
 
-    def _load(self, collection_id: int, folder: Path, version: int) -> CollectionIndex:
+    def _load(self, key: tuple[int, str], folder: Path, version: int) -> CollectionIndex:
         """Load ``version`` unless it (or a later one) is cached already. Caller holds the lock."""
-        cached = self._loaded.get(collection_id)
+        cached = self._loaded.get(key)
         if cached is not None and cached.version == version:
             return cached
         if not version:
@@ -354,27 +368,27 @@ class IndexCache:
                 # Superseded and cleaned up between reading CURRENT and loading: retry once.
                 version = current_version(folder)
                 index = load_version(folder, version)
-        self._loaded[collection_id] = index
+        self._loaded[key] = index
         return index
 
-    def _reload(self, collection_id: int):
+    def _reload(self, key: tuple[int, str]):
         try:
-            folder = collection_dir(collection_id)
+            folder = collection_dir(*key)
             version = current_version(folder)
             index = load_version(folder, version)  # outside the lock: searches go on meanwhile
-            self.put(collection_id, index)
+            self.put(key[0], index, space=key[1])
         except Exception:  # the next search tries again
-            log.exception("reloading the index of collection %s failed", collection_id)
+            log.exception("reloading the index of collection %s failed", key[0])
         finally:
             with self._lock:
-                self._loading.discard(collection_id)
+                self._loading.discard(key)
 
-    def put(self, collection_id: int, index: CollectionIndex):
+    def put(self, collection_id: int, index: CollectionIndex, space: str = ""):
         """Remember a version this process has just written (or loaded), so it is not read
         again. Should a slow background load put a superseded version, the next search sees
         that CURRENT has moved and loads again."""
         with self._lock:
-            self._loaded[collection_id] = index
+            self._loaded[(collection_id, space)] = index
 
     def clear(self):
         with self._lock:

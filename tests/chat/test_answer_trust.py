@@ -257,10 +257,13 @@ def test_a_name_made_up_in_chinese_is_never_shown(handbook, employee):
     assert done["kind"] == "refused" and done["verification"]["invented"] is True
 
 
-def test_the_question_as_asked_adds_only_passages_in_its_own_language(public_collection, make_document, employee):
+def test_the_question_as_asked_adds_by_words_only_passages_in_its_own_language(public_collection, make_document, employee, settings):
     """The translation searches the English passages; the Chinese question, matched against
-    English text by its few Latin words ("IAA"), would only push the answering page out."""
+    English text by its few Latin words ("IAA"), would only push the answering page out.
+    (The cross-lingual index's places, switched off here, are the next test's.)"""
     from kbassist.chat.answering import found_hits
+
+    settings.KB_CROSSLINGUAL_HITS = 0
     from kbassist.retrieval.search import search
 
     for k in range(6):
@@ -426,3 +429,24 @@ def test_a_figure_from_another_quarters_list_is_caught(public_collection, make_d
     done = ask("第二季度的 YTD Closed Won ACV 目标是多少？", employee, Translating("What is the second quarter target for YTD Closed Won ACV?", "$300k [1]"))
     assert done["kind"] != "refused" and "$300k" in done["answer"]  # the right quarter's figure stands
 
+
+
+def test_a_page_the_translation_names_otherwise_is_found_by_the_question_as_asked(public_collection, make_document, employee):
+    """18f-s21-10: "新主管手册" (the New Supervisor Playbook) translated "the new manager's
+    manual" found manuals for managers; the cross-lingual index, searched with the question as
+    asked, takes the last places of the five and brings the playbook's page. The translation's
+    first hits keep their places."""
+    from kbassist.chat.answering import found_hits
+    from kbassist.retrieval.search import search
+
+    for k in range(6):
+        make_document(public_collection, f"manual-{k}.md", f"# Manager's manual {k}\n\nThe new manager's manual, volume {k}, lists the equipment a manager orders.\n")
+    playbook = make_document(public_collection, "play-12.md", "# New Supervisor Playbook: play 12\n\n"
+                             "When other teams set due dates for your team, first ask whether the deadlines are negotiable.\n")
+    translation = "What does the new manager's manual say?"
+    question = "新主管手册说，其他团队给我们定的截止日期，应该先问清楚什么？"
+    translated = search(translation, employee).hits
+    assert playbook.pk not in {h.chunk.document_id for h in translated}
+    hits = found_hits(translation, "translated", question, employee)
+    assert [h.chunk.pk for h in hits[:3]] == [h.chunk.pk for h in translated[:3]]
+    assert len(hits) == 5 and any(h.chunk.document_id == playbook.pk for h in hits[3:])

@@ -7,7 +7,7 @@ import pytest
 
 from kbassist.process import ProcessWide
 from kbassist.retrieval import embedder as embedders
-from kbassist.retrieval.store import index_cache
+from kbassist.retrieval.store import CROSSLINGUAL, index_cache
 
 from tests.conftest import running_app
 from tests.fakes import ScriptedBackend
@@ -94,7 +94,8 @@ def test_warm_up_loads_the_embedder_and_the_model_and_reads_every_index(handbook
     timings = warm_up()
     assert set(timings) == {"embedder", "indexes", "model"}
     assert embedders.loaded_embedder() is not None
-    assert handbook.collection_id in index_cache._loaded  # read before any question
+    assert (handbook.collection_id, "") in index_cache._loaded  # read before any question
+    assert (handbook.collection_id, CROSSLINGUAL) in index_cache._loaded  # and the one a Chinese question searches
     assert len(scripted.calls) == 1  # one short generation
 
 

@@ -19,7 +19,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--stale", action="store_true",
-            help="Only the collections whose index was made with older BM25 keywords (after an upgrade; ./kb start runs this).",
+            help="Only the collections whose index was made with older BM25 keywords, or whose cross-lingual index is missing or "
+                 "out of step (after an upgrade; ./kb start runs this).",
         )
 
     def handle(self, *args, **opts):
