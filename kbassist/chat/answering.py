@@ -746,6 +746,7 @@ class Explanation:
     cached: CachedAnswer | None = None
     searches: list[SearchExplanation] = field(default_factory=list)  # the query; then the question as asked, if translated
     hits: list[Hit] = field(default_factory=list)  # what the answer paths see (interleaved when translated)
+    crosslingual: list[Hit] = field(default_factory=list)  # the question as asked in the cross-lingual index, if translated
     curated: policy.FAQMatch | None = None
     faq_candidates: list[dict] = field(default_factory=list)
     relevance: policy.Relevance | None = None
@@ -788,7 +789,8 @@ def explain(
     hits = ex.searches[0].result.hits
     if ex.how == "translated":
         ex.searches.append(explain_search(question, user))
-        hits = _with_crosslingual(_with_own_language(hits, ex.searches[1].result.hits, question), crosslingual_search(question, user))
+        ex.crosslingual = crosslingual_search(question, user)
+        hits = _with_crosslingual(_with_own_language(hits, ex.searches[1].result.hits, question), ex.crosslingual)
     ex.hits = hits
     found = ex.found = Found(ex.query, ex.how, hits, question)
     asked = found.query if found.how != "as asked" else question

@@ -257,10 +257,12 @@ def _explanation_context(ex, who, curator) -> dict:
     final = {h.chunk.pk: n for n, h in enumerate(ex.hits, start=1)}
     labels = [_("the search query"), _("the question as asked")]
     tables = [(labels[i] if len(ex.searches) > 1 else "", _candidates(search, final, visible_to_me)) for i, search in enumerate(ex.searches)]
+    crosslingual = [{"source_n": final.get(h.chunk.pk), "score": h.crosslingual_score, **_passage(h.chunk, h.chunk.collection_id in visible_to_me)}
+                    for h in ex.crosslingual]
     visible = Collection.objects.visible_to(who)
     searched = {c.pk for s in ex.searches for c in s.searched}
     return {
-        "ex": ex, "tables": tables, "search": ex.searches[0],
+        "ex": ex, "tables": tables, "crosslingual": crosslingual, "search": ex.searches[0],
         "searched": ex.searches[0].searched,
         "skipped": ex.searches[0].skipped,
         "not_visible": Collection.objects.exclude(pk__in=visible.values("pk")).order_by("name"),
@@ -283,11 +285,8 @@ def _candidates(search, final: dict, visible_to_me: set, per_retriever: int = 20
         chunk = chunks.get(cid)
         if chunk is None:
             continue
-        shown = chunk.collection_id in visible_to_me
         rows.append({
-            "chunk": chunk, "shown": shown, "title": chunk.source_title if shown else _("(a passage you may not see)"),
-            "collection": chunk.collection.name, "location": chunk.location if shown else "",
-            "text": chunk.text[:300] if shown else "",
+            **_passage(chunk, chunk.collection_id in visible_to_me),
             "bm25_rank": bm25.get(cid, (None, None))[0], "bm25_score": bm25.get(cid, (None, None))[1],
             "dense_rank": dense.get(cid, (None, None))[0], "dense_score": dense.get(cid, (None, None))[1],
             "fused_rank": fused[cid][0] if cid in fused else None, "fused_score": fused[cid][1].score if cid in fused else None,
@@ -297,12 +296,18 @@ def _candidates(search, final: dict, visible_to_me: set, per_retriever: int = 20
     return rows
 
 
+def _passage(chunk, shown: bool) -> dict:
+    """How a candidate passage is shown: in full only from a collection the curator may see."""
+    return {"chunk": chunk, "shown": shown, "title": chunk.source_title if shown else _("(a passage you may not see)"),
+            "collection": chunk.collection.name, "location": chunk.location if shown else "", "text": chunk.text[:300] if shown else ""}
+
+
 def _thresholds() -> dict:
     from django.conf import settings
 
     names = ["KB_TOP_K", "KB_CANDIDATES", "KB_RRF_K", "KB_BM25_WEIGHT", "KB_DENSE_WEIGHT", "KB_FAQ_MATCH_COSINE",
              "KB_FAQ_MATCH_LEXICAL", "KB_MIN_SIMILARITY", "KB_MIN_COVERAGE", "KB_MIN_ANSWERABILITY", "KB_WEAK_ANSWERABILITY", "KB_CHECK_BELOW", "KB_CHECK_MIN_YES", "KB_CHECK_MIN_YES_WEAK", "KB_ANSWER_CACHE",
-             "KB_TRANSLATE_QUERIES", "KB_GENERATE"]
+             "KB_TRANSLATE_QUERIES", "KB_CROSSLINGUAL_EMBEDDER", "KB_CROSSLINGUAL_HITS", "KB_GENERATE"]
     return {n: getattr(settings, n) for n in names}
 
 

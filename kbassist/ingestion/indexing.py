@@ -17,9 +17,10 @@ watchdog syncs the collection of documents left waiting (``watchdog.requeue_stal
 
 from __future__ import annotations
 
-import numpy as np
-
+import logging
 from datetime import timedelta
+
+import numpy as np
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +33,7 @@ from kbassist.retrieval import store
 from kbassist.retrieval.embedder import get_crosslingual_embedder, get_embedder
 from kbassist.retrieval.tokenize import tokenize, without_asking_words
 
+log = logging.getLogger(__name__)
 SQLITE_MAX_PARAMS = 900  # ids per query when fetching chunks by id
 AWAITING_INDEX = "indexing"  # the stage of a processing document whose chunks are stored, not yet indexed
 Status = Document.Status
@@ -99,7 +101,11 @@ def _sync(collection_id: int) -> store.CollectionIndex:
                 yield chunk.pk, keywords(chunk), chunk.vector
 
     index = store.sync(collection_id, wanted_ids, rows_for, get_embedder().name, KEYWORDS_VERSION)
-    sync_crosslingual(collection_id, index.chunk_ids)
+    try:
+        sync_crosslingual(collection_id, index.chunk_ids)
+    except Exception:  # the documents are searchable all the same; a Chinese question by its translation only
+        log.exception("collection %s: the cross-lingual index was not synced (KB_CROSSLINGUAL_EMBEDDER=%s)",
+                      collection_id, settings.KB_CROSSLINGUAL_EMBEDDER)
     return index
 
 

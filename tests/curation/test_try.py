@@ -109,6 +109,7 @@ def test_with_the_model_a_chinese_question_is_translated_and_both_searches_shown
     page = text(client.get(reverse("curation:try"), {"q": "全职员工有多少天年假？", "model": "1"}))
     assert 'id="query">How many vacation days do full-time staff get?</span>” (translated)' in page
     assert "Searched for the search query" in page and "Searched for the question as asked" in page
+    assert "in the cross-lingual index" in page and "Leave › Vacation" in page.split("in the cross-lingual index", 1)[1]
     assert len(translator.calls) == 1  # the translation only; no answer generated
 
 

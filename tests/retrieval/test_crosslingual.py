@@ -88,3 +88,19 @@ def test_none_is_built_or_searched_when_switched_off(public_collection, make_doc
     finally:
         settings.KB_CROSSLINGUAL_EMBEDDER = "use-multilingual"
         set_crosslingual_embedder(None)
+
+
+def test_a_broken_multilingual_model_never_fails_a_document(public_collection, make_document, employee, caplog):
+    class Broken:
+        name = "broken"
+
+        def encode(self, texts, **kwargs):
+            raise RuntimeError("weights missing")
+
+    set_crosslingual_embedder(Broken())
+    try:
+        document = make_document(public_collection, "vpn.md", IT)
+    finally:
+        set_crosslingual_embedder(None)
+    assert document.status == document.Status.READY
+    assert "cross-lingual index was not synced" in caplog.text
