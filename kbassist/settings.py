@@ -386,7 +386,9 @@ KB_CHECK_MODEL = env.str("KB_CHECK_MODEL", default="qwen-1.5b")
 KB_CHECK_BELOW = env.float("KB_CHECK_BELOW", default=0.66)
 KB_CHECK_MIN_YES = env.float("KB_CHECK_MIN_YES", default=0.6)
 KB_WEAK_ANSWERABILITY = env.float("KB_WEAK_ANSWERABILITY", default=0.4)
-KB_CHECK_MIN_YES_WEAK = env.float("KB_CHECK_MIN_YES_WEAK", default=0.75)
+# 0.8 (0.75 in session 20 only): on the held-out sets of sessions 20-22 the band 0.75-0.8 answered
+# 4 unanswerable questions and 2 answerable ones, neither stating its key fact (README, Evaluation).
+KB_CHECK_MIN_YES_WEAK = env.float("KB_CHECK_MIN_YES_WEAK", default=0.8)
 # A hesitant "yes" (below KB_CHECK_CONFIRM_BELOW) to a question asking for a number, amount,
 # duration or date is confirmed: the model copies the words that answer, and a copy with no
 # value in it declines (a passage that names the limit without giving it).
