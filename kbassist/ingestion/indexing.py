@@ -140,6 +140,8 @@ def crosslingual_stale(collection_id: int) -> bool:
     if embedder is None or not store.current_version(store.collection_dir(collection_id)):
         return False
     main = store.index_cache.get(collection_id, wait=True)
+    if not len(main):  # nothing to embed: an empty index has no version to write
+        return False
     second = store.index_cache.get(collection_id, wait=True, space=store.CROSSLINGUAL)
     return second.embedder != embedder.name or not np.array_equal(np.sort(second.chunk_ids), np.sort(main.chunk_ids))
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from kbassist.ingestion.indexing import stale_collections, sync_collection
+from kbassist.ingestion.indexing import crosslingual_stale, stale_collections, sync_collection
 from kbassist.knowledge.models import Chunk
 from kbassist.retrieval import store
 from kbassist.retrieval.embedder import set_crosslingual_embedder
@@ -104,3 +104,11 @@ def test_a_broken_multilingual_model_never_fails_a_document(public_collection, m
         set_crosslingual_embedder(None)
     assert document.status == document.Status.READY
     assert "cross-lingual index was not synced" in caplog.text
+
+
+def test_an_emptied_collection_is_not_stale(english_pages, public_collection, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        for document in english_pages.values():
+            document.delete()
+    assert len(store.index_cache.get(public_collection.pk)) == 0
+    assert not crosslingual_stale(public_collection.pk)  # nothing to embed, no version to write
