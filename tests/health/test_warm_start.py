@@ -95,7 +95,8 @@ def test_warm_up_loads_the_embedder_and_the_model_and_reads_every_index(handbook
     assert set(timings) == {"embedder", "indexes", "model"}
     assert embedders.loaded_embedder() is not None
     assert (handbook.collection_id, "") in index_cache._loaded  # read before any question
-    assert (handbook.collection_id, CROSSLINGUAL) in index_cache._loaded  # and the one a Chinese question searches
+    assert len(index_cache._loaded[(handbook.collection_id, CROSSLINGUAL)])  # and the one a Chinese question searches
+    assert embedders._crosslingual.peek() is not None  # with its model loaded
     assert len(scripted.calls) == 1  # one short generation
 
 

@@ -72,7 +72,10 @@ def test_an_upgraded_collection_without_one_is_stale_until_rebuilt(english_pages
     store.index_cache.clear()
     assert crosslingual_search("我每年有多少天年假？", employee) == []
     assert stale_collections([public_collection.pk]) == [public_collection.pk]
+    main_version = store.current_version(store.collection_dir(public_collection.pk))
     call_command("rebuild_index", "--stale", stdout=StringIO())
+    # only the missing index is built: the main one keeps its version (answers cached on it stay valid)
+    assert store.current_version(store.collection_dir(public_collection.pk)) == main_version
     assert crosslingual_search("我每年有多少天年假？", employee)[0].chunk.document == english_pages["leave"]
     assert stale_collections([public_collection.pk]) == []
 
@@ -112,3 +115,28 @@ def test_an_emptied_collection_is_not_stale(english_pages, public_collection, dj
             document.delete()
     assert len(store.index_cache.get(public_collection.pk)) == 0
     assert not crosslingual_stale(public_collection.pk)  # nothing to embed, no version to write
+
+
+def test_superseded_pages_and_narrowed_collections_are_left_out(english_pages, hr_collection, make_document, employee, hr_user):
+    from kbassist.knowledge.models import Document
+
+    newer = make_document(english_pages["leave"].collection, "leave-2025.md", "# Leave 2025\n\n## Vacation\n\nFull-time staff get 30 vacation days per year.\n")
+    Document.objects.filter(pk=english_pages["leave"].pk).update(superseded_by=newer)
+    hits = crosslingual_search("我每年有多少天年假？", employee, top_k=10)
+    assert hits[0].chunk.document == newer and all(h.chunk.document_id != english_pages["leave"].pk for h in hits)
+    make_document(hr_collection, "salaries.md", "# Salaries\n\nEngineering salary band E3 ranges from 70,000 to 85,000 EUR.\n")
+    assert all(h.chunk.collection == hr_collection for h in crosslingual_search("年假", hr_user, top_k=10, collection_ids=[hr_collection.pk]))
+
+
+def test_a_model_that_cannot_load_leaves_chat_ingestion_and_start_without_it(public_collection, make_document, employee, settings, caplog):
+    settings.KB_CROSSLINGUAL_EMBEDDER = "no-such-model"
+    set_crosslingual_embedder(None)  # loaded again from the settings, and it fails
+    try:
+        document = make_document(public_collection, "vpn.md", IT)
+        assert document.status == document.Status.READY
+        assert crosslingual_search("忘记VPN密码了，应该找谁？", employee) == []
+        assert stale_collections([public_collection.pk]) == []
+        assert caplog.text.count("could not be loaded") == 1  # logged once, not at every question
+    finally:
+        settings.KB_CROSSLINGUAL_EMBEDDER = "use-multilingual"
+        set_crosslingual_embedder(None)

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from kbassist.ingestion.indexing import rebuild_collection, reembed_collection, stale_collections
+from kbassist.ingestion.indexing import bring_up_to_date, rebuild_collection, reembed_collection, stale_collections
 from kbassist.knowledge.models import Collection
 
 
@@ -33,6 +33,8 @@ class Command(BaseCommand):
             start = time.monotonic()
             if opts["reembed"]:
                 index = reembed_collection(collection.pk, progress=True)
+            elif opts["stale"]:
+                index = bring_up_to_date(collection.pk)
             else:
                 index = rebuild_collection(collection.pk)
             self.stdout.write(f"{collection}: {len(index)} chunks indexed in {time.monotonic() - start:.1f}s")
