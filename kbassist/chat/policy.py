@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from kbassist.retrieval.embedder import get_embedder
-from kbassist.retrieval.store import collection_versions, idf_weights
+from kbassist.retrieval.store import CROSSLINGUAL, collection_versions, idf_weights
 from kbassist.retrieval.tokenize import tokenize
 from kbassist.text import HAN, is_chinese
 
@@ -30,8 +30,12 @@ def normalise(question: str) -> str:
 
 
 def cache_key(question: str, collection_ids: list[int]) -> str:
-    """Same question, same visible collections at the same index versions -> same key."""
+    """Same question, same visible collections at the same index versions -> same key (for a
+    Chinese question, also of the cross-lingual indexes it searches: one built after an
+    upgrade gives it a fresh answer)."""
     versions = ",".join(f"{cid}:{v}" for cid, v in sorted(collection_versions(collection_ids).items()))
+    if is_chinese(question):
+        versions += ";" + ",".join(f"{cid}:{v}" for cid, v in sorted(collection_versions(collection_ids, CROSSLINGUAL).items()))
     return hashlib.sha256(f"{normalise(question)}\n{versions}".encode()).hexdigest()
 
 

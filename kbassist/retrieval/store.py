@@ -284,9 +284,9 @@ def stale(collection_id: int, keywords: int) -> bool:
     return current_version(collection_dir(collection_id)) > 0 and index_cache.get(collection_id, wait=True).keywords != keywords
 
 
-def collection_versions(collection_ids) -> dict[int, int]:
-    """The live index version of each collection (0: never indexed)."""
-    return {cid: current_version(collection_dir(cid)) for cid in collection_ids}
+def collection_versions(collection_ids, space: str = "") -> dict[int, int]:
+    """The live index version of each collection (0: never indexed); ``space``: of its second index."""
+    return {cid: current_version(collection_dir(cid, space)) for cid in collection_ids}
 
 
 def idf_weights(collection_id: int, tokens) -> dict[str, float]:

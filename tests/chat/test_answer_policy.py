@@ -175,3 +175,18 @@ def test_hit_testing_shows_what_a_chinese_question_asks_beyond_an_faq(kb, employ
 
     rows = explain_curated("我每年有多少天丧假？", search("我每年有多少天丧假？", employee).hits)
     assert any(r["faq_question"] == "我每年有多少天年假？" and r["asks_more"] == "丧" and r["dice"] >= 0.7 for r in rows)
+
+
+def test_a_chinese_question_is_asked_anew_once_its_cross_lingual_index_is_built(kb, public_collection, employee):
+    """After an upgrade, ``rebuild_index --stale`` builds the cross-lingual index alone (the
+    main index keeps its version): answers cached before it to Chinese questions are not
+    served again; English ones are."""
+    from kbassist.chat.policy import cache_key
+    from kbassist.ingestion.indexing import sync_crosslingual
+    from kbassist.retrieval import store
+
+    chinese, english = cache_key("我每年有多少天年假？", [public_collection.pk]), cache_key("How many vacation days?", [public_collection.pk])
+    store.drop_collection(public_collection.pk, space=store.CROSSLINGUAL)
+    assert cache_key("我每年有多少天年假？", [public_collection.pk]) != chinese
+    sync_crosslingual(public_collection.pk)
+    assert cache_key("How many vacation days?", [public_collection.pk]) == english
