@@ -8,7 +8,8 @@ for the fused order and for each reranking pass.
 Reads the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``; only its schema is brought up to date, nothing
 written there). The answerable questions of ``bench/eval/handbook-<handbook>.jsonl`` are
 searched as ``answer()`` searches them: a Chinese question by the English translation its last
-evaluation stored (no translation is generated again), interleaved with the question as asked.
+evaluation stored (no translation is generated again), interleaved with the question as asked,
+with the cross-lingual index's nearest passages in the last of the ``KB_TOP_K`` places.
 For each pass it reports, over the answerable questions:
 
 * the rank of the first chunk from an expected page, and of the first chunk holding every key
@@ -75,13 +76,21 @@ def search_query(question: str) -> tuple[str, str]:
 
 
 def candidates(query: str, how: str, question: str, user, depth: int):
-    """The ``depth`` fused candidates, as ``answer()`` would take its sources from them."""
-    from kbassist.chat.answering import _interleave
-    from kbassist.retrieval.search import search
+    """The ``depth`` fused candidates, as ``answer()`` would take its sources from them: for a
+    Chinese question the first ``KB_TOP_K`` are its sources (the cross-lingual index's nearest
+    passages in the last places), the rest follow in fused order."""
+    from django.conf import settings
+
+    from kbassist.chat.answering import _interleave, _with_crosslingual
+    from kbassist.retrieval.search import crosslingual_search, search
+    from kbassist.text import is_chinese
 
     hits = search(query, user, top_k=depth).hits
     if how == "translated":
         hits = _interleave(hits, search(question, user, top_k=depth).hits, depth)
+    if is_chinese(question) and (nearest := crosslingual_search(question, user)):
+        shown = _with_crosslingual(hits, nearest)
+        hits = [*shown, *(h for h in hits if h.chunk.pk not in {s.chunk.pk for s in shown})][: max(depth, settings.KB_TOP_K)]
     return hits
 
 
