@@ -135,12 +135,8 @@ def sync_crosslingual(collection_id: int) -> store.CollectionIndex | None:
                 yield chunk.pk, [], vector  # no BM25 tokens: the main index has them
 
     if store.index_cache.get(collection_id, wait=True, space=store.CROSSLINGUAL).embedder not in ("", embedder.name):
-        store.drop_collection(collection_id, space=store.CROSSLINGUAL)  # another model's vectors
-    try:
-        return store.sync(collection_id, wanted_ids, rows_for, embedder.name, space=store.CROSSLINGUAL)
-    except store.EmbedderMismatch:  # another model's, written meanwhile
-        store.drop_collection(collection_id, space=store.CROSSLINGUAL)
-        return store.sync(collection_id, wanted_ids, rows_for, embedder.name, space=store.CROSSLINGUAL)
+        store.drop_collection(collection_id, space=store.CROSSLINGUAL)  # another model's vectors: built again
+    return store.sync(collection_id, wanted_ids, rows_for, embedder.name, space=store.CROSSLINGUAL)
 
 
 def bring_up_to_date(collection_id: int) -> store.CollectionIndex:

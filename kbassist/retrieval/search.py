@@ -145,9 +145,9 @@ def crosslingual_search(question: str, user, top_k: int | None = None, collectio
     if not indexes:
         return []
     superseded = _superseded(collections)
-    vector = embedder.encode_query(question)
-    ranked = [(score, cid) for score, cid in _best_over(indexes, lambda ix: ix.dense.top_k(vector, top_k + len(superseded)), top_k + len(superseded))
-              if cid not in superseded][:top_k]
+    vector, depth = embedder.encode_query(question), top_k + len(superseded)
+    best = _best_over(indexes, lambda ix: ix.dense.top_k(vector, depth), depth)
+    ranked = [(score, cid) for score, cid in best if cid not in superseded][:top_k]
     chunks = Chunk.objects.select_related("document", "faq", "collection").in_bulk([cid for _, cid in ranked])
     return [Hit(chunks[cid], 0.0, crosslingual_score=score) for score, cid in ranked if cid in chunks]  # no RRF score
 
