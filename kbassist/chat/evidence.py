@@ -346,10 +346,23 @@ def best_evidence(question: str, sources: Sequence | None = None, encode: Encode
     for candidate in ranked[1:]:
         if len(best) >= k or candidate.score < 0.7 * ranked[0].score:
             break
-        if candidate.condition == "mismatch" or any(candidate.text == b.text for b in best):
+        if candidate.condition == "mismatch" or any(_near_copy(candidate.text, b.text) for b in best):
             continue
         best.append(candidate)
     return best
+
+
+def _near_copy(a: str, b: str) -> bool:
+    """Whether two units say nearly the same words (a template repeated with another number:
+    "Calibrate `1` Ratings: Managers will explain …" and "Calibrate `5` Ratings: …"): quoting or
+    checking the second shows nothing the first does not."""
+    if a == b:
+        return True
+    x, y = set(tokenize(plain(a))), set(tokenize(plain(b)))
+    return bool(x and y) and len(x & y) / len(x | y) >= NEAR_COPY
+
+
+NEAR_COPY = 0.8  # share of the words two units have in common (Jaccard) above which one is the other's copy
 
 
 ANSWERABLE = 0.5  # default threshold on Answerability.score; calibrate on an evaluation set

@@ -684,3 +684,28 @@ def test_the_askers_setup_is_the_words_its_asking_part_does_not_use():
     assert setup_tokens("I'm on call starting Monday. How long do I have to acknowledge a page?") >= {"monday", "start"}
     assert not setup_tokens("I'm on call starting Monday. How long do I have to acknowledge a page?") & {"acknowledg", "page"}
     assert setup_tokens("How long do I have to acknowledge a page?") == set()
+
+
+def test_a_short_labelled_value_belongs_to_the_sentence_before_it():
+    text = ("If the Hiring Manager can find budget elsewhere in the company, People and Finance approvals are "
+            "required, but the decision will be quicker. SLA: 7 days.\n\nQ. **How do I calculate my invoice?**")
+    units = [u.text for u in split_units(text)]
+    assert units[0].endswith("the decision will be quicker. SLA: 7 days.")
+    assert "Q." in units[1] or units[1].startswith("**How")  # a bare "Q." is not a labelled value
+
+
+def test_a_labelled_value_answers_the_question_its_sentence_is_about():
+    sources = ["If the Hiring Manager or executive can find a place to pull budget from elsewhere in the company, then "
+               "People and Finance team approvals are required, but the decision will be easier and quicker. SLA: 7 days."]
+    question = "My VP found budget we can move over from another department. How long should Finance take to come back to me on the headcount?"
+    assert "7 days" in best_evidence(question, sources)[0].text
+    assert answerability(question, sources).has_value
+
+
+def test_a_near_copy_of_a_quoted_unit_is_not_quoted_again():
+    template = ("Calibrate `{}` Ratings: Managers will explain the rating assessment of each Teammate in correspondence "
+                "to their level, validating the placement with tangible examples. ")
+    sources = [template.format(1) + template.format(5) + "If Managers are unable to align, the VP of the division decides."]
+    best = best_evidence("If the managers in the calibration session can't agree on a rating, who decides?", sources)
+    assert sum(b.text.startswith("Calibrate") for b in best) == 1
+

@@ -71,6 +71,24 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_FRAGMENT = re.compile(r"^[^\W\d_][^\W_]*(?:[ /&'-][^\W_]+){0,2}:\s*\S")  # "SLA: 7 days.", "Cost: $50."
+_FRAGMENT_CHARS = 40
+
+
+def _with_fragments(block: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with each short labelled value that ends a thought of the sentence before it
+    ("SLA: 7 days.") joined to that sentence: on its own it shares no word with the question it
+    answers ("how long should Finance take?"), so it was never the evidence."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        piece = block[a:b].strip()
+        if out and len(piece) <= _FRAGMENT_CHARS and _FRAGMENT.match(piece):
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
 def _cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Spans of the cells of a table row ``text[start:end]`` (outer pipes dropped)."""
     line = text[start:end]
@@ -110,7 +128,7 @@ def split_units(text: str, source_n: int = 1, heading: str = "") -> list[Unit]:
             return
         start, end = paragraph[0][0], paragraph[-1][1]
         block = masked[start:end].replace("\n", " ")
-        for a, b in sentences(block):
+        for a, b in _with_fragments(block, sentences(block)):
             _add(units, text, masked, source_n, start + a, start + b, "sentence", heading=current_heading)
             last_sentence = plain(text[start + a : start + b])
         paragraph = []
