@@ -62,10 +62,13 @@ _FUNCTION_CHARACTERS = frozenset("的了吗呢吧啊呀么我你您他她它们�
 
 
 def asks_more(question: str, faq_question: str) -> set[str]:
-    """The Chinese characters of ``question`` that ``faq_question`` lacks, grammar aside
-    (``_FUNCTION_CHARACTERS``): what it asks beyond the FAQ ("丧" in "我每年有多少天丧假？"
-    against "我每年有多少天年假？")."""
-    return set(re.findall(f"[{HAN}]", question)) - set(faq_question) - _FUNCTION_CHARACTERS
+    """The Chinese characters and Latin words of ``question`` that ``faq_question`` lacks,
+    grammar aside (``_FUNCTION_CHARACTERS``): what it asks beyond the FAQ ("丧" in
+    "我每年有多少天丧假？" against "我每年有多少天年假？"; "vpn" in "忘记 VPN 密码怎么办？" against
+    "忘记密码怎么办？", whose answer is the company account's reset)."""
+    characters = set(re.findall(f"[{HAN}]", question)) - set(faq_question) - _FUNCTION_CHARACTERS
+    words = set(re.findall(r"[a-z][a-z0-9-]*", question.lower())) - set(re.findall(r"[a-z][a-z0-9-]*", faq_question.lower()))
+    return characters | words
 
 
 def find_curated(question: str, hits: list) -> FAQMatch | None:
@@ -151,7 +154,7 @@ def explain_curated(question: str, hits: list) -> list[dict]:
         cosines = [float(c) for c in vectors[1:] @ vectors[0]]
     rows = [
         {"hit": h, "faq_question": h.chunk.faq.question, "dice": dice(question_tokens, token_set(h.chunk.faq.question)), "cosine": c,
-         "asks_more": "".join(sorted(asks_more(question, h.chunk.faq.question))) if is_chinese(question) else ""}
+         "asks_more": " ".join(sorted(asks_more(question, h.chunk.faq.question))) if is_chinese(question) else ""}
         for h, c in zip(faq_hits, cosines)
     ]
     return sorted(rows, key=lambda r: -max(r["dice"], r["cosine"] or 0.0))

@@ -61,6 +61,15 @@ def test_a_chinese_question_sharing_most_bigrams_with_an_faq_but_asking_about_ot
     assert done["kind"] != "curated" and not done["answer"].startswith("全职员工每年有 28 个工作日的年假。")
 
 
+def test_a_latin_word_the_faq_question_lacks_is_asked_beyond_it():
+    """"VPN" is what "忘记 VPN 密码怎么办？" asks about: the FAQ's answer resets the company
+    account's password (session 22, bench/faq_crosslingual.py)."""
+    from kbassist.chat.policy import asks_more
+
+    assert asks_more("忘记 VPN 密码怎么办？", "忘记密码怎么办？") == {"vpn"}
+    assert asks_more("怎么连接公司 vpn？", "如何连接公司 VPN？") == set()
+
+
 @pytest.mark.parametrize("question", ["我一年有多少天年假？", "我每年有多少天年假呢"])
 def test_a_chinese_question_differing_from_an_faq_only_in_grammar_gets_its_answer(kb, employee, question):
     done = run(question, employee)[-1]
