@@ -107,9 +107,10 @@ SETUP_WEIGHT = 0.5
 
 # A unit's score: this share of its lexical score (idf-weighted question words it uses) plus the
 # rest of its cosine to the question, where an embedder is given. Replayed over our sets (session
-# 22, data/exp/s23/blend.py): the key fact is in the quotes for 201/197/194 of 269 18F answerable
-# questions at 0.6/0.5/0.4 (198/196 at 0.7/0.8), and for 132 of 202 Sourcegraph ones at 0.6 and
-# 0.5 (130, 130, 126 at 0.4, 0.7, 0.8); the answerability of unanswerable ones barely moves.
+# 22, data/exp/s23/blend.py, a git-ignored experiment script): the key fact is in the quotes for
+# 201/197/194 of 269 18F answerable questions at 0.6/0.5/0.4 (198/196 at 0.7/0.8), and for 132
+# of 202 Sourcegraph ones at 0.6 and 0.5 (130, 130, 126 at 0.4, 0.7, 0.8); the answerability of
+# unanswerable ones barely moves.
 LEXICAL_SHARE = 0.6
 
 
@@ -343,9 +344,11 @@ def rank_evidence(question: str, sources: Sequence | None = None, encode: Encode
     return ranked[:limit] if limit else ranked
 
 
-def best_evidence(question: str, sources: Sequence | None = None, encode: Encode | None = None, *, k: int = 2, index: EvidenceIndex | None = None, ranked: list[EvidenceSentence] | None = None) -> list[EvidenceSentence]:
+def best_evidence(question: str, sources: Sequence | None = None, encode: Encode | None = None, *, k: int = 2, index: EvidenceIndex | None = None, ranked: list[EvidenceSentence] | None = None, wanted: str | None = None) -> list[EvidenceSentence]:
     """The one or two units to quote under the answer: the best, and the runner-up when it
-    scores nearly as well (>= 70%) and does not contradict the question's condition."""
+    scores nearly as well (>= 70%), does not contradict the question's condition and is no near
+    copy of the best (``_near_copy``; ``wanted``: the kind of value the question asks for, as
+    ``wanted_value`` reads it)."""
     ranked = ranked if ranked is not None else rank_evidence(question, sources, encode, index=index)
     if not ranked or ranked[0].score <= 0:
         return []
@@ -353,20 +356,28 @@ def best_evidence(question: str, sources: Sequence | None = None, encode: Encode
     for candidate in ranked[1:]:
         if len(best) >= k or candidate.score < 0.7 * ranked[0].score:
             break
-        if candidate.condition == "mismatch" or any(_near_copy(candidate.text, b.text) for b in best):
+        if candidate.condition == "mismatch" or any(_near_copy(candidate.text, b.text, values_asked=bool(wanted)) for b in best):
             continue
         best.append(candidate)
     return best
 
 
-def _near_copy(a: str, b: str) -> bool:
+def _near_copy(a: str, b: str, *, values_asked: bool = False) -> bool:
     """Whether two units say nearly the same words (a template repeated with another number:
     "Calibrate `1` Ratings: Managers will explain …" and "Calibrate `5` Ratings: …"): quoting or
-    checking the second shows nothing the first does not."""
+    checking the second shows nothing the first does not. Not so, for a question asking for a
+    value, where they state different values: "full-time employees accrue 4 hours …" and
+    "part-time employees accrue 2 hours …" are the two answers to choose from."""
     if a == b:
         return True
     x, y = set(tokenize(plain(a))), set(tokenize(plain(b)))
+    if values_asked and {t for t in x if _is_number(t)} != {t for t in y if _is_number(t)}:
+        return False
     return bool(x and y) and len(x & y) / len(x | y) >= NEAR_COPY
+
+
+def _is_number(token: str) -> bool:
+    return token.isdigit() or bool(EN_NUMBER.fullmatch(token))
 
 
 NEAR_COPY = 0.8  # share of the words two units have in common (Jaccard) above which one is the other's copy
@@ -463,7 +474,7 @@ def bound_numbers(question: str) -> dict[str, list[Quantity]]:
         if quantity.unit is None or quantity.value is None:
             continue
         for token in tokenize(quantity.text):
-            if token.isdigit() or EN_NUMBER.fullmatch(token):
+            if _is_number(token):
                 bound.setdefault(token, []).append(quantity)
     return bound
 

@@ -91,7 +91,7 @@ class Grounding:
 
     @cached_property
     def best(self) -> list[EvidenceSentence]:
-        return best_evidence(self.question, index=self.index, ranked=self.ranked)
+        return best_evidence(self.question, index=self.index, ranked=self.ranked, wanted=self.answerability.wanted)
 
     @cached_property
     def answerability(self) -> Answerability:

@@ -61,14 +61,19 @@ def dice(a: set, b: set) -> float:
 _FUNCTION_CHARACTERS = frozenset("的了吗呢吧啊呀么我你您他她它们这那个几一些能会可以要得地在是有被把给和与或就都也还又才怎什哪谁多少请问该应")
 
 
-def asks_more(question: str, faq_question: str) -> set[str]:
-    """The Chinese characters and Latin words of ``question`` that ``faq_question`` lacks,
-    grammar aside (``_FUNCTION_CHARACTERS``): what it asks beyond the FAQ ("丧" in
-    "我每年有多少天丧假？" against "我每年有多少天年假？"; "vpn" in "忘记 VPN 密码怎么办？" against
-    "忘记密码怎么办？", whose answer is the company account's reset)."""
+def asks_more(question: str, faq_question: str, faq_answer: str = "") -> set[str]:
+    """The Chinese characters of ``question`` that ``faq_question`` lacks, grammar aside
+    (``_FUNCTION_CHARACTERS``), and its Latin words that neither the FAQ's question nor its
+    answer uses: what it asks beyond the FAQ ("丧" in "我每年有多少天丧假？" against
+    "我每年有多少天年假？"; "bitwarden" in "忘记 Bitwarden 主密码怎么办？" against "忘记密码怎么办？",
+    whose answer resets the company account; not "peoplehub" in "PeopleHub 工资单什么时候发？",
+    which the payslip FAQ's answer names)."""
     characters = set(re.findall(f"[{HAN}]", question)) - set(faq_question) - _FUNCTION_CHARACTERS
-    words = set(re.findall(r"[a-z][a-z0-9-]*", question.lower())) - set(re.findall(r"[a-z][a-z0-9-]*", faq_question.lower()))
-    return characters | words
+    return characters | (_latin_words(question) - _latin_words(faq_question) - _latin_words(faq_answer))
+
+
+def _latin_words(text: str) -> set[str]:
+    return {t for t in token_set(normalise(text)) if t.isascii() and t[:1].isalpha() and len(t) > 1}
 
 
 def find_curated(question: str, hits: list) -> FAQMatch | None:
@@ -92,7 +97,7 @@ def find_curated(question: str, hits: list) -> FAQMatch | None:
     lexical = [dice(question_tokens, token_set(h.chunk.faq.question)) for h in faq_hits]
     best = max(range(len(faq_hits)), key=lexical.__getitem__)
     if is_chinese(question):
-        unasked = asks_more(question, faq_hits[best].chunk.faq.question)
+        unasked = asks_more(question, faq_hits[best].chunk.faq.question, faq_hits[best].chunk.faq.answer)
         return FAQMatch(faq_hits[best], lexical[best], "bigram-dice") if lexical[best] >= settings.KB_FAQ_MATCH_LEXICAL and not unasked else None
     vectors = get_embedder().encode([question] + [h.chunk.faq.question for h in faq_hits])
     similarities = vectors[1:] @ vectors[0]
@@ -154,7 +159,7 @@ def explain_curated(question: str, hits: list) -> list[dict]:
         cosines = [float(c) for c in vectors[1:] @ vectors[0]]
     rows = [
         {"hit": h, "faq_question": h.chunk.faq.question, "dice": dice(question_tokens, token_set(h.chunk.faq.question)), "cosine": c,
-         "asks_more": " ".join(sorted(asks_more(question, h.chunk.faq.question))) if is_chinese(question) else ""}
+         "asks_more": " ".join(sorted(asks_more(question, h.chunk.faq.question, h.chunk.faq.answer))) if is_chinese(question) else ""}
         for h, c in zip(faq_hits, cosines)
     ]
     return sorted(rows, key=lambda r: -max(r["dice"], r["cosine"] or 0.0))

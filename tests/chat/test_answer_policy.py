@@ -61,13 +61,17 @@ def test_a_chinese_question_sharing_most_bigrams_with_an_faq_but_asking_about_ot
     assert done["kind"] != "curated" and not done["answer"].startswith("全职员工每年有 28 个工作日的年假。")
 
 
-def test_a_latin_word_the_faq_question_lacks_is_asked_beyond_it():
-    """"VPN" is what "忘记 VPN 密码怎么办？" asks about: the FAQ's answer resets the company
-    account's password (session 22, bench/faq_crosslingual.py)."""
+def test_a_latin_word_neither_the_faq_question_nor_its_answer_uses_is_asked_beyond_it():
+    """"忘记 Bitwarden 主密码怎么办？" asks about the password manager, not the company account
+    whose reset the FAQ's answer gives; a product the answer names, or a word differing only in
+    case or width, is not asked beyond it (session 22, bench/faq_crosslingual.py)."""
     from kbassist.chat.policy import asks_more
 
-    assert asks_more("忘记 VPN 密码怎么办？", "忘记密码怎么办？") == {"vpn"}
-    assert asks_more("怎么连接公司 vpn？", "如何连接公司 VPN？") == set()
+    reset = "请访问 https://id.northwind.example，点击 Forgot password，用 MFA 验证后设置新密码。"
+    assert "bitwarden" in asks_more("忘记 Bitwarden 密码怎么办？", "忘记密码怎么办？", reset)
+    assert asks_more("忘记 Northwind ID 密码怎么办？", "忘记密码怎么办？", reset) == set()
+    assert asks_more("PeopleHub 工资单什么时候发？", "工资单什么时候发？", "工资单每月 25 日在 PeopleHub 中发布。") == set()
+    assert asks_more("怎么连接公司 ｖｐｎ？", "如何连接公司 VPN？") == set()
 
 
 @pytest.mark.parametrize("question", ["我一年有多少天年假？", "我每年有多少天年假呢"])

@@ -688,10 +688,17 @@ def test_the_askers_setup_is_the_words_its_asking_part_does_not_use():
 
 def test_a_short_labelled_value_belongs_to_the_sentence_before_it():
     text = ("If the Hiring Manager can find budget elsewhere in the company, People and Finance approvals are "
-            "required, but the decision will be quicker. SLA: 7 days.\n\nQ. **How do I calculate my invoice?**")
+            "required, but the decision will be quicker. **SLA**: 7 days. See the policy. Note: see below.")
     units = [u.text for u in split_units(text)]
-    assert units[0].endswith("the decision will be quicker. SLA: 7 days.")
-    assert "Q." in units[1] or units[1].startswith("**How")  # a bare "Q." is not a labelled value
+    assert units == ["If the Hiring Manager can find budget elsewhere in the company, People and Finance approvals are "
+                     "required, but the decision will be quicker. **SLA**: 7 days.", "See the policy.", "Note: see below."]
+
+
+@pytest.mark.parametrize("text", ["Targets for Q3 are in the sheet. Q4: $700K.", "Shanghai staff get CNY 230 a month. Berlin: EUR 30.",
+                                  "Everyone is welcome. Part-time: 2 hours."])
+def test_a_labelled_value_for_another_condition_or_after_a_value_stands_alone(text):
+    """"Q4: $700K." after a sentence on Q3 is the alternative, not its completion."""
+    assert len(split_units(text)) == 2
 
 
 def test_a_labelled_value_answers_the_question_its_sentence_is_about():
@@ -708,4 +715,12 @@ def test_a_near_copy_of_a_quoted_unit_is_not_quoted_again():
     sources = [template.format(1) + template.format(5) + "If Managers are unable to align, the VP of the division decides."]
     best = best_evidence("If the managers in the calibration session can't agree on a rating, who decides?", sources)
     assert sum(b.text.startswith("Calibrate") for b in best) == 1
+    assert best[1].text.startswith("If Managers are unable to align")
 
+
+def test_near_copies_stating_different_values_are_both_quoted_for_a_question_asking_for_one():
+    sources = ["If you are a full-time employee, you accrue 4 hours of annual leave for each full biweekly pay period. "
+               "If you are a part-time employee, you accrue 2 hours of annual leave for each full biweekly pay period."]
+    question = "How many hours of annual leave do I accrue each pay period?"
+    grounding_best = best_evidence(question, sources, wanted=wanted_value(question))
+    assert {b.text[:30] for b in grounding_best} == {"If you are a full-time employe", "If you are a part-time employe"}

@@ -5,7 +5,8 @@ of service | Hours per pay period"), and a list item keeps the sentence that lea
 list ("Annual leave accrues based on how long you've worked:") or its parent item, so a row
 read alone still says what it is about; rows and items get the condition their label states
 ("Fewer than 3 years"). Each unit knows its offsets in the source text, so the UI can
-highlight it. :func:`sentences` is the sentence splitter (common abbreviations kept whole).
+highlight it; a short labelled value ends the sentence it completes ("… will be quicker.
+SLA: 7 days."). :func:`sentences` is the sentence splitter (common abbreviations kept whole).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from kbassist.chat.facts.conditions import Condition, parse_condition, quarter_condition, scope_condition
 from kbassist.chat.facts.markup import mask, plain
+from kbassist.chat.facts.numbers import EN_NUMBER, ZH_CHARS
 from kbassist.chat.facts.quantities import EN_UNIT
 from kbassist.chat.facts.spans import split_at, strip_span
 from kbassist.text import CJK, sentence_spans
@@ -71,18 +73,34 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_FRAGMENT = re.compile(r"^[^\W\d_][^\W_]*(?:[ /&'-][^\W_]+){0,2}:\s*\S")  # "SLA: 7 days.", "Cost: $50."
+_FRAGMENT = re.compile(r"^([^\W\d_][^\W_]*(?:[ /&'-][^\W_]+){0,2})\s*[:：]\s*(\S.*)$")  # "SLA: 7 days.", "**Cost**: $50."
 _FRAGMENT_CHARS = 40
+_DIGITS = re.compile(rf"\d|[{ZH_CHARS}]")
+
+
+def _states_value(text: str) -> bool:
+    return bool(_DIGITS.search(text) or EN_NUMBER.search(text))
 
 
 def _with_fragments(block: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``spans`` with each short labelled value that ends a thought of the sentence before it
-    ("SLA: 7 days.") joined to that sentence: on its own it shares no word with the question it
-    answers ("how long should Finance take?"), so it was never the evidence."""
+    """``spans`` with each short labelled value that completes the sentence before it joined to
+    that sentence ("… then People and Finance approvals are required, but the decision will be
+    quicker. SLA: 7 days."): on its own it shares no word with the question it answers ("how long
+    should Finance take?"), so it was never the evidence. Joined only where that sentence states
+    no value itself and the label names no condition of its own ("Q4: $700K." after a sentence
+    on Q3, "Berlin: EUR 30." after Shanghai's figure are alternatives, not completions)."""
     out: list[tuple[int, int]] = []
     for a, b in spans:
-        piece = block[a:b].strip()
-        if out and len(piece) <= _FRAGMENT_CHARS and _FRAGMENT.match(piece):
+        piece = plain(block[a:b]).strip()
+        labelled = _FRAGMENT.match(piece) if len(piece) <= _FRAGMENT_CHARS else None
+        if (
+            out
+            and labelled
+            and _states_value(labelled.group(2))
+            and not _states_value(plain(block[out[-1][0] : out[-1][1]]))
+            and not parse_condition(labelled.group(1), "label")
+            and not scope_condition(labelled.group(1))
+        ):
             out[-1] = (out[-1][0], b)
         else:
             out.append((a, b))
