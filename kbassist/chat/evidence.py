@@ -273,9 +273,11 @@ class EvidenceIndex:
                 elif token in unit.heading_tokens:
                     lexical += 0.3 * w
             lexicals.append(lexical / total)
-        if wanted == "phone":  # "Call them at ...": the number's sentence names its subject in the one before
+        if wanted:  # "Call them at ...", "… respond to them within 48 hrs.": the value's sentence names its subject in the one before
             for k in range(1, len(units)):
-                if units[k].source_n == units[k - 1].source_n and fits_wanted(wanted, self.quantities(units[k])):
+                if units[k].source_n == units[k - 1].source_n and fits_wanted(wanted, self.quantities(units[k]), units[k].text) and (
+                        wanted == "phone" or (units[k].kind == units[k - 1].kind == "sentence"
+                                              and not fits_wanted(wanted, self.quantities(units[k - 1]), units[k - 1].text))):
                     lexicals[k] = max(lexicals[k], 0.8 * lexicals[k - 1])
         semantic: list[float | None] = [None] * len(units)
         if encode is not None:

@@ -724,3 +724,11 @@ def test_near_copies_stating_different_values_are_both_quoted_for_a_question_ask
     question = "How many hours of annual leave do I accrue each pay period?"
     grounding_best = best_evidence(question, sources, wanted=wanted_value(question))
     assert {b.text[:30] for b in grounding_best} == {"If you are a full-time employe", "If you are a part-time employe"}
+
+
+def test_a_value_whose_subject_the_sentence_before_names_ranks_with_that_sentence():
+    sources = ["We offer Scaled TA team call availability for 30-minute calls to address questions and any outstanding issues.",
+               "The Scaled TA team can use the Scaled Success Google Group as a distribution email list for customers to contact "
+               "all members of the Scaled TA team. Team members will monitor incoming customer messages and respond to them within 48 hrs."]
+    question = "How long should we take to respond to customer issues sent to our Google Group email address?"
+    assert best_evidence(question, sources, wanted=wanted_value(question))[0].text.startswith("Team members will monitor")
