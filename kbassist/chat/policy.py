@@ -65,9 +65,9 @@ def asks_more(question: str, faq_question: str, faq_answer: str = "") -> set[str
     """The Chinese characters of ``question`` that ``faq_question`` lacks, grammar aside
     (``_FUNCTION_CHARACTERS``), and its Latin words that neither the FAQ's question nor its
     answer uses: what it asks beyond the FAQ ("丧" in "我每年有多少天丧假？" against
-    "我每年有多少天年假？"; "bitwarden" in "忘记 Bitwarden 主密码怎么办？" against "忘记密码怎么办？",
-    whose answer resets the company account; not "peoplehub" in "PeopleHub 工资单什么时候发？",
-    which the payslip FAQ's answer names)."""
+    "我每年有多少天年假？"; "github" in "登录 GitHub 失败几次会锁定账号？" against
+    "登录失败几次会锁定账号？", whose answer is about the company account; not "peoplehub" in
+    "PeopleHub 工资单什么时候发？", which the payslip FAQ's answer names)."""
     characters = set(re.findall(f"[{HAN}]", question)) - set(faq_question) - _FUNCTION_CHARACTERS
     return characters | (_latin_words(question) - _latin_words(faq_question) - _latin_words(faq_answer))
 

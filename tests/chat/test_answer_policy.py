@@ -62,7 +62,7 @@ def test_a_chinese_question_sharing_most_bigrams_with_an_faq_but_asking_about_ot
 
 
 def test_a_latin_word_neither_the_faq_question_nor_its_answer_uses_is_asked_beyond_it():
-    """"忘记 Bitwarden 主密码怎么办？" asks about the password manager, not the company account
+    """"忘记 Bitwarden 密码怎么办？" asks about the password manager, not the company account
     whose reset the FAQ's answer gives; a product the answer names, or a word differing only in
     case or width, is not asked beyond it (session 22, bench/faq_crosslingual.py)."""
     from kbassist.chat.policy import asks_more
