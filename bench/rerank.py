@@ -8,8 +8,9 @@ for the fused order and for each reranking pass.
 Reads the handbook imported by ``bench/evaluate.py`` (``data/eval/<handbook>/``; only its schema is brought up to date, nothing
 written there). The answerable questions of ``bench/eval/handbook-<handbook>.jsonl`` are
 searched as ``answer()`` searches them: a Chinese question by the English translation its last
-evaluation stored (no translation is generated again), interleaved with the question as asked,
-with the cross-lingual index's nearest passages in the last of the ``KB_TOP_K`` places.
+evaluation stored (no translation is generated again), with the question as asked and the
+cross-lingual index's nearest passages merged into the ``KB_TOP_K`` sources as ``answer()``
+merges them (``_merged``); deeper candidates follow.
 For each pass it reports, over the answerable questions:
 
 * the rank of the first chunk from an expected page, and of the first chunk holding every key
@@ -76,22 +77,23 @@ def search_query(question: str) -> tuple[str, str]:
 
 
 def candidates(query: str, how: str, question: str, user, depth: int):
-    """The ``depth`` fused candidates, as ``answer()`` would take its sources from them: for a
-    Chinese question the first ``KB_TOP_K`` are its sources (the cross-lingual index's nearest
-    passages in the last places), the rest follow in fused order."""
+    """The ``depth`` fused candidates: first the ``KB_TOP_K`` sources ``answer()`` takes
+    (``_merged``: a translated question's hits with those of the question as asked in its own
+    language, a Chinese question's cross-lingual places last), then the rest of both searches,
+    alternating, in fused order."""
     from django.conf import settings
 
-    from kbassist.chat.answering import _interleave, _with_crosslingual
+    from kbassist.chat.answering import _interleave, _merged
     from kbassist.retrieval.search import crosslingual_search, search
     from kbassist.text import is_chinese
 
     hits = search(query, user, top_k=depth).hits
-    if how == "translated":
-        hits = _interleave(hits, search(question, user, top_k=depth).hits, depth)
-    if is_chinese(question) and (nearest := crosslingual_search(question, user)):
-        shown = _with_crosslingual(hits, nearest)
-        hits = [*shown, *(h for h in hits if h.chunk.pk not in {s.chunk.pk for s in shown})][: max(depth, settings.KB_TOP_K)]
-    return hits
+    as_asked = search(question, user, top_k=depth).hits if how == "translated" else []
+    nearest = crosslingual_search(question, user) if is_chinese(question) else []
+    shown = _merged(hits, how, question, as_asked, nearest)
+    seen = {h.chunk.pk for h in shown}
+    deeper = _interleave(hits, as_asked, depth) if as_asked else hits
+    return [*shown, *(h for h in deeper if h.chunk.pk not in seen)][: max(depth, settings.KB_TOP_K)]
 
 
 # =============================================================================================
