@@ -34,7 +34,7 @@ from kbassist.chat.facts.conditions import Condition, compare_conditions, condit
 from kbassist.chat.facts.markup import plain
 from kbassist.chat.facts.numbers import EN_NUMBER
 from kbassist.chat.facts.quantities import Quantity, compatible_values, parse_quantities
-from kbassist.chat.facts.questions import GENERIC, asked_unit, asking_part, fits_wanted, is_yes_no, name_tokens, wanted_value
+from kbassist.chat.facts.questions import GENERIC, asked_unit, asking_part, fits_wanted, is_yes_no, name_tokens, states_name, wanted_name, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import Unit, split_units
 from kbassist.retrieval.tokenize import tokenize
@@ -112,6 +112,10 @@ SETUP_WEIGHT = 0.5
 # of 202 Sourcegraph ones at 0.6 and 0.5 (130, 130, 126 at 0.4, 0.7, 0.8); the answerability of
 # unanswerable ones barely moves.
 LEXICAL_SHARE = 0.6
+# Added to a unit's score when the question asks for a name (``wanted_name``: a website, a
+# #channel, a code, a law or tool) and the unit gives one the question does not use, as a value
+# of the kind asked is (+0.08).
+NAME_BONUS = 0.08
 
 
 def setup_tokens(question: str) -> set[str]:
@@ -255,6 +259,7 @@ class EvidenceIndex:
         condition = parse_condition(question, "question")
         wanted = wanted_value(asked or question)
         unit_asked = asked_unit(asked or question)
+        name_asked = None if wanted else wanted_name(asked or question) or wanted_name(question)
         stated = set_aside(question) if wanted else []
         # "3 nights: can I claim laundry?" is answered by the rule for 4 nights: for a yes/no
         # question a contradicting condition is the answer ("no"), not a misreading
@@ -297,6 +302,8 @@ class EvidenceIndex:
                 score = score + 0.08 if fits else score * (0.5 if wanted in ("phone", "email") else 0.85)
                 if unit_asked and any(q.unit == unit_asked for q in quantities):
                     score += 0.08
+            elif name_asked and states_name(name_asked, unit.text, question):
+                score += NAME_BONUS
             if len(unit.tokens) < 2:
                 score *= 0.5
             if unit.text.rstrip().endswith(("?", "？")):  # a question ("Q: Is the stipend taxable?") answers nothing

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from kbassist.retrieval.tokenize import tokenize
+from kbassist.chat import evidence
 from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, missing_words, rank_evidence
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
 from kbassist.chat.facts.markup import mask, plain
 from kbassist.chat.facts.numbers import parse_number
 from kbassist.chat.facts.quantities import parse_quantities
-from kbassist.chat.facts.questions import is_yes_no, wanted_value
+from kbassist.chat.facts.questions import is_yes_no, states_name, wanted_name, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import split_units
 from kbassist.text import split_sentences
@@ -407,6 +408,44 @@ def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():
                 "Call them at 866-450-5250. Most requests are answered within a day."}]
     best = best_evidence("What's the phone number for the IT Service Desk?", sources, k=1)
     assert "866-450-5250" in best[0].text
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("A storm knocked out my power. What HR Links code do I use for weather leave?", "code"),
+    ("Which website does the handbook send me to for long-term care insurance?", "address"),
+    ("What is the link for the travel form?", "address"),
+    ("Which email address does the EMPMO want us to use for FOIAs?", "address"),
+    ("Which Slack channel should I take a budget question to?", "channel"),
+    ("Which law requires us to keep federal records?", "name"),
+    ("我应该在哪个频道提问？", "channel"),
+    ("What do I do with the travel form?", None),
+    ("What is the process for a stipend?", None),
+])
+def test_the_kind_of_name_a_question_asks_for_is_read_from_its_head_noun(question, kind):
+    assert wanted_name(question) == kind
+
+
+def test_asked_for_a_name_the_sentence_that_gives_one_ranks_above_one_that_only_names_the_topic(monkeypatch):
+    sources = [{"n": 1, "title": "Finance", "section": "Budget planning", "text":
+                "The finance team helps each business unit with budget planning. "
+                "For budget planning help, ask the finance team in #finance."}]
+    question = "I'm drafting next year's budget plan. Which Slack channel should I take budget planning questions to?"
+    assert "#finance" in rank_evidence(question, sources)[0].text
+    monkeypatch.setattr(evidence, "NAME_BONUS", 0.0)  # the same words: without the name, a tie the first one wins
+    assert "#finance" not in rank_evidence(question, sources)[0].text
+
+
+def test_a_name_the_question_already_uses_does_not_answer_which_one_it_is():
+    question = "Which law makes us keep Federal Records?"
+    assert states_name("name", "Records management is the law (the Federal Records Act of 1950).", question)
+    assert not states_name("name", "Federal Records must be kept by every office.", question)
+
+
+def test_a_channel_or_code_answers_unless_the_question_writes_it_itself():
+    question = "I have 18F news. Which Slack channel is for 18F-wide announcements?"
+    assert states_name("channel", "18F - #news-18f for all 18F-level announcements", question)
+    assert not states_name("channel", "Ask in #news-18f.", "Is #news-18f for all of TTS? Which channel is?")
+    assert not states_name("code", "Ask in #finance.", question)
 
 
 def test_a_passage_that_names_a_contact_without_an_address_does_not_answer_what_their_email_is():

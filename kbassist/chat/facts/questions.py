@@ -149,6 +149,54 @@ def asked_unit(question: str) -> str | None:
     return unit.lastgroup if unit else None
 
 
+# "Which website …?", "What HR Links code do I use?", "Which Slack channel …?", "Which law …?":
+# the answer is a name, not a value. The kind of name says what in a sentence gives one.
+_NAME_NOUNS = {
+    "address": r"website|web ?site|site|url|link|web ?page|(?:e-?mail )?address|网站|网址|链接|邮箱|地址",
+    "channel": r"(?:slack )?channel|频道",
+    "code": r"code|shortcode|command|编码|代码|命令|指令",
+    "name": r"law|act|team|office|group|system|tool|app|application|form|template|platform|vendor|service|program|portal|"
+            r"category|option|button|label|tag|widget|repo|repository|工具|系统|表格|表单|团队|部门|平台|法律|法案|软件|应用|模板|小组",
+}
+_ASKS_FOR_NAME = re.compile(
+    r"\b(?:which|what)(?:'s| is| are)?\s+(?:(?:the|a|an|my|our|their)\s+)?(?:(?!(?:for|to|of|on|in|at|about|with|from|by|do|does|did|should|can|could|would|will|must|is|are|was|i|we|you)\b)[\w.-]+\s+){0,3}(?:"
+    + "|".join(f"(?P<{kind}>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + r")s?\b(?!-)"
+    r"|(?:哪个|哪一个|哪些|什么)\s*(?:" + "|".join(f"(?P<{kind}_zh>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + ")",
+    re.I,
+)
+_URL = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|gov|org|net|io|edu|us|co|dev)\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+_CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]+", re.I)
+_CODE = re.compile(r"`[^`\n]+`|\b(?:[A-Z]{1,}[-_])+[A-Z0-9]+\b|\b0\d{2,}\b|\b[A-Z]+\d+[A-Z0-9]*\b")
+_PROPER_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|and|for|the|&)?\s*[A-Z][a-z]+)+\b")
+_QUOTED_NAME = re.compile(r"`[^`\n]+`|[\"“'‘][^\"”'’\n]{2,40}[\"”'’]")
+
+
+def wanted_name(question: str) -> str | None:
+    """The kind of name the part of ``question`` that asks wants (its head noun: the last of
+    up to four words after "which"/"what": "What HR Links code" wants a code) ("address": a website or
+    link, "channel", "code": a code, shortcode or command, "name": a law, team, tool, form …),
+    or None: "Which website does the handbook send me to?" is answered by a sentence giving a
+    site, not by the one that says the topic is covered."""
+    match = _ASKS_FOR_NAME.search(asking_part(question.replace("’", "'")))
+    if not match:
+        return None
+    return next(kind.removesuffix("_zh") for kind, text in match.groupdict().items() if text)
+
+
+def states_name(kind: str, text: str, question: str) -> bool:
+    """Whether ``text`` gives a name of the ``kind`` asked (``wanted_name``) that ``question``
+    does not already use: a site or address, a #channel or a code (in backticks, "094",
+    "T-TECH") not written in the question ("#news-18f" answers which channel is for 18F news),
+    or a name whose words the question does not all use ("Federal Records Act", `uswds_icon`,
+    "Anyone on the web" in quotes)."""
+    literal = {"address": _URL, "channel": _CHANNEL, "code": _CODE}.get(kind)
+    if literal is not None:
+        return any(span.lower() not in question.lower() for span in literal.findall(text))
+    spans = _PROPER_NAME.findall(text) + _QUOTED_NAME.findall(text) + _CHANNEL.findall(text) + _URL.findall(text)
+    question_tokens = set(tokenize(question))
+    return any(not set(tokenize(span)) <= question_tokens for span in spans if tokenize(span))
+
+
 # The kinds of value (``wanted_value``) that are a figure or a date: a question asking for one is
 # answered by a sentence that states it, which is what the value checks look for.
 VALUE_KINDS = ("number", "amount", "duration", "date")
