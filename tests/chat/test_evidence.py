@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kbassist.retrieval.tokenize import tokenize
-from kbassist.chat import evidence
+from kbassist.chat import evidence as evidence_module
 from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, missing_words, rank_evidence
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
 from kbassist.chat.facts.markup import mask, plain
@@ -431,7 +431,7 @@ def test_asked_for_a_name_the_sentence_that_gives_one_ranks_above_one_that_only_
                 "For budget planning help, ask the finance team in #finance."}]
     question = "I'm drafting next year's budget plan. Which Slack channel should I take budget planning questions to?"
     assert "#finance" in rank_evidence(question, sources)[0].text
-    monkeypatch.setattr(evidence, "NAME_BONUS", 0.0)  # the same words: without the name, a tie the first one wins
+    monkeypatch.setattr(evidence_module, "NAME_BONUS", 0.0)  # the same words: without the name, a tie the first one wins
     assert "#finance" not in rank_evidence(question, sources)[0].text
 
 
