@@ -368,14 +368,25 @@ def test_a_value_the_question_states_is_no_value_of_the_answer(handbook, employe
 
 
 def test_an_answer_without_the_value_asked_for_over_evidence_without_one_is_answered_by_the_quote(public_collection, make_document, employee, settings):
-    """Where the evidence states no value of the kind asked either ("two quarters" is read as
-    no duration), the quote is the answer: the model may have failed to read it (7 of the 8
+    """Where the evidence states no value of the kind asked either ("once its goal is met"
+    for "how long"), the quote is the answer: the model may have failed to read it (7 of the 8
     such answers of our runs were to answerable questions)."""
-    settings.KB_CHECK_BELOW = settings.KB_MIN_ANSWERABILITY = 0.0  # evidence taken as answering: no check
-    make_document(public_collection, "groups.md", "# Working groups\n\n## Lifetime\n\nA working group that lives longer than two quarters should be wound down by its sponsor.\n")
+    # evidence taken as answering: no check
+    settings.KB_CHECK_BELOW = settings.KB_MIN_ANSWERABILITY = settings.KB_WEAK_ANSWERABILITY = 0.0
+    make_document(public_collection, "groups.md", "# Working groups\n\n## Lifetime\n\nA working group that lives on once its goal is met should be wound down by its sponsor.\n")
     done = ask("How long may a working group live before it is wound down?", employee,
                ScriptedBackend("A working group should be wound down by its sponsor."))
     assert done["kind"] == "generated" and done["verification"]["from_evidence"] and not done["verification"].get("passed_over")
+    assert "once its goal is met" in done["answer"]
+
+
+def test_an_answer_without_the_value_its_evidence_gives_is_not_shown_as_one(public_collection, make_document, employee, settings):
+    """"Two quarters" is a duration: a reply that leaves it out did not answer "how long"."""
+    settings.KB_CHECK_BELOW = settings.KB_MIN_ANSWERABILITY = 0.0
+    make_document(public_collection, "groups.md", "# Working groups\n\n## Lifetime\n\nA working group that lives longer than two quarters should be wound down by its sponsor.\n")
+    done = ask("How long may a working group live before it is wound down?", employee,
+               ScriptedBackend("A working group should be wound down by its sponsor."))
+    assert done["kind"] == "refused" and done["verification"]["passed_over"]
     assert "two quarters" in done["answer"]
 
 

@@ -13,8 +13,8 @@ from kbassist.chat.evidence import EvidenceIndex, answerability, best_evidence, 
 from kbassist.chat.facts.conditions import compare_conditions, parse_condition
 from kbassist.chat.facts.markup import mask, plain
 from kbassist.chat.facts.numbers import parse_number
-from kbassist.chat.facts.quantities import parse_quantities
-from kbassist.chat.facts.questions import is_yes_no, states_name, wanted_name, wanted_value
+from kbassist.chat.facts.quantities import compatible_values, parse_quantities
+from kbassist.chat.facts.questions import fits_wanted, is_yes_no, states_name, wanted_name, wanted_value
 from kbassist.chat.facts.terms import acronym_definitions
 from kbassist.chat.facts.units import split_units
 from kbassist.text import split_sentences
@@ -689,6 +689,21 @@ def test_quantities_carry_canonical_units():
 def test_a_range_gives_its_unit_to_both_ends():
     found = [(q.value, q.unit) for q in parse_quantities("between 3 and 15 years; 三到五天")]
     assert found == [(3, "year"), (15, "year"), (3, "day"), (5, "day")]
+
+
+def test_work_hours_quarters_and_numbers_repeated_in_digits_are_durations():
+    found = [(q.value, q.unit, q.text) for q in parse_quantities(
+        "up to eight person-hours of work; more than two quarters; a five (5) day SLA; 两个季度")]
+    assert found == [(8, "hour", "eight person-hours"), (2, "quarter", "two quarters"), (5, "day", "five (5) day"), (2, "quarter", "两个季度")]
+    two_quarters, six_months = parse_quantities("two quarters")[0], parse_quantities("6 months")[0]
+    assert compatible_values(two_quarters, six_months)
+    assert parse_quantities("the third quarter") == []  # a quarter named, not a length
+
+
+def test_a_day_of_every_month_answers_when_something_is_due():
+    assert fits_wanted("date", [], "Paydays are on the 15th and the last day of every month.")
+    assert fits_wanted("date", [], "Invoices go out on the last business day of the month.")
+    assert not fits_wanted("date", [], "Paydays are handled by the payroll team.")
 
 
 def test_dates_times_phones_and_codes_are_whole():

@@ -33,7 +33,7 @@ class Quantity:
     ordinal: bool = False
 
 
-DURATION_UNITS = {"week", "day", "hour", "minute", "month", "year", "night", "pay_period"}
+DURATION_UNITS = {"week", "day", "hour", "minute", "month", "quarter", "year", "night", "pay_period"}
 MONEY_UNITS = {"usd", "cny", "eur", "gbp"}
 
 # English unit words (matched right after a number, after at most 3 other words); a match's
@@ -41,10 +41,12 @@ MONEY_UNITS = {"usd", "cny", "eur", "gbp"}
 _EN_UNIT_PATTERNS = [
     ("pay_period", r"pay[\s-]?periods?"),
     ("week", r"weeks?|wks?"),
-    ("day", r"days?"),
-    ("hour", r"hours?|hrs?"),
+    # "eight person-hours of work", "10 person-days": a duration of work
+    ("day", r"(?:person|man|staff)[\s-]days?|days?"),
+    ("hour", r"(?:person|man|staff)[\s-]hours?|hours?|hrs?"),
     ("minute", r"minutes?|mins?"),
     ("month", r"months?|mos"),
+    ("quarter", r"quarters?"),  # "more than two quarters"
     ("year", r"years?|yrs?"),
     ("night", r"nights?"),
     ("percent", r"percent|per\s?cent|%"),
@@ -62,6 +64,7 @@ _ZH_UNIT_PATTERNS = [
     ("hour", r"个?小时|个?钟头"),
     ("minute", r"分钟"),
     ("month", r"个月"),
+    ("quarter", r"个?季度"),
     ("year", r"年"),
     ("night", r"晚|夜"),
     ("percent", r"%|％"),
@@ -222,6 +225,8 @@ def parse_quantities(text: str, *, masked: bool = False) -> list[Quantity]:
         quantities.append(
             Quantity(value, unit, kind, start, unit_end, text[start:unit_end], written, modifier, ordinal=ordinal)
         )
+    # "five (5) day": the digits in brackets repeat the number whose unit reaches past them
+    quantities = [q for k, q in enumerate(quantities) if k == 0 or q.start >= quantities[k - 1].end]
     # ranges: "3 to 15 years", "3-15 years", "between 3 and 15 years", "三到五天"
     for i in range(len(quantities) - 2, -1, -1):
         q, nxt = quantities[i], quantities[i + 1]
@@ -240,6 +245,10 @@ def _unit_after(scan: str, end: int) -> tuple[str | None, str, int]:
     if lead.group(1):
         modifier = "+"
     pos = lead.end()
+    # the number repeated in digits, or the end of those digits: "a five (5) day SLA"
+    repeated = re.match(r"\(\s*[\d.,]+\s*\)\s*|\)\s*(?=[A-Za-z-])", rest[pos:])
+    if repeated:
+        pos += repeated.end()
     if rest[pos : pos + 1] in ("%", "％"):
         return "percent", modifier, end + pos + 1
     # Chinese units directly (an optional space): "12周", "12 个月"
@@ -276,7 +285,7 @@ def same_value(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-_CONVERSIONS = {("week", "day"): 7, ("year", "month"): 12, ("hour", "minute"): 60}
+_CONVERSIONS = {("week", "day"): 7, ("year", "month"): 12, ("year", "quarter"): 4, ("quarter", "month"): 3, ("hour", "minute"): 60}
 
 
 def compatible_values(a: Quantity, b: Quantity) -> bool:
@@ -303,7 +312,7 @@ def compatible_values(a: Quantity, b: Quantity) -> bool:
 
 UNIT_WORDS = {
     "week": ("week", "周", "星期"), "day": ("day", "天", "日"), "hour": ("hour", "小时"),
-    "minute": ("minute", "分钟"), "month": ("month", "月"), "year": ("year", "年"),
+    "minute": ("minute", "分钟"), "month": ("month", "月"), "quarter": ("quarter", "季度"), "year": ("year", "年"),
     "night": ("night", "晚"), "pay_period": ("pay period", "周期"), "percent": ("percent", "%"),
     "usd": ("dollar", "$", "usd", "美元"), "cny": ("yuan", "元", "rmb"), "eur": ("euro", "€"),
     "gbp": ("pound", "£"), "mile": ("mile",),

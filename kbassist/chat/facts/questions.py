@@ -66,9 +66,12 @@ _ASKS_FOR_LENGTH = re.compile(r"how long (?:does|do|must|should|can|will|is|are)
 _WEEKDAY = re.compile(
     r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|(?:星期|礼拜|周)[一二三四五六日天]", re.I
 )
-# ... and so does a day of the month ("on the 10th of every month", "每月10号").
+# ... and so does a day of the month ("on the 10th of every month", "the 15th and the last day
+# of every month", "每月10号").
 _DAY_OF_MONTH = re.compile(
-    r"\b\d{1,2}(?:st|nd|rd|th)\s+(?:day\s+)?of\s+(?:each|every|the|the following|the next)?\s*month\b|每[个]?月\s*\d{1,2}\s*[日号]", re.I
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)|(?:first|last|final)(?:\s+(?:business|working|calendar))?)\s+(?:day\s+)?of\s+(?:each|every|the|the following|the next)?\s*month\b"
+    r"|\b\d{1,2}(?:st|nd|rd|th)\s+and\s+(?:the\s+)?(?:\d{1,2}(?:st|nd|rd|th)|last\s+day)\s+of\s+(?:each|every|the)\s+month\b|每[个]?月\s*\d{1,2}\s*[日号]",
+    re.I,
 )
 
 
