@@ -22,11 +22,13 @@ KB_CHECK_MIN_YES, the rule ``answer()`` applies:
                  names a rare name the question and the sources use (``named_elsewhere``),
               or ((answerability < KB_CHECK_BELOW or the question was translated or its setup
                    uses what no chunk uses)
-                 and the evidence does not say no to a yes/no question (``Grounding.says_no``)
-                 and the check's "yes" is less likely than
-                 KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY,
-                 or, for a question asking for a value, less likely than
-                 KB_CHECK_CONFIRM_BELOW and the model's copy of the answer holds no value the evidence states)
+                 and (it asks for a count, amount or duration that the check's evidence never
+                      states (``Grounding.states_no_value_asked``; no model asked)
+                   or the evidence does not say no to a yes/no question (``Grounding.says_no``)
+                      and the check's "yes" is less likely than
+                      KB_CHECK_MIN_YES, or than KB_CHECK_MIN_YES_WEAK below KB_WEAK_ANSWERABILITY,
+                      or, for a question asking for a value, less likely than
+                      KB_CHECK_CONFIRM_BELOW and the model's copy of the answer holds no value the evidence states))
 
 A Chinese question no evaluation has asked yet is translated by the chat model as ``answer()``
 would (cached in the same file). Questions are grouped by their ``added`` field (e.g. the
@@ -113,6 +115,7 @@ def replay(handbook: str, check_from: float, check_to: float, sources_out: str |
             row["circumstances"] = grounding.circumstances
             row["says_no"] = grounding.says_no
             row["named_elsewhere"] = grounding.named_elsewhere
+            row["no_value"] = grounding.states_no_value_asked
             if evidence and missing:
                 key = "mention:" + hashlib.sha256(json.dumps([settings.KB_CHECK_MODEL, missing[0], evidence]).encode()).hexdigest()
                 if key not in cache:
@@ -154,6 +157,8 @@ def refused(row: dict, minimum: float, below: float, min_yes: float, weak: float
         return True
     if score >= below and not row.get("translated") and not row.get("circumstances"):  # always checked: a translated question, circumstances no chunk uses
         return False
+    if row.get("no_value"):  # a count, amount or duration asked, and the check's evidence states none
+        return True
     if row.get("says_no"):  # the evidence says no to a yes/no question: answered without a check
         return False
     if p_yes is None:

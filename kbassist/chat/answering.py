@@ -505,7 +505,9 @@ def _evidence_states_answer(turn: Turn, found: Found):
     knowledge base uses and the model says the evidence does not say it in other words either ("sabbatical" over
     passages on care leave). True, without asking the model, when the evidence says no to a
     yes/no question (``Grounding.says_no``; ``turn.evidence_verdict`` stays None, so a
-    model that then declines is believed). None when nothing runs (sure enough and no such
+    model that then declines is believed); False, without asking it, when a question asking for
+    a count, an amount or a duration is unsure and the check's evidence states none
+    (``Grounding.states_no_value_asked``). None when nothing runs (sure enough and no such
     word, turned off, nothing to show it, or no model)."""
     grounding = found.grounding
     if not settings.KB_CHECK_MODEL or not grounding.best or not needs_check(found):
@@ -523,6 +525,8 @@ def _evidence_states_answer(turn: Turn, found: Found):
         word = grounding.missing_words[0]
         record = {"missing": word, "mentioned": evidence_mentions(word, evidence, checker)}
         verdict = False if record["mentioned"] is False else None
+    if verdict is None and unsure(found) and grounding.states_no_value_asked:
+        record["no_value"], verdict = True, False  # no count, amount or duration to answer with
     # the evidence answers "no": nothing for the check to hear a "yes" to
     says_no = verdict is None and unsure(found) and grounding.says_no
     if says_no:

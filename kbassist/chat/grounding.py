@@ -257,6 +257,21 @@ class Grounding:
         return bool(set(re.findall(r"\d+", CITATION.sub("", answer))) - asked) or any(
             c.quantity is not None and not c.given for c in verification.claims)
 
+    @cached_property
+    def states_no_value_asked(self) -> bool:
+        """For a question asking for a count, an amount or a duration: whether none of the
+        sentences the answer check reads states one (other than the question's own). Such
+        evidence cannot answer it, whatever the check says: asked how many working days an
+        account takes to activate, over "reach out to #Hiring in Slack, we will get your account
+        activated!", the 1.5B said "yes" (p 0.86) and the model wrote a week found elsewhere
+        (sg-s24-19). Not for a date: "when" is often answered by an event ("on your last day")."""
+        wanted = self.answerability.wanted
+        if wanted not in ("number", "amount", "duration"):
+            return False
+        texts = self.check_evidence()
+        stated = set_aside(self.question)
+        return bool(texts) and not any(fits_wanted(wanted, answer_values(parse_quantities(t), stated), t) for t in texts)
+
     def _quotes_give(self, wanted: str) -> bool:
         """Whether the best evidence states a value of the kind ``wanted`` (not one of the
         question's own)."""

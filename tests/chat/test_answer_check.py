@@ -85,6 +85,27 @@ def test_no_check_when_it_is_turned_off(handbook, employee, checker, settings):
     assert not check.calls
 
 
+def test_a_question_asking_for_a_duration_over_evidence_stating_none_is_refused_without_asking(public_collection, make_document, employee, checker):
+    make_document(public_collection, "accounts.md", "# Recruiting tools\n\n## LinkedIn Recruiter\n\n"
+                  "Reach out to #hiring in Slack and we will get your LinkedIn Recruiter account activated.\n")
+    check = checker("Yes")
+    check.p_yes = 0.95
+    chat = ScriptedBackend("It takes 1 week to activate your LinkedIn Recruiter account.")
+    done = ask("How many days does it take to activate my LinkedIn Recruiter account?", employee, chat)
+    assert done["kind"] == "refused" and not chat.calls
+    assert not any("state the answer" in call[-1].content for call in check.calls)  # the yes/no check is not asked
+    assert done["timings"]["answer_check"] == {**done["timings"]["answer_check"], "verdict": False, "no_value": True}
+
+
+def test_evidence_stating_the_duration_asked_is_still_checked(public_collection, make_document, employee, checker):
+    make_document(public_collection, "accounts.md", "# Recruiting tools\n\n## LinkedIn Recruiter\n\n"
+                  "Reach out to #hiring in Slack and we will get your LinkedIn Recruiter account activated within 2 days.\n")
+    check = checker("Yes")
+    check.p_yes = 0.95
+    done = ask("How many days does it take to activate my LinkedIn Recruiter account?", employee, ScriptedBackend("2 days [1]."))
+    assert done["kind"] == "generated" and check.calls and "no_value" not in done["timings"]["answer_check"]
+
+
 def test_a_hesitant_yes_refuses(handbook, employee, checker, settings):
     """Where the backend gives the first token's probabilities, "yes" must be at least
     KB_CHECK_MIN_YES likely: a near-topic passage gets a hesitant "yes" from the 1.5B model
