@@ -899,6 +899,8 @@ def _check_said(check: dict | None) -> str:
         said.append(f"copied “{check['copied']}”")
     if "says_no" in check:
         said.append("the evidence says no")
+    if "no_value" in check:
+        said.append("the evidence states no value of the kind asked")
     return ", ".join(said) or f"verdict {check.get('verdict')}"
 
 
