@@ -261,10 +261,10 @@ class Grounding:
     def states_no_value_asked(self) -> bool:
         """For a question asking for a count, an amount or a duration: whether none of the
         sentences the answer check reads states one (other than the question's own). Such
-        evidence cannot answer it, whatever the check says: asked how many working days an
-        account takes to activate, over "reach out to #Hiring in Slack, we will get your account
-        activated!", the 1.5B said "yes" (p 0.86) and the model wrote a week found elsewhere
-        (sg-s24-19). Not for a date: "when" is often answered by an event ("on your last day")."""
+        evidence cannot answer it, whatever the check says: asked the maximum number of
+        responses the Qualtrics contract allows, over "… the contract has a max number of
+        audible responses", the 1.5B said "yes" (p 0.93; 18f-s8-23). Not for a date: "when" is
+        often answered by an event ("on your last day")."""
         wanted = self.answerability.wanted
         if wanted not in ("number", "amount", "duration"):
             return False
