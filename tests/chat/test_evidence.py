@@ -297,6 +297,8 @@ def test_how_soon_or_how_much_notice_asks_for_a_lead_time_not_a_sum(question, wa
     ("I'd like to work from a coworking space. What's the monthly budget for that?", "amount"),
     ("How long does my laptop's login password have to be?", "number"),
     ("How long does the parental leave last?", "duration"),
+    ("法务审核一份第三方 NDA 一般需要几个工作日？", "duration"),  # working days, not a count
+    ("账号一般需要多少个工作日才能开通？", "duration"),
     ("When is my weekly timecard due?", "date"),
     ("I use the transit card. When does the balance reset each month?", "date"),
     ("What time of day must my travel authorization be approved by?", "date"),

@@ -120,7 +120,7 @@ def _kind_asked(q: str) -> str | None:
     if _ASKS_FOR_LENGTH.search(q):
         return "number"
     # 哪几 is "which" ("哪几个角色": which roles), not "how many"
-    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|(?<!哪)几(?:天|周|个月|个小时|年)|多少天|多少周|多少小时|多少个月|多少年", q) or _ASKS_HOW_SOON.search(q):
+    if re.search(r"how long|how many (?:days|weeks|hours|months|years|minutes|nights)|多久|多长时间|(?<!哪)几个?(?:天|周|个月|个小时|年|工作日|自然日)|多少个?(?:工作日|自然日|日历日)|多少天|多少周|多少小时|多少个月|多少年", q) or _ASKS_HOW_SOON.search(q):
         return "duration"
     if _ASKS_TIME.search(q):
         return "date"
@@ -136,9 +136,10 @@ def _kind_asked(q: str) -> str | None:
 
 
 _ASKED_UNIT = re.compile(
-    r"how many (?P<en>weeks?|days?|hours?|months?|years?|minutes?|nights?|pay periods?)|(?:多少|几)个?(?P<zh>周|星期|天|小时|个月|月|年)"
+    r"how many (?P<en>weeks?|days?|hours?|months?|years?|minutes?|nights?|pay periods?)|(?:多少|几)个?(?P<zh>周|星期|天|小时|个月|月|年|工作日|自然日|日历日)"
 )
-_ZH_ASKED = {"周": "week", "星期": "week", "天": "day", "小时": "hour", "个月": "month", "月": "month", "年": "year"}
+_ZH_ASKED = {"周": "week", "星期": "week", "天": "day", "小时": "hour", "个月": "month", "月": "month", "年": "year",
+             "工作日": "day", "自然日": "day", "日历日": "day"}
 
 
 def asked_unit(question: str) -> str | None:
