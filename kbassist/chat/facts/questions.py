@@ -176,11 +176,12 @@ _QUOTED_NAME = re.compile(r"`[^`\n]+`|[\"“'‘][^\"”'’\n]{2,40}[\"”'’]
 
 
 def wanted_name(question: str) -> str | None:
-    """The kind of name the part of ``question`` that asks wants (its head noun: the last of
-    up to four words after "which"/"what": "What HR Links code" wants a code) ("address": a website or
-    link, "channel", "code": a code, shortcode or command, "name": a law, team, tool, form …),
-    or None: "Which website does the handbook send me to?" is answered by a sentence giving a
-    site, not by the one that says the topic is covered."""
+    """The kind of name the part of ``question`` that asks wants: "address" (a website, link or
+    e-mail address), "channel", "code" (a code, shortcode or command) or "name" (a law, team,
+    tool, form …); None when it asks for none. Read from the head noun, the last of up to four
+    words after "which"/"what" before a preposition or verb: "What HR Links code do I use?"
+    wants a code. "Which website does the handbook send me to?" is answered by a sentence
+    giving a site, not by the one that says the topic is covered."""
     match = _ASKS_FOR_NAME.search(asking_part(question.replace("’", "'")))
     if not match:
         return None
