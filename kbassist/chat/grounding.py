@@ -266,11 +266,11 @@ class Grounding:
         audible responses", the 1.5B said "yes" (p 0.93; 18f-s8-23). Not for a date: "when" is
         often answered by an event ("on your last day")."""
         wanted = self.answerability.wanted
-        if wanted not in ("number", "amount", "duration"):
-            return False
+        if wanted not in ("number", "amount", "duration") or is_yes_no(self.question):
+            return False  # "Is there a limit on how many days …?" is answered by "… are not limited"
         texts = self.check_evidence()
         stated = set_aside(self.question)
-        return bool(texts) and not any(fits_wanted(wanted, answer_values(parse_quantities(t), stated), t) for t in texts)
+        return bool(texts) and not any(fits_wanted(wanted, answer_values(parse_quantities(t), stated), t) or _VALUE_IN_WORDS.search(t) for t in texts)
 
     def _quotes_give(self, wanted: str) -> bool:
         """Whether the best evidence states a value of the kind ``wanted`` (not one of the
@@ -328,6 +328,15 @@ class Grounding:
         for ev in self.supporting(answer):
             spans.setdefault(ev.source_n, []).append([ev.start, ev.end])
         return spans
+
+
+# A value the parser reads no number in: "about a week", "half a day", "free", "unlimited",
+# "twice a year", "the 5th working day", "第五个工作日".
+_VALUE_IN_WORDS = re.compile(
+    r"\b(?:an?|one|half an?|a couple of|a few)\s+(?:business |working |calendar )?(?:day|week|month|year|hour|minute|fortnight|quarter)s?\b"
+    r"|\bfortnight\b|\bsame day\b|\bfree\b|\bno (?:fee|cost|charge|limit)\b|\bunlimited\b|\bonce\b|\btwice\b|\b\d+(?:st|nd|rd|th)\b|第[一二三四五六七八九十\d]+",
+    re.I,
+)
 
 
 def _check_text(ev: EvidenceSentence) -> str:

@@ -97,6 +97,18 @@ def test_a_question_asking_for_a_duration_over_evidence_stating_none_is_refused_
     assert done["timings"]["answer_check"] == {**done["timings"]["answer_check"], "verdict": False, "no_value": True}
 
 
+@pytest.mark.parametrize("text, question", [
+    ("Travel approval usually takes about a week.", "How long does travel approval take?"),  # a value in words
+    ("Telework days are not limited.", "Is there a limit on how many days I can telework?"),  # a yes/no question
+])
+def test_evidence_giving_the_value_in_words_or_answering_yes_or_no_is_not_refused_for_lacking_one(public_collection, make_document, employee, checker, text, question):
+    make_document(public_collection, "rules.md", f"# Rules\n\n## Timing\n\n{text}\n")
+    check = checker("Yes")
+    check.p_yes = 0.95
+    done = ask(question, employee, ScriptedBackend("It depends [1]."))
+    assert "no_value" not in done["timings"].get("answer_check", {})
+
+
 def test_evidence_stating_the_duration_asked_is_still_checked(public_collection, make_document, employee, checker):
     make_document(public_collection, "accounts.md", "# Recruiting tools\n\n## LinkedIn Recruiter\n\n"
                   "Reach out to #hiring in Slack and we will get your LinkedIn Recruiter account activated within 2 days.\n")

@@ -441,6 +441,8 @@ def test_a_name_the_question_already_uses_does_not_answer_which_one_it_is():
     question = "Which law makes us keep Federal Records?"
     assert states_name("name", "Records management is the law (the Federal Records Act of 1950).", question)
     assert not states_name("name", "Federal Records must be kept by every office.", question)
+    assert not states_name("name", "If you don't have it, you'll need approval.", question)  # apostrophes, not quotes
+    assert states_name("name", "Select 'Anyone on the web'.", "Which option do I pick?")
 
 
 def test_a_channel_or_code_answers_unless_the_question_writes_it_itself():
@@ -700,6 +702,8 @@ def test_work_hours_quarters_and_numbers_repeated_in_digits_are_durations():
     two_quarters, six_months = parse_quantities("two quarters")[0], parse_quantities("6 months")[0]
     assert compatible_values(two_quarters, six_months)
     assert parse_quantities("the third quarter") == []  # a quarter named, not a length
+    assert [(q.value, q.unit) for q in parse_quantities("10 (ten) days; three quarters of staff; items 1) Days off; 2 (2.5) days")] == [
+        (10, "day"), (3, None), (1, None), (2, None), (2.5, None)]  # only the same number repeated is skipped
 
 
 def test_a_day_of_every_month_answers_when_something_is_due():

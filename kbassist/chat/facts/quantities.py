@@ -46,7 +46,7 @@ _EN_UNIT_PATTERNS = [
     ("hour", r"(?:person|man|staff)[\s-]hours?|hours?|hrs?"),
     ("minute", r"minutes?|mins?"),
     ("month", r"months?|mos"),
-    ("quarter", r"quarters?"),  # "more than two quarters"
+    ("quarter", r"quarters?(?!\s+of\b)"),  # "more than two quarters", not "three quarters of staff"
     ("year", r"years?|yrs?"),
     ("night", r"nights?"),
     ("percent", r"percent|per\s?cent|%"),
@@ -214,7 +214,7 @@ def parse_quantities(text: str, *, masked: bool = False) -> list[Quantity]:
             unit = _CURRENCY_UNIT[before.group(1).strip()]
             start -= len(before.group(0))
         if unit is None:
-            unit, modifier, unit_end = _unit_after(scan, end)
+            unit, modifier, unit_end = _unit_after(scan, end, value)
         kind = "number"
         if unit in MONEY_UNITS:
             kind = "money"
@@ -226,7 +226,11 @@ def parse_quantities(text: str, *, masked: bool = False) -> list[Quantity]:
             Quantity(value, unit, kind, start, unit_end, text[start:unit_end], written, modifier, ordinal=ordinal)
         )
     # "five (5) day": the digits in brackets repeat the number whose unit reaches past them
-    quantities = [q for k, q in enumerate(quantities) if k == 0 or q.start >= quantities[k - 1].end]
+    kept: list[Quantity] = []
+    for q in quantities:
+        if not kept or q.start >= kept[-1].end:
+            kept.append(q)
+    quantities = kept
     # ranges: "3 to 15 years", "3-15 years", "between 3 and 15 years", "三到五天"
     for i in range(len(quantities) - 2, -1, -1):
         q, nxt = quantities[i], quantities[i + 1]
@@ -237,18 +241,22 @@ def parse_quantities(text: str, *, masked: bool = False) -> list[Quantity]:
     return found
 
 
-def _unit_after(scan: str, end: int) -> tuple[str | None, str, int]:
-    """The unit written after a number ending at ``end``: (unit, modifier, end of unit)."""
+def _unit_after(scan: str, end: int, value: float | None = None) -> tuple[str | None, str, int]:
+    """The unit written after a number (``value``) ending at ``end``: (unit, modifier, end of unit)."""
     rest = scan[end : end + 60]
     modifier = ""
     lead = re.match(r"\s*(\+)?\s*", rest)
     if lead.group(1):
         modifier = "+"
     pos = lead.end()
-    # the number repeated in digits, or the end of those digits: "a five (5) day SLA"
-    repeated = re.match(r"\(\s*[\d.,]+\s*\)\s*|\)\s*(?=[A-Za-z-])", rest[pos:])
+    # the same number repeated in brackets: "a five (5) day SLA", "10 (ten) days" (the one
+    # inside is then dropped as overlapping)
+    repeated = re.match(r"\(\s*([\d.,]+|[A-Za-z-]+)\s*\)\s*", rest[pos:])
     if repeated:
-        pos += repeated.end()
+        inner = repeated.group(1)
+        again = float(inner.replace(",", "")) if re.fullmatch(r"\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+", inner) else parse_english_number(inner)
+        if again is not None and (value is None or same_value(again, value)):
+            pos += repeated.end()
     if rest[pos : pos + 1] in ("%", "％"):
         return "percent", modifier, end + pos + 1
     # Chinese units directly (an optional space): "12周", "12 个月"

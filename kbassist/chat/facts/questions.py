@@ -172,7 +172,7 @@ _URL = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|gov|org|net|io|ed
 _CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]+", re.I)
 _CODE = re.compile(r"`[^`\n]+`|\b(?:[A-Z]{1,}[-_])+[A-Z0-9]+\b|\b0\d{2,}\b|\b[A-Z]+\d+[A-Z0-9]*\b")
 _PROPER_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|and|for|the|&)?\s*[A-Z][a-z]+)+\b")
-_QUOTED_NAME = re.compile(r"`[^`\n]+`|[\"“'‘][^\"”'’\n]{2,40}[\"”'’]")
+_QUOTED_NAME = re.compile(r"`[^`\n]+`|(?<!\w)[\"“'‘][^\"”'’\n]{2,40}[\"”'’](?!\w)")
 
 
 def wanted_name(question: str) -> str | None:
