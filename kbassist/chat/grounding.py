@@ -19,7 +19,7 @@ from kbassist.retrieval.embedder import get_embedder
 from kbassist.text import CITATION, is_chinese, sentence_spans
 
 from .facts.quantities import parse_quantities
-from .facts.questions import VALUE_KINDS, fits_wanted, is_yes_no, wanted_value
+from .facts.questions import VALUE_KINDS, fits_wanted, is_yes_no, value_in_words, wanted_value
 from .evidence import Answerability, EvidenceIndex, EvidenceSentence, answer_values, answerability, best_evidence, circumstance, missing_words, named_elsewhere, rank_evidence, set_aside
 from .verification import SUPPORTED, Verification, evidence_answer, quoted_from, says_no_to, verify, yes_against_evidence
 
@@ -269,14 +269,16 @@ class Grounding:
         if wanted not in ("number", "amount", "duration") or is_yes_no(self.question):
             return False  # "Is there a limit on how many days …?" is answered by "… are not limited"
         texts = self.check_evidence()
-        stated = set_aside(self.question)
-        return bool(texts) and not any(fits_wanted(wanted, answer_values(parse_quantities(t), stated), t) or _VALUE_IN_WORDS.search(t) for t in texts)
+        return bool(texts) and not any(self._gives(wanted, t) or value_in_words(t) for t in texts)
 
     def _quotes_give(self, wanted: str) -> bool:
         """Whether the best evidence states a value of the kind ``wanted`` (not one of the
         question's own)."""
-        quoted = " ".join(ev.quote for ev in self.best)
-        return fits_wanted(wanted, answer_values(parse_quantities(quoted), set_aside(self.question)), quoted)
+        return self._gives(wanted, " ".join(ev.quote for ev in self.best))
+
+    def _gives(self, wanted: str, text: str) -> bool:
+        """Whether ``text`` states a value of the kind ``wanted`` other than the question's own."""
+        return fits_wanted(wanted, answer_values(parse_quantities(text), set_aside(self.question)), text)
 
     def verification(self, answer: str) -> Verification:
         """``answer`` checked claim by claim against the sources; once per answer text (the
@@ -328,15 +330,6 @@ class Grounding:
         for ev in self.supporting(answer):
             spans.setdefault(ev.source_n, []).append([ev.start, ev.end])
         return spans
-
-
-# A value the parser reads no number in: "about a week", "half a day", "free", "unlimited",
-# "twice a year", "the 5th working day", "第五个工作日".
-_VALUE_IN_WORDS = re.compile(
-    r"\b(?:an?|one|half an?|a couple of|a few)\s+(?:business |working |calendar )?(?:day|week|month|year|hour|minute|fortnight|quarter)s?\b"
-    r"|\bfortnight\b|\bsame day\b|\bfree\b|\bno (?:fee|cost|charge|limit)\b|\bunlimited\b|\bonce\b|\btwice\b|\b\d+(?:st|nd|rd|th)\b|第[一二三四五六七八九十\d]+",
-    re.I,
-)
 
 
 def _check_text(ev: EvidenceSentence) -> str:

@@ -168,7 +168,7 @@ _ASKS_FOR_NAME = re.compile(
     r"|(?:哪个|哪一个|哪些|什么)\s*(?:" + "|".join(f"(?P<{kind}_zh>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + ")",
     re.I,
 )
-_URL = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|gov|org|net|io|edu|us|co|dev)\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+_URL = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|gov|org|net|io|edu|us|co|dev)\b|" + EMAIL.pattern, re.I)
 _CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]+", re.I)
 _CODE = re.compile(r"`[^`\n]+`|\b(?:[A-Z]{1,}[-_])+[A-Z0-9]+\b|\b0\d{2,}\b|\b[A-Z]+\d+[A-Z0-9]*\b")
 _PROPER_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|and|for|the|&)?\s*[A-Z][a-z]+)+\b")
@@ -198,8 +198,25 @@ def states_name(kind: str, text: str, question: str) -> bool:
     if literal is not None:
         return any(span.lower() not in question.lower() for span in literal.findall(text))
     spans = _PROPER_NAME.findall(text) + _QUOTED_NAME.findall(text) + _CHANNEL.findall(text) + _URL.findall(text)
+    if not spans:  # most units: no question to tokenize (called for every unit ranked)
+        return False
     question_tokens = set(tokenize(question))
     return any(not set(tokenize(span)) <= question_tokens for span in spans if tokenize(span))
+
+
+# A value the parser reads no number in: "about a week", "half a day", "free", "unlimited",
+# "twice a year", "the 5th working day", "第五个工作日".
+_VALUE_IN_WORDS = re.compile(
+    r"\b(?:an?|one|half an?|a couple of|a few)\s+(?:business |working |calendar )?(?:day|week|month|year|hour|minute|fortnight|quarter)s?\b"
+    r"|\bfortnight\b|\bsame day\b|\bfree\b|\bno (?:fee|cost|charge|limit)\b|\bunlimited\b|\bonce\b|\btwice\b|\b\d+(?:st|nd|rd|th)\b|第[一二三四五六七八九十\d]+",
+    re.I,
+)
+
+
+def value_in_words(text: str) -> bool:
+    """Whether ``text`` may state a value in words ``parse_quantities`` reads no number in
+    ("about a week", "free", "unlimited", "twice a year"): not proof of none."""
+    return bool(_VALUE_IN_WORDS.search(text))
 
 
 # The kinds of value (``wanted_value``) that are a figure or a date: a question asking for one is
