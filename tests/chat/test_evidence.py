@@ -422,6 +422,16 @@ def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():
     ("我应该在哪个频道提问？", "channel"),
     ("What do I do with the travel form?", None),
     ("What is the process for a stipend?", None),
+    ("What was the law called?", "name"),
+    ("Which of the tools do we use for chat?", "name"),
+    ("我应该去哪个Slack频道问？", "channel"),
+    # the noun is not the head: something else is asked about
+    ("What are the office hours for the help desk?", None),
+    ("What Slack channel settings should I use?", None),
+    ("What is the link between pay and grade?", None),
+    ("What is the code of conduct?", None),
+    ("Which team members approve leave?", None),
+    ("What is the mailing address for HR?", None),  # a place, not a site or an e-mail address
 ])
 def test_the_kind_of_name_a_question_asks_for_is_read_from_its_head_noun(question, kind):
     assert wanted_name(question) == kind
@@ -450,6 +460,19 @@ def test_a_channel_or_code_answers_unless_the_question_writes_it_itself():
     assert states_name("channel", "18F - #news-18f for all 18F-level announcements", question)
     assert not states_name("channel", "Ask in #news-18f.", "Is #news-18f for all of TTS? Which channel is?")
     assert not states_name("code", "Ask in #finance.", question)
+
+
+def test_a_code_or_address_the_question_writes_without_backticks_or_full_stop_is_not_a_new_one():
+    assert not states_name("code", "Run `make dev`.", "Should I run make dev? Which command starts it?")
+    assert states_name("code", "Run `make test`.", "Which command runs the tests?")
+    assert not states_name("address", "It is on handbook.tts.gsa.gov.", "Is handbook.tts.gsa.gov the website?")
+
+
+def test_a_fiscal_year_a_quarter_or_a_sentence_opening_is_no_name():
+    question = "Which code do I use for the report?"
+    assert not states_name("code", "In FY2024 Q3, COVID-19 changed the reports.", question)
+    assert states_name("code", "Use form SF182 for the report.", question)
+    assert not states_name("name", "Please Note that reports are due.", "Which form is the report?")
 
 
 def test_a_passage_that_names_a_contact_without_an_address_does_not_answer_what_their_email_is():
@@ -709,6 +732,7 @@ def test_work_hours_quarters_and_numbers_repeated_in_digits_are_durations():
 def test_a_day_of_every_month_answers_when_something_is_due():
     assert fits_wanted("date", [], "Paydays are on the 15th and the last day of every month.")
     assert fits_wanted("date", [], "Invoices go out on the last business day of the month.")
+    assert fits_wanted("date", [], "Timesheets are due on the 5th business day of the month.")
     assert not fits_wanted("date", [], "Paydays are handled by the payroll team.")
 
 

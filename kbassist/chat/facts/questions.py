@@ -69,7 +69,7 @@ _WEEKDAY = re.compile(
 # ... and so does a day of the month ("on the 10th of every month", "the 15th and the last day
 # of every month", "每月10号").
 _DAY_OF_MONTH = re.compile(
-    r"\b(?:\d{1,2}(?:st|nd|rd|th)|(?:first|last|final)(?:\s+(?:business|working|calendar))?)\s+(?:day\s+)?of\s+(?:each|every|the|the following|the next)?\s*month\b"
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)|first|last|final)(?:\s+(?:business|working|calendar))?\s+(?:day\s+)?of\s+(?:each|every|the|the following|the next)?\s*month\b"
     r"|\b\d{1,2}(?:st|nd|rd|th)\s+and\s+(?:the\s+)?(?:\d{1,2}(?:st|nd|rd|th)|last\s+day)\s+of\s+(?:each|every|the)\s+month\b|每[个]?月\s*\d{1,2}\s*[日号]",
     re.I,
 )
@@ -156,22 +156,43 @@ def asked_unit(question: str) -> str | None:
 # "Which website …?", "What HR Links code do I use?", "Which Slack channel …?", "Which law …?":
 # the answer is a name, not a value. The kind of name says what in a sentence gives one.
 _NAME_NOUNS = {
-    "address": r"website|web ?site|site|url|link|web ?page|(?:e-?mail )?address|网站|网址|链接|邮箱|地址",
+    # a mailing, postal or street address is a place, not a site or an e-mail address
+    "address": r"website|web ?site|site|url|link|web ?page|(?<!mailing )(?<!postal )(?<!street )(?<!physical )(?:e-?mail )?address|"
+               r"网站|网址|链接|邮箱|地址",
     "channel": r"(?:slack )?channel|频道",
     "code": r"code|shortcode|command|编码|代码|命令|指令",
     "name": r"law|act|team|office|group|system|tool|app|application|form|template|platform|vendor|service|program|portal|"
             r"category|option|button|label|tag|widget|repo|repository|工具|系统|表格|表单|团队|部门|平台|法律|法案|软件|应用|模板|小组",
 }
+_NAME_KINDS = "|".join(f"(?P<{kind}>{nouns})" for kind, nouns in _NAME_NOUNS.items())
+# The head noun is the last noun before what the question goes on to say about it: a verb (one
+# of the common ones, or a word in -s/-ed that is no plural noun seen in questions), a
+# preposition, a pronoun, or the end. "What are the office hours …?" asks for hours, "What Slack
+# channel settings …" for settings, "What is the link between pay and grade?" and "What is the
+# code of conduct?" for no name; "Which law requires …" and "What was the law called?" for one.
+_PLURAL_NOUNS = (r"hours|settings|members|rules|guidelines|policies|names|pages|meetings|leads|reviews|processes|requests|"
+                 r"tickets|details|fees|costs|limits|dates|days|weeks|months|years|steps|options|fields|notes|docs|files|"
+                 r"permissions|roles|responsibilities|goals|types|kinds|levels|lists|items|numbers|changes|updates|norms")
+_HEAD_ENDS = (r"(?=\s*(?:[?.,;:!)]|$|\s(?:do|does|did|should|can|could|would|will|must|may|might|is|are|was|were|has|have|had|"
+              r"i|we|you|they|he|she|it|my|our|your|their|for|to|on|in|at|from|by|with|about|that|which|who|where|when|if|"
+              rf"(?!(?:{_PLURAL_NOUNS})\b)[a-z]+(?:s|ed))\b))")
 _ASKS_FOR_NAME = re.compile(
-    r"\b(?:which|what)(?:'s| is| are)?\s+(?:(?:the|a|an|my|our|their)\s+)?(?:(?!(?:for|to|of|on|in|at|about|with|from|by|do|does|did|should|can|could|would|will|must|is|are|was|i|we|you)\b)[\w.-]+\s+){0,3}(?:"
-    + "|".join(f"(?P<{kind}>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + r")s?\b(?!-)"
-    r"|(?:哪个|哪一个|哪些|什么)\s*(?:" + "|".join(f"(?P<{kind}_zh>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + ")",
+    r"\b(?:which|what)(?:'s| is| are| was| were)?\s+(?:of\s+)?(?:(?:the|a|an|my|our|their)\s+)?"
+    r"(?:(?!(?:for|to|of|on|in|at|about|with|from|by|do|does|did|should|can|could|would|will|must|is|are|was|were|i|we|you)\b)[\w.-]+\s+){0,3}"
+    rf"(?:{_NAME_KINDS})(?:e?s)?\b(?!-){_HEAD_ENDS}"
+    r"|(?:哪个|哪一个|哪些|什么)\s*(?:[A-Za-z][\w .-]{0,20}?\s*)?(?:"
+    + "|".join(f"(?P<{kind}_zh>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + ")",
     re.I,
 )
 _URL = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|gov|org|net|io|edu|us|co|dev)\b|" + EMAIL.pattern, re.I)
 _CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]+", re.I)
-_CODE = re.compile(r"`[^`\n]+`|\b(?:[A-Z]{1,}[-_])+[A-Z0-9]+\b|\b0\d{2,}\b|\b[A-Z]+\d+[A-Z0-9]*\b")
-_PROPER_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|and|for|the|&)?\s*[A-Z][a-z]+)+\b")
+# a code: in backticks, "T-TECH", "094", "SF182"; not a fiscal year, a quarter or COVID-19
+_CODE = re.compile(r"`[^`\n]+`|\b(?!(?:FY|Q)\d|COVID\b)(?:(?:[A-Z]{1,}[-_])+[A-Z0-9]+|[A-Z]+\d+[A-Z0-9]*)\b|\b0\d{2,}\b")
+# a run of capitalised words, not counting a word that opens a sentence ("Please Note"); a
+# preposition opening it stays ("In Entitle, request …": the name is one word after it)
+_PROPER_NAME = re.compile(
+    r"\b(?!(?:Please|Note|If|When|This|That|These|Those|You|Your|We|Our|See|Each|All|Any|Once|"
+    r"Then|Also|And|But|Or|It|As|The|A|An)\b)[A-Z][a-z]+(?:\s+(?:of|and|for|the|&)?\s*[A-Z][a-z]+)+\b")
 _QUOTED_NAME = re.compile(r"`[^`\n]+`|(?<!\w)[\"“'‘][^\"”'’\n]{2,40}[\"”'’](?!\w)")
 
 
@@ -196,12 +217,19 @@ def states_name(kind: str, text: str, question: str) -> bool:
     "Anyone on the web" in quotes)."""
     literal = {"address": _URL, "channel": _CHANNEL, "code": _CODE}.get(kind)
     if literal is not None:
-        return any(span.lower() not in question.lower() for span in literal.findall(text))
+        asked = question.lower()
+        return any(_bare(span).lower() not in asked for span in literal.findall(text) if _bare(span))
     spans = _PROPER_NAME.findall(text) + _QUOTED_NAME.findall(text) + _CHANNEL.findall(text) + _URL.findall(text)
     if not spans:  # most units: no question to tokenize (called for every unit ranked)
         return False
     question_tokens = set(tokenize(question))
     return any(not set(tokenize(span)) <= question_tokens for span in spans if tokenize(span))
+
+
+def _bare(span: str) -> str:
+    """A code or address as the question would write it: without backticks or the sentence's
+    closing punctuation."""
+    return span.strip("`").rstrip(".,;:!?)")
 
 
 # A value the parser reads no number in: "about a week", "half a day", "free", "unlimited",
