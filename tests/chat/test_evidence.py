@@ -432,6 +432,12 @@ def test_asked_for_a_phone_number_the_sentence_with_one_is_quoted_first():
     ("What is the code of conduct?", None),
     ("Which team members approve leave?", None),
     ("What is the mailing address for HR?", None),  # a place, not a site or an e-mail address
+    ("为什么Slack频道关闭了？", None),  # 为什么 is "why"
+    # a plural head, a verb in -s that could be a noun, "of" after the head: still names
+    ("Which teams handle security?", "name"),
+    ("Which office processes payroll?", "name"),
+    ("Which team leads the project?", "name"),
+    ("What's the URL of the handbook?", "address"),
 ])
 def test_the_kind_of_name_a_question_asks_for_is_read_from_its_head_noun(question, kind):
     assert wanted_name(question) == kind
@@ -465,7 +471,9 @@ def test_a_channel_or_code_answers_unless_the_question_writes_it_itself():
 def test_a_code_or_address_the_question_writes_without_backticks_or_full_stop_is_not_a_new_one():
     assert not states_name("code", "Run `make dev`.", "Should I run make dev? Which command starts it?")
     assert states_name("code", "Run `make test`.", "Which command runs the tests?")
-    assert not states_name("address", "It is on handbook.tts.gsa.gov.", "Is handbook.tts.gsa.gov the website?")
+    assert not states_name("address", "See https://handbook.tts.gsa.gov/travel.", "Is https://handbook.tts.gsa.gov/travel the website?")
+    # the question's words are not a code the sentence gives: "runs the tests" does not write `test`
+    assert states_name("code", "Use the `test` target.", "Which command runs the tests?")
 
 
 def test_a_fiscal_year_a_quarter_or_a_sentence_opening_is_no_name():

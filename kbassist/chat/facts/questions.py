@@ -165,29 +165,34 @@ _NAME_NOUNS = {
             r"category|option|button|label|tag|widget|repo|repository|工具|系统|表格|表单|团队|部门|平台|法律|法案|软件|应用|模板|小组",
 }
 _NAME_KINDS = "|".join(f"(?P<{kind}>{nouns})" for kind, nouns in _NAME_NOUNS.items())
-# The head noun is the last noun before what the question goes on to say about it: a verb (one
-# of the common ones, or a word in -s/-ed that is no plural noun seen in questions), a
-# preposition, a pronoun, or the end. "What are the office hours …?" asks for hours, "What Slack
-# channel settings …" for settings, "What is the link between pay and grade?" and "What is the
-# code of conduct?" for no name; "Which law requires …" and "What was the law called?" for one.
-_PLURAL_NOUNS = (r"hours|settings|members|rules|guidelines|policies|names|pages|meetings|leads|reviews|processes|requests|"
-                 r"tickets|details|fees|costs|limits|dates|days|weeks|months|years|steps|options|fields|notes|docs|files|"
-                 r"permissions|roles|responsibilities|goals|types|kinds|levels|lists|items|numbers|changes|updates|norms")
-_HEAD_ENDS = (r"(?=\s*(?:[?.,;:!)]|$|\s(?:do|does|did|should|can|could|would|will|must|may|might|is|are|was|were|has|have|had|"
-              r"i|we|you|they|he|she|it|my|our|your|their|for|to|on|in|at|from|by|with|about|that|which|who|where|when|if|"
-              rf"(?!(?:{_PLURAL_NOUNS})\b)[a-z]+(?:s|ed))\b))")
+# The head noun is the last noun of the phrase after which/what: not one another noun follows
+# ("What are the office hours …?" asks for hours, "What Slack channel settings …" for
+# settings, "Which team members …" for members), nor "between" or "of conduct" ("What is the
+# link between pay and grade?", "What is the code of conduct?" ask for no name). A word in -s
+# that may be a noun or a verb ("processes", "leads", "reviews") is a noun only where an
+# auxiliary, a preposition or the end follows it: "Which office processes payroll?" asks for
+# an office.
+_FOLLOWING_NOUNS = (r"hours|settings|members|rules|guidelines|policies|names|pages|meetings|days|weeks|months|years|steps|"
+                    r"options|fields|docs|permissions|roles|responsibilities|goals|types|kinds|levels|items|norms|fees|"
+                    r"dates|details|tickets|owners?|managers?|leads?\s+time|settings?|members?|policy|rules?|guidelines?")
+_NOUN_OR_VERB = r"processes|leads|reviews|requests|notes|lists|numbers|changes|updates|files|costs|limits|covers|uses|needs"
+_AUX_OR_PREPOSITION = (r"do|does|did|should|can|could|would|will|must|may|might|is|are|was|were|has|have|had|"
+                       r"for|of|in|on|at|to|with|from|about|by")
+_NOT_THE_HEAD = (rf"(?!\s+(?:{_FOLLOWING_NOUNS})\b)"
+                 rf"(?!\s+(?:{_NOUN_OR_VERB})(?:\s+(?:{_AUX_OR_PREPOSITION})\b|\s*(?:[?.,;:!]|$)))"
+                 r"(?!\s+between\b)(?!\s+of\s+(?:conduct|ethics|practice)\b)")
 _ASKS_FOR_NAME = re.compile(
     r"\b(?:which|what)(?:'s| is| are| was| were)?\s+(?:of\s+)?(?:(?:the|a|an|my|our|their)\s+)?"
     r"(?:(?!(?:for|to|of|on|in|at|about|with|from|by|do|does|did|should|can|could|would|will|must|is|are|was|were|i|we|you)\b)[\w.-]+\s+){0,3}"
-    rf"(?:{_NAME_KINDS})(?:e?s)?\b(?!-){_HEAD_ENDS}"
-    r"|(?:哪个|哪一个|哪些|什么)\s*(?:[A-Za-z][\w .-]{0,20}?\s*)?(?:"
-    + "|".join(f"(?P<{kind}_zh>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + ")",
+    rf"(?:{_NAME_KINDS})(?:e?s)?\b(?!-){_NOT_THE_HEAD}"
+    r"|(?:哪个|哪一个|哪些|(?<!为)什么)\s*(?:[A-Za-z][A-Za-z0-9 .-]{0,20}?\s*)?(?:"
+    + "|".join(f"(?P<{kind}_zh>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + ")(?!设置|成员|规则)",
     re.I,
 )
 _URL = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|gov|org|net|io|edu|us|co|dev)\b|" + EMAIL.pattern, re.I)
 _CHANNEL = re.compile(r"(?<![\w&])#[a-z][\w-]+", re.I)
 # a code: in backticks, "T-TECH", "094", "SF182"; not a fiscal year, a quarter or COVID-19
-_CODE = re.compile(r"`[^`\n]+`|\b(?!(?:FY|Q)\d|COVID\b)(?:(?:[A-Z]{1,}[-_])+[A-Z0-9]+|[A-Z]+\d+[A-Z0-9]*)\b|\b0\d{2,}\b")
+_CODE = re.compile(r"`[^`\n]+`|\b(?!(?:FY\d{2}(?:\d{2})?|Q[1-4])(?![\w-])|COVID\b)(?:(?:[A-Z]{1,}[-_])+[A-Z0-9]+|[A-Z]+\d+[A-Z0-9]*)\b|\b0\d{2,}\b")
 # a run of capitalised words, not counting a word that opens a sentence ("Please Note"); a
 # preposition opening it stays ("In Entitle, request …": the name is one word after it)
 _PROPER_NAME = re.compile(
@@ -200,8 +205,8 @@ def wanted_name(question: str) -> str | None:
     """The kind of name the part of ``question`` that asks wants: "address" (a website, link or
     e-mail address), "channel", "code" (a code, shortcode or command) or "name" (a law, team,
     tool, form …); None when it asks for none. Read from the head noun, the last of up to four
-    words after "which"/"what" before a preposition or verb: "What HR Links code do I use?"
-    wants a code. "Which website does the handbook send me to?" is answered by a sentence
+    words after "which"/"what", where no other noun follows it (``_NOT_THE_HEAD``): "What HR
+    Links code do I use?" wants a code, "What are the office hours?" no name. "Which website does the handbook send me to?" is answered by a sentence
     giving a site, not by the one that says the topic is covered."""
     match = _ASKS_FOR_NAME.search(asking_part(question.replace("’", "'")))
     if not match:
@@ -218,7 +223,7 @@ def states_name(kind: str, text: str, question: str) -> bool:
     literal = {"address": _URL, "channel": _CHANNEL, "code": _CODE}.get(kind)
     if literal is not None:
         asked = question.lower()
-        return any(_bare(span).lower() not in asked for span in literal.findall(text) if _bare(span))
+        return any(not re.search(rf"(?<!\w){re.escape(_bare(span).lower())}(?!\w)", asked) for span in literal.findall(text) if _bare(span))
     spans = _PROPER_NAME.findall(text) + _QUOTED_NAME.findall(text) + _CHANNEL.findall(text) + _URL.findall(text)
     if not spans:  # most units: no question to tokenize (called for every unit ranked)
         return False
