@@ -253,8 +253,7 @@ def _unit_after(scan: str, end: int, value: float | None = None) -> tuple[str | 
     # inside is then dropped as overlapping)
     repeated = re.match(r"\(\s*([\d.,]+|[A-Za-z-]+)\s*\)\s*", rest[pos:])
     if repeated:
-        inner = repeated.group(1)
-        again = float(inner.replace(",", "")) if re.fullmatch(r"\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+", inner) else parse_english_number(inner)
+        again = parse_number(repeated.group(1))
         if again is not None and (value is None or same_value(again, value)):
             pos += repeated.end()
     if rest[pos : pos + 1] in ("%", "％"):

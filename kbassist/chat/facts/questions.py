@@ -164,7 +164,13 @@ _NAME_NOUNS = {
     "name": r"law|act|team|office|group|system|tool|app|application|form|template|platform|vendor|service|program|portal|"
             r"category|option|button|label|tag|widget|repo|repository|工具|系统|表格|表单|团队|部门|平台|法律|法案|软件|应用|模板|小组",
 }
-_NAME_KINDS = "|".join(f"(?P<{kind}>{nouns})" for kind, nouns in _NAME_NOUNS.items())
+
+
+def _name_kinds(suffix: str = "") -> str:
+    """The name nouns as one alternation, each kind a named group (``address``, ``code_zh`` …)."""
+    return "|".join(f"(?P<{kind}{suffix}>{nouns})" for kind, nouns in _NAME_NOUNS.items())
+
+
 # The head noun is the last noun of the phrase after which/what: not one another noun follows
 # ("What are the office hours …?" asks for hours, "What Slack channel settings …" for
 # settings, "Which team members …" for members), nor "between" or "of conduct" ("What is the
@@ -172,9 +178,9 @@ _NAME_KINDS = "|".join(f"(?P<{kind}>{nouns})" for kind, nouns in _NAME_NOUNS.ite
 # that may be a noun or a verb ("processes", "leads", "reviews") is a noun only where an
 # auxiliary, a preposition or the end follows it: "Which office processes payroll?" asks for
 # an office.
-_FOLLOWING_NOUNS = (r"hours|settings|members|rules|guidelines|policies|names|pages|meetings|days|weeks|months|years|steps|"
-                    r"options|fields|docs|permissions|roles|responsibilities|goals|types|kinds|levels|items|norms|fees|"
-                    r"dates|details|tickets|owners?|managers?|leads?\s+time|settings?|members?|policy|rules?|guidelines?")
+_FOLLOWING_NOUNS = (r"(?:hour|setting|member|rule|guideline|name|page|meeting|day|week|month|year|step|option|field|doc|"
+                    r"permission|role|goal|type|kind|level|item|norm|fee|date|detail|ticket|owner|manager)s?|"
+                    r"polic(?:y|ies)|responsibilit(?:y|ies)|lead\s+time")
 _NOUN_OR_VERB = r"processes|leads|reviews|requests|notes|lists|numbers|changes|updates|files|costs|limits|covers|uses|needs"
 _AUX_OR_PREPOSITION = (r"do|does|did|should|can|could|would|will|must|may|might|is|are|was|were|has|have|had|"
                        r"for|of|in|on|at|to|with|from|about|by")
@@ -184,9 +190,8 @@ _NOT_THE_HEAD = (rf"(?!\s+(?:{_FOLLOWING_NOUNS})\b)"
 _ASKS_FOR_NAME = re.compile(
     r"\b(?:which|what)(?:'s| is| are| was| were)?\s+(?:of\s+)?(?:(?:the|a|an|my|our|their)\s+)?"
     r"(?:(?!(?:for|to|of|on|in|at|about|with|from|by|do|does|did|should|can|could|would|will|must|is|are|was|were|i|we|you)\b)[\w.-]+\s+){0,3}"
-    rf"(?:{_NAME_KINDS})(?:e?s)?\b(?!-){_NOT_THE_HEAD}"
-    r"|(?:哪个|哪一个|哪些|(?<!为)什么)\s*(?:[A-Za-z][A-Za-z0-9 .-]{0,20}?\s*)?(?:"
-    + "|".join(f"(?P<{kind}_zh>{nouns})" for kind, nouns in _NAME_NOUNS.items()) + ")(?!设置|成员|规则)",
+    rf"(?:{_name_kinds()})(?:e?s)?\b(?!-){_NOT_THE_HEAD}"
+    rf"|(?:哪个|哪一个|哪些|(?<!为)什么)\s*(?:[A-Za-z][A-Za-z0-9 .-]{{0,20}}?\s*)?(?:{_name_kinds('_zh')})(?!设置|成员|规则)",
     re.I,
 )
 _URL = re.compile(r"https?://\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|gov|org|net|io|edu|us|co|dev)\b|" + EMAIL.pattern, re.I)
@@ -206,8 +211,9 @@ def wanted_name(question: str) -> str | None:
     e-mail address), "channel", "code" (a code, shortcode or command) or "name" (a law, team,
     tool, form …); None when it asks for none. Read from the head noun, the last of up to four
     words after "which"/"what", where no other noun follows it (``_NOT_THE_HEAD``): "What HR
-    Links code do I use?" wants a code, "What are the office hours?" no name. "Which website does the handbook send me to?" is answered by a sentence
-    giving a site, not by the one that says the topic is covered."""
+    Links code do I use?" wants a code, "What are the office hours?" no name. "Which website
+    does the handbook send me to?" is answered by a sentence giving a site, not by the one that
+    says the topic is covered."""
     match = _ASKS_FOR_NAME.search(asking_part(question.replace("’", "'")))
     if not match:
         return None
